@@ -1,0 +1,20 @@
+# Warnings and hardening applied to every target of ours (not to third-party code).
+add_library(confine_flags INTERFACE)
+target_compile_options(confine_flags INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
+  -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Wnull-dereference
+  -Wformat=2 -Wimplicit-fallthrough
+  # Hardening: stack canaries and clash protection, checked libc calls, control-flow protection.
+  -fstack-protector-strong -fstack-clash-protection -fcf-protection
+  $<$<NOT:$<CONFIG:Debug>>:-D_FORTIFY_SOURCE=2>
+  -D_GLIBCXX_ASSERTIONS)
+# PIE and full RELRO with immediate binding: the GOT is read-only before main runs.
+target_link_options(confine_flags INTERFACE -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack)
+if(CONFINE_WERROR)
+  target_compile_options(confine_flags INTERFACE -Werror)
+endif()
+if(CONFINE_SANITIZE)
+  target_compile_options(confine_flags INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
+                         -fno-sanitize-recover=undefined)
+  target_link_options(confine_flags INTERFACE -fsanitize=address,undefined)
+endif()

@@ -1,0 +1,147 @@
+// The plan: policy intent turned into mechanism, computed entirely in the parent.
+//
+// make_plan resolves every path, orders every mount, computes capability masks, compiles the
+// seccomp program, builds the final envp and the absolute exec path, and decides per protection
+// whether this host enforces it. A required protection the host cannot enforce is an error here
+// (fail closed); a best-effort one is recorded as skipped with the reason. The result is
+// immutable and is all the child ever reads.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "confine/error.h"
+#include "confine/policy.h"
+#include "confine/report.h"
+#include "confine/seccomp.h"
+
+namespace confine::plan {
+
+enum class FileKind { kMissing, kDirectory, kRegular, kSymlink, kCharDevice, kOther };
+
+// What the host is and can do, probed once (host::probe) and passed in so tests can fake it.
+struct HostFacts {
+  uid_t euid = 0;
+  gid_t egid = 0;
+  std::string kernel_release;
+  bool user_namespaces = true;  // this user may create user namespaces
+  bool seccomp = true;          // seccomp filter mode is available
+  // The cgroup2 mount (e.g. /sys/fs/cgroup/unified) and the directory leaves go under;
+  // empty when there is none usable.
+  std::string cgroup2_mount;
+  std::string cgroup_parent;
+  std::vector<std::string> cgroup_controllers;  // enabled for children of cgroup_parent
+  int landlock_abi = 0;
+  // Filesystem probes, so plans can be tested against a fake tree. lstat-like: does not follow
+  // a final symlink. readlink returns the link text.
+  std::function<FileKind(const std::string&)> file_kind;
+  std::function<std::optional<std::string>(const std::string&)> read_link;
+  // X_OK check for exec path resolution.
+  std::function<bool(const std::string&)> executable;
+};
+
+// What the caller asked to run.
+struct RunRequest {
+  std::vector<std::string> argv;         // argv[0] is the command as given
+  std::vector<std::string> caller_env;   // NAME=VALUE, the caller's environment
+  std::string policy_path;               // for the report
+};
+
+enum class MountKind {
+  kBind,     // recursive bind of a host path; `read_only` applied to every submount
+  kTmpfs,    // size-capped tmpfs (mode 1777 for /tmp-like dirs)
+  kDev,      // minimal /dev: tmpfs with null zero full random urandom bound in, plus fd links
+  kProc,     // fresh procfs for the sandbox's pid namespace
+  kSymlink,  // a symlink recreated inside the new root (text is resolved inside, never outside)
+  kMaskDir,  // an empty read-only tmpfs over a denied directory
+  kMaskFile, // an empty read-only file bound over a denied file
+};
+
+struct MountOp {
+  MountKind kind = MountKind::kBind;
+  std::string source;  // host path for kBind; link text for kSymlink
+  std::string target;  // absolute path inside the new root
+  bool read_only = true;
+  bool source_is_dir = true;  // decides whether the mountpoint is a directory or a file
+  uint64_t size_bytes = 0;    // kTmpfs
+  uint32_t mode = 0755;       // kTmpfs, kMaskDir
+  std::string origin;         // "file:line:col" of the rule, for error messages
+};
+
+struct IdMapping {
+  uint32_t inside = 0;
+  uint32_t outside = 0;
+  uint32_t count = 1;
+};
+
+struct Rlimit {
+  int resource = 0;  // RLIMIT_*
+  uint64_t soft = 0;
+  uint64_t hard = 0;
+  std::string name;  // "RLIMIT_NOFILE"
+};
+
+// A cgroup control file write, e.g. {"memory.max", "536870912"}.
+struct CgroupWrite {
+  std::string file;
+  std::string value;
+};
+
+struct Plan {
+  // What runs.
+  std::vector<std::string> argv;
+  std::string exec_path;           // absolute; resolved in the parent, never searched by the child
+  std::vector<std::string> envp;   // exactly the target's environment, NAME=VALUE
+
+  // Namespaces and identity.
+  uint64_t clone_flags = 0;  // CLONE_NEW* flags
+  IdMapping uid_map, gid_map;
+  uint32_t uid = 0, gid = 0;  // inside
+  bool deny_setgroups = true;
+  std::string hostname;
+  std::string cwd;
+
+  // Filesystem, in the order the child applies them.
+  std::vector<MountOp> mounts;
+
+  // Process limits and privileges.
+  std::vector<Rlimit> rlimits;
+  uint64_t keep_caps = 0;  // bit N = capability N kept in bounding/permitted/effective/ambient
+  std::optional<seccomp::Program> seccomp;  // absent only when best-effort and unavailable
+
+  // Resources.
+  std::string cgroup_parent;        // where the job's leaf is created; empty = no cgroup
+  std::vector<CgroupWrite> cgroup_writes;
+
+  // Time.
+  std::optional<std::chrono::milliseconds> wall_time;
+  std::optional<std::chrono::milliseconds> cpu_time;
+  std::chrono::milliseconds kill_grace{2000};
+
+  // For the report.
+  std::vector<report::Protection> protections;
+  std::vector<std::string> warnings;
+  std::string policy_path;
+  std::string policy_sha256;
+};
+
+[[nodiscard]] Expected<Plan> make_plan(const policy::Policy& policy, const RunRequest& request,
+                                       const HostFacts& host);
+
+// Stable, line-oriented text of a plan: `--dry-run` output and golden-file tests.
+[[nodiscard]] std::string render(const Plan& plan);
+
+// Filters the caller's environment per policy: keeps names and globs, drops secret-looking names
+// (*TOKEN* *SECRET* *PASSWORD* *KEY* *CREDENTIAL* AWS_* LD_*, case-insensitive) unless allowed
+// by exact name, then applies `set`. Sorted by name.
+[[nodiscard]] std::vector<std::string> build_env(const policy::Policy::Env& env,
+                                                 const std::vector<std::string>& caller_env);
+[[nodiscard]] bool is_secret_name(std::string_view name);
+
+}  // namespace confine::plan

@@ -1,0 +1,179 @@
+// The policy: what the author asked for, mirrored from TOML with every value's source position.
+//
+// Only src/policy/ knows TOML. `load` reads a file and everything it `extends`, validates all of
+// it in one pass and returns either the effective Policy or every problem found, each located as
+// `file:line:col: key: message`. Nothing here touches the host beyond reading the policy files;
+// whether the host can enforce the policy is plan's question.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "confine/error.h"
+
+namespace confine::policy {
+
+// Where a value came from. An empty file means a built-in default.
+struct Origin {
+  std::string file;  // the policy file's path as given (or "<command line>")
+  uint32_t line = 0;
+  uint32_t column = 0;
+
+  [[nodiscard]] bool is_default() const { return file.empty(); }
+  // "file:line:col", "<command line>" (line 0), or "default".
+  [[nodiscard]] std::string str() const;
+};
+
+// A value with provenance. `origin.is_default()` when no file set it.
+template <class T>
+struct Sourced {
+  T value{};
+  Origin origin{};
+};
+
+enum class Enforcement { kRequired, kBestEffort };
+enum class NetworkMode { kNone, kHost };
+enum class SeccompAction { kAllow, kKill, kErrno };
+
+struct PathRule {
+  std::string path;       // absolute, normalised (no "." or ".." or trailing "/")
+  bool optional = false;  // a missing path is skipped instead of being an error
+  Origin origin;
+};
+
+struct TmpfsRule {
+  std::string path;
+  uint64_t size_bytes = 0;
+  Origin origin;
+};
+
+struct SeccompRule {
+  SeccompAction action = SeccompAction::kKill;
+  std::vector<std::string> syscalls;  // syscall names and @group names, validated
+  std::optional<int> errno_value;     // only for kErrno; defaults to Seccomp::errno_value
+  Origin origin;
+};
+
+using Millis = std::chrono::milliseconds;
+
+struct Policy {
+  // Files in the order they were applied: bases first, the named file last.
+  std::vector<std::string> files;
+  Sourced<std::string> description;
+
+  struct Process {
+    Sourced<uint32_t> uid{1000, {}};         // uid inside the sandbox
+    Sourced<uint32_t> gid{1000, {}};         // gid inside the sandbox
+    Sourced<uint32_t> host_uid{65534, {}};   // host uid the inside uid maps to when run as root
+    Sourced<uint32_t> host_gid{65534, {}};   // host gid the inside gid maps to when run as root
+    Sourced<std::string> cwd{"/", {}};       // working directory inside the sandbox
+    Sourced<std::string> hostname{"confine", {}};
+  } process;
+
+  struct Filesystem {
+    std::vector<PathRule> ro;    // bound read-only at the same path
+    std::vector<PathRule> rw;    // bound read-write at the same path
+    std::vector<PathRule> deny;  // masked even inside ro/rw trees
+    std::vector<TmpfsRule> tmpfs;
+    Sourced<bool> dev{true, {}};   // minimal /dev: null zero full random urandom, tty-less
+    Sourced<bool> proc{true, {}};  // fresh /proc for the sandbox's pid namespace
+  } filesystem;
+
+  struct Network {
+    Sourced<NetworkMode> mode{NetworkMode::kNone, {}};
+  } network;
+
+  struct Env {
+    std::vector<Sourced<std::string>> keep;           // caller names or globs to pass through
+    std::map<std::string, Sourced<std::string>> set;  // values set for the target
+    std::vector<Sourced<std::string>> allow_secrets;  // exact names exempt from secret dropping
+  } env;
+
+  // Absent optional = no limit of that kind.
+  struct Limits {
+    std::optional<Sourced<Millis>> wall_time;
+    std::optional<Sourced<Millis>> cpu_time;
+    Sourced<Millis> kill_grace{Millis{2000}, {}};
+    std::optional<Sourced<uint64_t>> memory_bytes;
+    std::optional<Sourced<uint64_t>> swap_bytes;
+    std::optional<Sourced<uint64_t>> pids;
+    std::optional<Sourced<double>> cpus;
+    std::optional<Sourced<uint64_t>> open_files;
+    std::optional<Sourced<uint64_t>> file_size_bytes;
+    Sourced<bool> core_dumps{false, {}};
+  } limits;
+
+  struct Seccomp {
+    Sourced<SeccompAction> default_action{SeccompAction::kAllow, {}};
+    Sourced<int> errno_value{1 /* EPERM */, {}};
+    std::vector<SeccompRule> rules;  // later rules win for a syscall named twice
+  } seccomp;
+
+  struct Capabilities {
+    std::vector<Sourced<std::string>> keep;  // canonical "CAP_XXX" names
+  } capabilities;
+
+  struct EnforcementSettings {
+    Sourced<Enforcement> resources{Enforcement::kRequired, {}};  // cgroup memory/swap/pids/cpu
+    Sourced<Enforcement> seccomp{Enforcement::kRequired, {}};
+  } enforcement;
+};
+
+// One located problem. `key` is the dotted TOML key ("limits.memory"), empty for file-level ones.
+struct Diagnostic {
+  Origin origin;
+  std::string key;
+  std::string message;
+  // "file:line:col: key: message"
+  [[nodiscard]] std::string str() const;
+};
+
+struct LoadOptions {
+  uint64_t max_file_bytes = 1 << 20;  // a policy larger than this is refused unread
+  unsigned max_extends_depth = 16;
+};
+
+// Loads `path` and its `extends` chain. On failure the Diagnostics list every problem found.
+struct LoadResult {
+  std::optional<Policy> policy;
+  std::vector<Diagnostic> diagnostics;
+  [[nodiscard]] bool ok() const { return policy.has_value() && diagnostics.empty(); }
+};
+[[nodiscard]] LoadResult load(const std::string& path, const LoadOptions& options = {});
+
+// Overrides from the command line, applied after every file with origin "<command line>".
+struct Overrides {
+  std::vector<std::string> ro, rw;
+  std::optional<std::string> cwd;
+  std::vector<std::string> env;  // NAME=VALUE
+  std::optional<std::string> timeout, memory, pids, cpus, net;
+  bool best_effort = false;  // resources become best-effort
+};
+// Validates and applies overrides, reporting problems as diagnostics against "<command line>".
+[[nodiscard]] std::vector<Diagnostic> apply_overrides(Policy& policy, const Overrides& overrides);
+
+// Parsers shared by the loader and the command line; each returns an error message on failure.
+// Sizes: "512", "512K", "512M", "2G", "1T" (binary multiples; optional "iB"/"B" suffix).
+[[nodiscard]] Expected<uint64_t> parse_size(std::string_view text);
+// Durations: "500ms", "2s", "1m30s", "1h" (sum of number+unit pairs; units ms s m h).
+[[nodiscard]] Expected<Millis> parse_duration(std::string_view text);
+
+// The effective policy as canonical JSON text (no provenance), hashed for the report.
+[[nodiscard]] std::string canonical_text(const Policy& policy);
+// SHA-256 of canonical_text, as lowercase hex.
+[[nodiscard]] std::string content_hash(const Policy& policy);
+
+// `confine explain`: each effective value with where it came from.
+[[nodiscard]] std::string explain_text(const Policy& policy);
+[[nodiscard]] std::string explain_json(const Policy& policy);
+
+// Names for enums, shared by explain, plan rendering and reports.
+[[nodiscard]] const char* to_string(Enforcement e);
+[[nodiscard]] const char* to_string(NetworkMode m);
+[[nodiscard]] const char* to_string(SeccompAction a);
+
+}  // namespace confine::policy

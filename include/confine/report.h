@@ -1,0 +1,104 @@
+// The report: how the target ended and what confine enforced, as versioned JSON
+// (docs/report.md, docs/report.schema.json), plus the exit-code contract.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace confine::report {
+
+inline constexpr int kReportVersion = 1;
+
+enum class Outcome {
+  kOk,                // exited 0
+  kExitNonzero,       // exited with a non-zero code
+  kSignaled,          // killed by a signal no other outcome explains
+  kOom,               // the kernel's OOM killer ended the job (from memory.events)
+  kWallTimeout,       // the wall-time limit elapsed
+  kCpuTimeout,        // the CPU-time limit was used up
+  kSeccompViolation,  // a syscall the filter forbids with "kill"
+  kFileSizeLimit,     // SIGXFSZ: wrote past limits.file_size
+  kSetupError,        // confine failed before exec (policy, host, or a setup step)
+  kExecError,         // execve failed: not found or not executable
+};
+[[nodiscard]] const char* to_string(Outcome outcome);
+
+// Exit codes, following GNU timeout(1) where it has one.
+inline constexpr int kExitTimeout = 124;        // wall_timeout, cpu_timeout
+inline constexpr int kExitConfineFailed = 125;  // setup_error, bad policy, bad command line
+inline constexpr int kExitNotExecutable = 126;  // exec_error with EACCES/ENOEXEC/...
+inline constexpr int kExitNotFound = 127;       // exec_error with ENOENT
+inline constexpr int kExitSignalBase = 128;     // 128+N when the target died of signal N
+
+// One protection and whether it is in force for this run.
+struct Protection {
+  std::string name;       // "user_namespace", "seccomp", "memory_limit", ...
+  std::string status;     // "enforced", "best_effort_skipped", "disabled_by_policy"
+  std::string mechanism;  // "cgroup v2 memory.max", "rlimit RLIMIT_AS", "seccomp-bpf", ...
+  std::string detail;     // value or reason, free text
+};
+
+struct SetupFailure {
+  std::string step;     // "bind[3]", "pivot_root", "uid_map", ...
+  std::string path;     // the path involved, if any
+  int sys_errno = 0;    // 0 when not a syscall failure
+  std::string message;  // rendered by the parent from its own copy of the plan
+};
+
+struct ExecFailure {
+  std::string path;
+  int sys_errno = 0;
+};
+
+struct SeccompViolation {
+  std::string syscall;  // name, or "syscall_<nr>"
+  int nr = -1;
+  std::string arch;     // "x86_64", "i386", "x32", ...
+};
+
+struct Phase {
+  std::string name;  // "policy", "plan", "clone", "child_setup", "run", "teardown"
+  uint64_t duration_us = 0;
+};
+
+struct Counters {
+  uint64_t oom_kills = 0;        // memory.events oom_kill
+  uint64_t oom_group_kills = 0;  // memory.events oom_group_kill
+  uint64_t pids_max_hits = 0;    // pids.events max
+  uint64_t cpu_throttled_us = 0; // cpu.stat throttled_usec
+};
+
+struct Report {
+  int report_version = kReportVersion;
+  std::string confine_version;
+  Outcome outcome = Outcome::kSetupError;
+  int exit_code = kExitConfineFailed;  // what confine itself exits with
+  std::optional<int> target_exit_code;  // when the target exited
+  std::optional<int> signal;            // when the target died of a signal
+  bool core_dumped = false;
+  uint64_t wall_time_us = 0;
+  uint64_t cpu_user_us = 0;
+  uint64_t cpu_system_us = 0;
+  std::optional<uint64_t> memory_peak_bytes;  // absent when no mechanism measured it
+  std::optional<uint64_t> pids_peak;
+  std::vector<std::string> limits_hit;  // "wall_time", "cpu_time", "memory", "pids", "file_size"
+  Counters counters;
+  std::vector<Protection> enforced;
+  std::vector<std::string> command;
+  std::string policy_path;
+  std::string policy_sha256;
+  std::optional<SetupFailure> setup_error;
+  std::optional<ExecFailure> exec_error;
+  std::optional<SeccompViolation> seccomp_violation;
+  std::vector<Phase> phases;
+  std::vector<std::string> warnings;
+};
+
+// The JSON document (stable key order, schema in docs/report.schema.json).
+[[nodiscard]] std::string to_json_text(const Report& report, bool pretty = false);
+// "SIGKILL" for 9; "SIG<n>" for unknown numbers.
+[[nodiscard]] std::string signal_name(int signal);
+
+}  // namespace confine::report

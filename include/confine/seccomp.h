@@ -1,0 +1,80 @@
+// Seccomp: named syscall groups, their resolution against a policy, and compilation to BPF.
+//
+// Everything here runs in the parent. The child only receives the finished BPF program (as
+// bytes) and installs it with the seccomp(2) syscall; it never calls libseccomp.
+#pragma once
+
+#include <linux/filter.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "confine/error.h"
+#include "confine/policy.h"
+
+namespace confine::seccomp {
+
+// A named, documented set of syscalls that policies reference as "@name".
+struct Group {
+  std::string_view name;                  // without the "@"
+  std::string_view description;           // one line: what it is and why it is dangerous or needed
+  std::vector<std::string_view> members;  // syscall names or "@group" names
+};
+
+// Every group, in a stable order (documented in docs/seccomp.md).
+[[nodiscard]] const std::vector<Group>& groups();
+[[nodiscard]] const Group* find_group(std::string_view name);  // name without "@"
+// True when libseccomp knows `name` as a syscall on the native architecture or on any
+// architecture it supports (a name that exists elsewhere is accepted; it just never matches).
+[[nodiscard]] bool is_known_syscall(std::string_view name);
+// Expands names and @groups (recursively) into sorted, unique syscall names.
+[[nodiscard]] Expected<std::vector<std::string>> expand(const std::vector<std::string>& names);
+// The closest group or syscall name to `name`, for "did you mean" hints; empty if none is close.
+[[nodiscard]] std::string suggest(std::string_view name);
+
+struct Action {
+  policy::SeccompAction kind = policy::SeccompAction::kAllow;
+  int errno_value = 0;  // meaningful for kErrno
+  bool operator==(const Action&) const = default;
+};
+
+// The policy's rules flattened: one action per syscall, later rules winning.
+struct Resolved {
+  Action default_action;
+  std::map<std::string, Action> syscalls;
+};
+[[nodiscard]] Expected<Resolved> resolve(const policy::Policy::Seccomp& seccomp);
+
+// A compiled filter: classic BPF instructions ready for SECCOMP_SET_MODE_FILTER.
+struct Program {
+  std::vector<sock_filter> instructions;
+  // Human-readable summary of the built-in rules and the resolved ones, for plan rendering.
+  std::vector<std::string> summary;
+};
+
+// Builds the filter for the native architecture. Besides the policy's rules it always adds the
+// built-in hardening: any foreign architecture (i386 int 0x80, x32) kills the process; clone3
+// fails with ENOSYS so libc falls back to clone, whose flags a filter can inspect; clone with a
+// CLONE_NEW* flag gets the action resolved for `unshare`; ioctl TIOCSTI and TIOCLINUX fail with
+// EPERM, compared on the low 32 bits so high bits cannot smuggle them past the filter.
+[[nodiscard]] Expected<Program> compile(const Resolved& resolved);
+
+// Userspace evaluation of a compiled program against a fabricated syscall, for tests and for
+// explaining what a filter does. Returns the SECCOMP_RET_* value.
+struct FakeSyscall {
+  uint32_t arch = 0;  // AUDIT_ARCH_*; 0 means the native architecture
+  int32_t nr = 0;
+  uint64_t args[6] = {0, 0, 0, 0, 0, 0};
+};
+[[nodiscard]] Expected<uint32_t> evaluate(const Program& program, const FakeSyscall& call);
+
+// The native syscall number for `name`, or nullopt when there is none on this architecture.
+[[nodiscard]] std::optional<int> syscall_number(std::string_view name);
+// The name of native syscall `nr`, or "syscall_<nr>" when unknown.
+[[nodiscard]] std::string syscall_name(int nr);
+
+}  // namespace confine::seccomp
