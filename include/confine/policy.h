@@ -93,17 +93,18 @@ struct Policy {
     std::vector<Sourced<std::string>> allow_secrets;  // exact names exempt from secret dropping
   } env;
 
-  // Absent optional = no limit of that kind.
+  // An empty optional means "no limit of that kind": the default, or "unlimited" written in a
+  // file (which then shows as the origin, so explain can say who lifted a base's limit).
   struct Limits {
-    std::optional<Sourced<Millis>> wall_time;
-    std::optional<Sourced<Millis>> cpu_time;
+    Sourced<std::optional<Millis>> wall_time;
+    Sourced<std::optional<Millis>> cpu_time;
     Sourced<Millis> kill_grace{Millis{2000}, {}};
-    std::optional<Sourced<uint64_t>> memory_bytes;
-    std::optional<Sourced<uint64_t>> swap_bytes;
-    std::optional<Sourced<uint64_t>> pids;
-    std::optional<Sourced<double>> cpus;
-    std::optional<Sourced<uint64_t>> open_files;
-    std::optional<Sourced<uint64_t>> file_size_bytes;
+    Sourced<std::optional<uint64_t>> memory_bytes;
+    Sourced<std::optional<uint64_t>> swap_bytes{uint64_t{0}, {}};  // no swap unless asked
+    Sourced<std::optional<uint64_t>> pids;
+    Sourced<std::optional<double>> cpus;
+    Sourced<std::optional<uint64_t>> open_files;
+    Sourced<std::optional<uint64_t>> file_size_bytes;
     Sourced<bool> core_dumps{false, {}};
   } limits;
 
