@@ -1,0 +1,105 @@
+// The child half of the clone: the image it runs from and the record it reports failure with.
+//
+// Everything here is plain data prepared by the parent (launch::ImageBuilder) before clone: the
+// child only reads it and makes syscalls. No std::string, no vectors, nothing that allocates or
+// throws; pointers point into storage the parent keeps alive (the child has a copy-on-write copy
+// of it).
+#pragma once
+
+#include <linux/filter.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace confine::child {
+
+enum class MountKind : uint8_t {
+  kBind,      // source tree cloned with open_tree before the ids change, then moved in
+  kTmpfs,     // fresh tmpfs with `size` and `mode`
+  kDev,       // tmpfs with the five safe device nodes bound in, fd links, read-only after
+  kProc,      // procfs of the sandbox's pid namespace
+  kSymlink,   // symlink at target with text `source`
+  kMaskDir,   // empty, read-only, mode 000 tmpfs
+  kMaskFile,  // /dev/null bound with nodev: exists, but every open fails with EACCES
+};
+
+struct MountStep {
+  MountKind kind = MountKind::kBind;
+  bool read_only = true;
+  bool is_dir = true;            // the mountpoint to create is a directory (else a file)
+  const char* source = nullptr;  // host path (kBind), link text (kSymlink)
+  const char* target = nullptr;  // path inside the new root, without the leading "/"
+  const char* size = nullptr;    // tmpfs size in bytes, decimal (kTmpfs, kDev, kMaskDir)
+  const char* mode = nullptr;    // tmpfs root mode, octal (kTmpfs, kDev, kMaskDir)
+};
+
+// Upper bound on mount steps, so the child can keep per-step state in fixed stack arrays.
+inline constexpr size_t kMaxMountSteps = 512;
+
+struct Rlimit {
+  int resource = 0;
+  uint64_t soft = 0;
+  uint64_t hard = 0;
+};
+
+// The five device nodes a minimal /dev gets, bound from the host (mknod is not allowed in a user
+// namespace, and binding keeps them the real devices).
+inline constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom"};
+inline constexpr size_t kDevNodeCount = sizeof(kDevNodes) / sizeof(kDevNodes[0]);
+
+struct Image {
+  // Filesystem.
+  const MountStep* mounts = nullptr;
+  size_t mount_count = 0;
+  const char* root_parent = "/tmp";  // existing directory the new root tmpfs is attached to
+
+  // Identity and namespaces.
+  uint32_t uid = 0, gid = 0;
+  bool new_net = true;
+  const char* hostname = nullptr;
+  size_t hostname_len = 0;
+  const char* cwd = "/";
+
+  // Process.
+  const Rlimit* rlimits = nullptr;
+  size_t rlimit_count = 0;
+  uint64_t keep_caps = 0;
+  int cap_last = 40;  // /proc/sys/kernel/cap_last_cap, read by the parent
+  const sock_fprog* seccomp = nullptr;  // null when the plan has no filter
+
+  // What runs.
+  const char* exec_path = nullptr;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+
+  // Pipes to the parent. sync_fd: the parent writes one byte once the id maps are written, or
+  // closes it to abort. error_fd: failure records; end-of-file with none means exec succeeded.
+  // status_fd: the init writes the target's wait status when it ends.
+  int sync_fd = -1;
+  int error_fd = -1;
+  int status_fd = -1;
+};
+
+// Steps that can fail, reported with an index (the mount step, rlimit, ...) and errno.
+enum class Step : uint16_t {
+  kDeathSignal, kWaitParent, kPropagation, kOpenTree, kSetIds, kRootTmpfs, kMountpoint,
+  kMount, kMountAttr, kSymlink, kProc, kDev, kRootReadOnly, kPivotRoot, kHostname, kLoopback,
+  kFork, kSetsid, kDevNode, kRlimit, kChdir, kCloseFds, kSecurebits, kBoundingSet, kCapabilities,
+  kNoNewPrivs, kSeccomp, kSignalMask, kExec,
+};
+[[nodiscard]] const char* step_name(Step step) noexcept;
+
+struct ErrorRecord {
+  uint32_t magic = kMagic;
+  Step step = Step::kExec;
+  uint16_t index = 0;
+  int32_t sys_errno = 0;
+  static constexpr uint32_t kMagic = 0x636f6e66;  // "conf"
+};
+static_assert(sizeof(ErrorRecord) == 12, "the record is written and read as raw bytes");
+
+// Entered in the cloned child (pid 1 of the new pid namespace). Never returns.
+[[noreturn]] void run(const Image& image) noexcept;
+
+}  // namespace confine::child

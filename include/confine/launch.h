@@ -1,0 +1,15 @@
+// The parent half of a run: create the job's cgroup, clone the sandbox, feed it the plan, wait,
+// enforce time limits, kill the whole job when needed, and collect what happened.
+#pragma once
+
+#include "confine/plan.h"
+#include "confine/report.h"
+
+namespace confine::launch {
+
+// Runs `plan` to completion and returns the finished report (outcome, exit code, times,
+// counters, protections, phases). Never throws for failures of the target or of setup: those
+// are outcomes. The process must be single-threaded when this is called (checked).
+[[nodiscard]] report::Report run(const plan::Plan& plan);
+
+}  // namespace confine::launch

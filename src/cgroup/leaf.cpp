@@ -1,0 +1,176 @@
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <charconv>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "confine/cgroup.h"
+
+namespace confine::cgroup {
+namespace {
+
+Expected<void> write_file(int dir, const std::string& file, const std::string& value) {
+  UniqueFd fd(::openat(dir, file.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return fail_errno(errno, "open " + file);
+  ssize_t n;
+  do {
+    n = ::write(fd.get(), value.data(), value.size());
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return fail_errno(errno, "write '" + value + "' to " + file);
+  return {};
+}
+
+std::string leaf_name() {
+  // pid plus randomness: unique among concurrent runs and across pid reuse.
+  std::random_device rd;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "job-%d-%08x", static_cast<int>(::getpid()), rd());
+  return buf;
+}
+
+}  // namespace
+
+Expected<Leaf> Leaf::create(const std::string& parent) {
+  // The parent directory groups confine's leaves; it holds no process itself, which keeps the
+  // cgroup v2 no-internal-processes rule satisfied when controllers are enabled below it.
+  if (::mkdir(parent.c_str(), 0755) < 0 && errno != EEXIST) {
+    return fail_errno(errno, "create cgroup " + parent,
+                      "run as root, or point CONFINE_CGROUP_PARENT at a cgroup you may write (see `confine doctor`)");
+  }
+  const std::string path = parent + "/" + leaf_name();
+  if (::mkdir(path.c_str(), 0755) < 0) return fail_errno(errno, "create cgroup " + path);
+  UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) {
+    int e = errno;
+    ::rmdir(path.c_str());
+    return fail_errno(e, "open cgroup " + path);
+  }
+  return Leaf(path, std::move(dir));
+}
+
+Leaf& Leaf::operator=(Leaf&& other) noexcept {
+  if (this != &other) {
+    (void)remove();
+    path_ = std::move(other.path_);
+    dir_ = std::move(other.dir_);
+    other.path_.clear();
+  }
+  return *this;
+}
+
+Leaf::~Leaf() { (void)remove(); }
+
+Expected<void> Leaf::write(const std::string& file, const std::string& value) const {
+  return write_file(dir_.get(), file, value);
+}
+
+Expected<std::string> Leaf::read(const std::string& file) const {
+  UniqueFd fd(::openat(dir_.get(), file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return fail_errno(errno, "open " + path_ + "/" + file);
+  std::string out;
+  char buf[4096];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_errno(errno, "read " + path_ + "/" + file);
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+std::optional<uint64_t> Leaf::read_key(const std::string& file, const std::string& key) const {
+  auto text = read(file);
+  if (!text) return std::nullopt;
+  std::istringstream in(*text);
+  std::string k;
+  uint64_t v = 0;
+  while (in >> k >> v) {
+    if (k == key) return v;
+  }
+  return std::nullopt;
+}
+
+std::optional<uint64_t> Leaf::read_number(const std::string& file) const {
+  auto text = read(file);
+  if (!text) return std::nullopt;
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+  if (ec != std::errc()) return std::nullopt;
+  return v;
+}
+
+Expected<void> Leaf::signal_all(int signal) const {
+  // Freeze first: a process listed in cgroup.procs cannot fork a child we would miss while we
+  // signal the others. Thaw afterwards so the processes can act on the signal.
+  const bool frozen = write("cgroup.freeze", "1").has_value();
+  auto procs = read("cgroup.procs");
+  if (procs) {
+    std::istringstream in(*procs);
+    long pid;
+    while (in >> pid) (void)::kill(static_cast<pid_t>(pid), signal);
+  }
+  if (frozen) (void)write("cgroup.freeze", "0");
+  if (!procs) return unexpected(procs.error());
+  return {};
+}
+
+Expected<void> Leaf::kill() const { return write("cgroup.kill", "1"); }
+
+bool Leaf::populated() const {
+  auto v = read_key("cgroup.events", "populated");
+  return !v || *v != 0;
+}
+
+bool Leaf::wait_empty(std::chrono::milliseconds timeout) const {
+  // cgroup.events signals POLLPRI whenever "populated" changes: wait on that instead of spinning.
+  UniqueFd events(::openat(dir_.get(), "cgroup.events", O_RDONLY | O_CLOEXEC));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (populated()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    if (events) {
+      pollfd p{events.get(), POLLPRI, 0};
+      (void)::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 50)));
+      char buf[256];
+      ssize_t drained = ::pread(events.get(), buf, sizeof buf, 0);  // re-arms POLLPRI
+      (void)drained;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  return true;
+}
+
+Expected<void> Leaf::remove() {
+  if (path_.empty()) return {};
+  if (populated()) {
+    (void)kill();
+    (void)wait_empty(std::chrono::seconds(5));
+  }
+  dir_.reset();
+  // rmdir can briefly fail with EBUSY while the last exiting tasks are released.
+  int err = 0;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    if (::rmdir(path_.c_str()) == 0 || errno == ENOENT) {
+      path_.clear();
+      return {};
+    }
+    err = errno;
+    if (err != EBUSY) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::string path = std::move(path_);
+  path_.clear();
+  return fail_errno(err, "remove cgroup " + path);
+}
+
+}  // namespace confine::cgroup

@@ -1,0 +1,233 @@
+// The child after clone: pid 1 of the sandbox's pid namespace.
+//
+// It sets up what the whole sandbox shares (mounts, hostname, loopback), forks the target, drops
+// its own privileges, and then stays as a minimal init: it reaps orphans, forwards the caller's
+// signals to the target, and when the target ends it reports the wait status to the parent and
+// exits, which makes the kernel kill everything else left in the namespace.
+//
+// Only syscalls from here on (STYLE.md): no allocation, no exceptions, no logging. A failure is
+// one ErrorRecord on error_fd, then _exit.
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "confine/child.h"
+#include "filesystem.h"
+#include "privileges.h"
+#include "report.h"
+#include "sys.h"
+
+namespace confine::child {
+namespace {
+
+// Signals the caller's terminal or service may send that the target should see. SIGCHLD is
+// the init's own. Everything else sent from outside is either SIGKILL (which always works) or
+// ignored, as for any pid-namespace init.
+constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
+
+// Closes every fd except those in `keep` (ascending, at most a handful): fds the caller leaked
+// without close-on-exec must never reach the sandbox.
+int close_other_fds(const int* keep, int count) noexcept {
+  unsigned next = 0;
+  for (int i = 0; i < count; ++i) {
+    const unsigned fd = static_cast<unsigned>(keep[i]);
+    if (fd > next && sys::close_range(next, fd - 1, 0) < 0) return -1;
+    next = fd + 1;
+  }
+  return sys::close_range(next, ~0U, 0);
+}
+
+void sort_small(int* v, int n) noexcept {
+  for (int i = 1; i < n; ++i) {
+    for (int j = i; j > 0 && v[j - 1] > v[j]; --j) {
+      int t = v[j];
+      v[j] = v[j - 1];
+      v[j - 1] = t;
+    }
+  }
+}
+
+void bring_up_loopback(int err) noexcept {
+  // An empty network namespace has a loopback device, but it is down. Bringing it up lets the
+  // target use 127.0.0.1 among its own processes; nothing else is reachable.
+  int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  CONFINE_CHECK(sock, err, Step::kLoopback, 0);
+  ifreq request{};
+  std::memcpy(request.ifr_name, "lo", 3);
+  CONFINE_CHECK(::ioctl(sock, SIOCGIFFLAGS, &request), err, Step::kLoopback, 1);
+  request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP | IFF_RUNNING);
+  CONFINE_CHECK(::ioctl(sock, SIOCSIFFLAGS, &request), err, Step::kLoopback, 2);
+  ::close(sock);
+}
+
+// The target, after fork: per-process steps, then execve. Never returns.
+[[noreturn]] void become_target(const Image& image) noexcept {
+  const int err = image.error_fd;
+  // A new session, so the target has no controlling terminal: TIOCSTI cannot push keystrokes
+  // into the caller's shell (CVE-2017-5226, bubblewrap's --new-session). The seccomp filter
+  // also denies TIOCSTI; this closes it even when seccomp is best-effort and unavailable.
+  CONFINE_CHECK(::setsid(), err, Step::kSetsid, 0);
+
+  for (size_t i = 0; i < image.rlimit_count; ++i) {
+    rlimit64 limit{image.rlimits[i].soft, image.rlimits[i].hard};
+    CONFINE_CHECK(::prlimit64(0, static_cast<__rlimit_resource>(image.rlimits[i].resource), &limit, nullptr), err,
+                  Step::kRlimit, static_cast<int>(i));
+  }
+  // After pivot_root every path resolves inside the new root, so the working directory cannot
+  // be outside it.
+  CONFINE_CHECK(::chdir(image.cwd), err, Step::kChdir, 0);
+
+  // stdin, stdout and stderr are the caller's; every other fd (error_fd included) closes at
+  // exec. CLOSE_RANGE_CLOEXEC rather than closing now keeps error_fd usable until execve.
+  CONFINE_CHECK(sys::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), err, Step::kCloseFds, 0);
+
+  drop_privileges(image, image.keep_caps);
+
+  // Default signal dispositions and an empty mask: the init's blocked set and whatever the
+  // caller ignored (a service often ignores SIGPIPE) must not leak into the target.
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    struct sigaction action{};
+    action.sa_handler = SIG_DFL;
+    (void)::sigaction(sig, &action, nullptr);  // fails harmlessly for glibc-reserved signals
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  CONFINE_CHECK(::sigprocmask(SIG_SETMASK, &none, nullptr), err, Step::kSignalMask, 0);
+
+  install_seccomp(image);
+  ::execve(image.exec_path, image.argv, image.envp);
+  die(err, Step::kExec, 0, errno);
+}
+
+// The init's life after the fork: relay signals, reap, report the target's status, exit.
+[[noreturn]] void supervise(const Image& image, pid_t target, const sigset_t& signals) noexcept {
+  while (true) {
+    siginfo_t info;
+    int sig = ::sigwaitinfo(&signals, &info);
+    if (sig < 0) continue;  // EINTR
+    if (sig != SIGCHLD) {
+      (void)::kill(target, sig);
+      continue;
+    }
+    int status = 0;
+    pid_t pid;
+    // Reap every exited child: orphans re-parented to us included, so no zombie piles up.
+    while ((pid = ::waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
+      if (pid == target) {
+        ssize_t ignored = ::write(image.status_fd, &status, sizeof(status));
+        (void)ignored;
+        // Exiting as pid 1 makes the kernel SIGKILL every other process in the namespace:
+        // daemons the target left behind do not outlive it.
+        ::_exit(0);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void run(const Image& image) noexcept {
+  const int err = image.error_fd;
+
+  // Die with confine: if the parent is killed (even with SIGKILL) the kernel kills us, and our
+  // exit as pid 1 takes the whole namespace down.
+  CONFINE_CHECK(::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), err, Step::kDeathSignal, 0);
+  // Wait for the parent to write the id maps. If it died before PDEATHSIG was armed, its end of
+  // the pipe is closed and read returns 0: exit instead of running unsupervised.
+  char go = 0;
+  ssize_t got;
+  do {
+    got = ::read(image.sync_fd, &go, 1);
+  } while (got < 0 && errno == EINTR);
+  if (got != 1) ::_exit(kSetupFailedExit);
+  ::close(image.sync_fd);
+
+  int keep[] = {0, 1, 2, image.error_fd, image.status_fd};
+  sort_small(keep, 5);
+  CONFINE_CHECK(close_other_fds(keep, 5), err, Step::kCloseFds, 0);
+
+  // Private propagation, recursively, before any mount: our namespace is a copy of the host's,
+  // and a mount under a shared host mount would otherwise propagate back to the host.
+  CONFINE_CHECK(sys::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), err, Step::kPropagation, 0);
+
+  static Trees trees;  // large: static storage in this private copy of the parent's memory
+  open_sources(image, trees);
+  switch_ids(image);
+  build_root(image, trees);
+
+  if (image.hostname_len > 0) {
+    CONFINE_CHECK(::sethostname(image.hostname, image.hostname_len), err, Step::kHostname, 0);
+  }
+  if (image.new_net) bring_up_loopback(err);
+
+  // Block the signals the init handles before forking, so none is lost between the fork and
+  // the first sigwaitinfo; the target resets its mask before exec.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGCHLD);
+  for (int sig : kForwarded) sigaddset(&signals, sig);
+  CONFINE_CHECK(::sigprocmask(SIG_BLOCK, &signals, nullptr), err, Step::kSignalMask, 0);
+
+  // A raw clone (fork without glibc's atfork handlers, which may take locks).
+  long pid = ::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+  CONFINE_CHECK(pid, err, Step::kFork, 0);
+  if (pid == 0) become_target(image);
+
+  // The init keeps no write end of the error pipe: end-of-file now means the target exec'd.
+  ::close(image.error_fd);
+  // The init runs beside untrusted code with its uid: no capabilities, no new privileges, and
+  // not dumpable, so the target cannot open /proc/1/mem or ptrace it.
+  Image quiet = image;
+  quiet.error_fd = -1;
+  drop_privileges(quiet, 0);
+  (void)::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  supervise(image, static_cast<pid_t>(pid), signals);
+}
+
+const char* step_name(Step step) noexcept {
+  switch (step) {
+    case Step::kDeathSignal: return "death_signal";
+    case Step::kWaitParent: return "wait_parent";
+    case Step::kPropagation: return "mount_propagation";
+    case Step::kOpenTree: return "open_tree";
+    case Step::kSetIds: return "set_ids";
+    case Step::kRootTmpfs: return "root_tmpfs";
+    case Step::kMountpoint: return "mountpoint";
+    case Step::kMount: return "mount";
+    case Step::kMountAttr: return "mount_setattr";
+    case Step::kSymlink: return "symlink";
+    case Step::kProc: return "proc";
+    case Step::kDev: return "dev";
+    case Step::kRootReadOnly: return "root_read_only";
+    case Step::kPivotRoot: return "pivot_root";
+    case Step::kHostname: return "hostname";
+    case Step::kLoopback: return "loopback";
+    case Step::kFork: return "fork";
+    case Step::kSetsid: return "setsid";
+    case Step::kDevNode: return "dev_node";
+    case Step::kRlimit: return "rlimit";
+    case Step::kChdir: return "chdir";
+    case Step::kCloseFds: return "close_fds";
+    case Step::kSecurebits: return "securebits";
+    case Step::kBoundingSet: return "bounding_set";
+    case Step::kCapabilities: return "capabilities";
+    case Step::kNoNewPrivs: return "no_new_privs";
+    case Step::kSeccomp: return "seccomp";
+    case Step::kSignalMask: return "signal_mask";
+    case Step::kExec: return "execve";
+  }
+  return "unknown";
+}
+
+}  // namespace confine::child

@@ -1,0 +1,14 @@
+// Internal to the child: identity and privilege steps (see privileges.cpp).
+#pragma once
+
+#include <cstdint>
+
+#include "confine/child.h"
+
+namespace confine::child {
+
+void switch_ids(const Image& image) noexcept;
+void drop_privileges(const Image& image, uint64_t keep) noexcept;
+void install_seccomp(const Image& image) noexcept;
+
+}  // namespace confine::child

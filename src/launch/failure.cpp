@@ -1,0 +1,74 @@
+#include "failure.h"
+
+#include <cstring>
+#include <string>
+
+namespace confine::launch {
+namespace {
+
+const char* kind_name(plan::MountKind kind) {
+  switch (kind) {
+    case plan::MountKind::kBind: return "bind";
+    case plan::MountKind::kTmpfs: return "tmpfs";
+    case plan::MountKind::kDev: return "dev";
+    case plan::MountKind::kProc: return "proc";
+    case plan::MountKind::kSymlink: return "symlink";
+    case plan::MountKind::kMaskDir: return "mask";
+    case plan::MountKind::kMaskFile: return "mask";
+  }
+  return "mount";
+}
+
+bool is_mount_step(child::Step step) {
+  switch (step) {
+    case child::Step::kOpenTree:
+    case child::Step::kMountpoint:
+    case child::Step::kMount:
+    case child::Step::kMountAttr:
+    case child::Step::kSymlink:
+    case child::Step::kProc:
+    case child::Step::kDev:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+report::SetupFailure describe_failure(const child::ErrorRecord& record, const plan::Plan& plan) {
+  report::SetupFailure f;
+  f.sys_errno = record.sys_errno;
+  const char* step = child::step_name(record.step);
+  std::string what = step;
+  if (is_mount_step(record.step) && record.index < plan.mounts.size()) {
+    const plan::MountOp& op = plan.mounts[record.index];
+    f.path = op.target;
+    what = std::string(kind_name(op.kind)) + "[" + std::to_string(record.index) + "] " + op.target;
+    if (op.kind == plan::MountKind::kBind) what += op.read_only ? " (ro" : " (rw";
+    else what += " (";
+    what += op.origin.empty() ? ")" : (op.kind == plan::MountKind::kBind ? ", " : "") + op.origin + ")";
+    what += ": ";
+    what += step;
+  } else if (record.step == child::Step::kDevNode && record.index < child::kDevNodeCount) {
+    f.path = std::string("/dev/") + child::kDevNodes[record.index];
+    what = "dev node " + f.path;
+  } else if (record.step == child::Step::kChdir) {
+    f.path = plan.cwd;
+    what = "chdir " + plan.cwd;
+  } else if (record.step == child::Step::kRlimit && record.index < plan.rlimits.size()) {
+    what = "rlimit " + plan.rlimits[record.index].name;
+  } else if (record.step == child::Step::kExec) {
+    f.path = plan.exec_path;
+    what = "execve " + plan.exec_path;
+  }
+  f.step = step;
+  f.message = "setup failed at " + what;
+  if (record.sys_errno != 0) {
+    f.message += ": ";
+    f.message += std::strerror(record.sys_errno);
+  }
+  return f;
+}
+
+}  // namespace confine::launch

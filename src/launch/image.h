@@ -1,0 +1,42 @@
+// Turns a Plan into the child's Image: flat arrays of plain data and C strings, built before
+// clone so the child never allocates. The storage lives in this object, which must outlive the
+// clone (the child runs on a copy-on-write copy of it).
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "confine/child.h"
+#include "confine/error.h"
+#include "confine/plan.h"
+
+namespace confine::launch {
+
+class ChildImage {
+ public:
+  [[nodiscard]] static Expected<std::unique_ptr<ChildImage>> build(const plan::Plan& plan);
+  ChildImage(const ChildImage&) = delete;
+  ChildImage& operator=(const ChildImage&) = delete;
+
+  void set_fds(int sync_fd, int error_fd, int status_fd) {
+    image_.sync_fd = sync_fd;
+    image_.error_fd = error_fd;
+    image_.status_fd = status_fd;
+  }
+  [[nodiscard]] const child::Image& image() const { return image_; }
+
+ private:
+  ChildImage() = default;
+  const char* keep(std::string s);  // stores s, returns a stable pointer
+
+  std::deque<std::string> strings_;  // deque: growing it never moves existing strings
+  std::vector<child::MountStep> steps_;
+  std::vector<child::Rlimit> rlimits_;
+  std::vector<char*> argv_, envp_;
+  sock_fprog seccomp_{};
+  child::Image image_;
+};
+
+}  // namespace confine::launch

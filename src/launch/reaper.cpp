@@ -1,0 +1,235 @@
+#include "reaper.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace confine::launch {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// How often CPU usage is sampled at most while a CPU limit is set. The next sample is planned
+// for when the budget could at the earliest run out (all cores busy), so an idle job costs
+// nothing, and a busy one is caught within this much of its limit.
+constexpr milliseconds kCpuPollFloor{20};
+
+int send_signal(int pidfd, int sig) {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+}
+
+uint64_t cpu_usage_us(const cgroup::Leaf& leaf) { return leaf.read_key("cpu.stat", "usage_usec").value_or(0); }
+
+enum class Phase { kRunning, kTerminating, kKilled };
+
+class Reaper {
+ public:
+  explicit Reaper(const ReaperInput& in) : in_(in) {
+    if (in.plan.wall_time) wall_deadline_ = in.started + *in.plan.wall_time;
+    if (in.plan.cpu_time && in.leaf) next_cpu_check_ = Clock::now() + kCpuPollFloor;
+  }
+
+  ReapResult run() {
+    error_fd_open_ = in_.error_fd >= 0;
+    while (!exited_) {
+      poll_once();
+      enforce_limits();
+    }
+    collect();
+    return std::move(result_);
+  }
+
+ private:
+  void poll_once() {
+    pollfd fds[3] = {{in_.pidfd, POLLIN, 0}, {in_.signal_fd, POLLIN, 0}, {error_fd_open_ ? in_.error_fd : -1, POLLIN, 0}};
+    int timeout = next_timeout_ms();
+    int n = ::poll(fds, 3, timeout);
+    if (n < 0 && errno != EINTR) {
+      spdlog::error("poll: {}", std::strerror(errno));
+      exited_ = true;  // cannot supervise: fall through to killing and collecting
+      kill_everything();
+      return;
+    }
+    if (n <= 0) return;
+    if (fds[2].revents != 0) read_error_record();
+    if (fds[1].revents & POLLIN) relay_signals();
+    if (fds[0].revents & POLLIN) exited_ = true;
+  }
+
+  int next_timeout_ms() const {
+    auto now = Clock::now();
+    std::optional<Clock::time_point> next;
+    auto consider = [&](std::optional<Clock::time_point> t) {
+      if (t && (!next || *t < *next)) next = t;
+    };
+    if (phase_ == Phase::kRunning) {
+      consider(wall_deadline_);
+      consider(next_cpu_check_);
+    } else if (phase_ == Phase::kTerminating) {
+      consider(kill_deadline_);
+    }
+    if (!next) return -1;
+    auto ms = std::chrono::duration_cast<milliseconds>(*next - now).count();
+    return static_cast<int>(std::clamp<long long>(ms + 1, 0, 60'000));
+  }
+
+  void read_error_record() {
+    child::ErrorRecord record;
+    ssize_t n;
+    do {
+      n = ::read(in_.error_fd, &record, sizeof record);
+    } while (n < 0 && errno == EINTR);
+    if (n == static_cast<ssize_t>(sizeof record) && record.magic == child::ErrorRecord::kMagic) {
+      result_.setup_failure = record;
+      // Keep reading: EOF follows when the child exits.
+      return;
+    }
+    // EOF (or garbage: the pipe is ours alone, so treat it as EOF): every write end is closed.
+    // With no record, the target's execve succeeded and closed it.
+    error_fd_open_ = false;
+    if (!result_.setup_failure) result_.exec_at = Clock::now();
+  }
+
+  void relay_signals() {
+    signalfd_siginfo info;
+    while (::read(in_.signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+      const int sig = static_cast<int>(info.ssi_signo);
+      if (sig == SIGCHLD) continue;  // the pidfd tells us about the init
+      // The init forwards it to the target; the caller's Ctrl-C reaches the job as it would
+      // reach an unsandboxed command.
+      spdlog::debug("forwarding signal {} to the sandbox", sig);
+      (void)send_signal(in_.pidfd, sig);
+    }
+  }
+
+  void enforce_limits() {
+    if (exited_) return;
+    const auto now = Clock::now();
+    if (phase_ == Phase::kRunning) {
+      if (wall_deadline_ && now >= *wall_deadline_) {
+        result_.facts.wall_timeout = true;
+        terminate();
+      } else if (next_cpu_check_ && now >= *next_cpu_check_) {
+        const uint64_t used = cpu_usage_us(*in_.leaf);
+        const auto limit_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(*in_.plan.cpu_time).count());
+        if (used >= limit_us) {
+          result_.facts.cpu_timeout = true;
+          terminate();
+        } else {
+          // At most all cores can burn the remaining budget; check again no sooner than that.
+          const long cores = std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN));
+          auto left = milliseconds((limit_us - used) / 1000 / static_cast<uint64_t>(cores));
+          next_cpu_check_ = now + std::max(left, kCpuPollFloor);
+        }
+      }
+    } else if (phase_ == Phase::kTerminating && kill_deadline_ && now >= *kill_deadline_) {
+      kill_everything();
+    }
+  }
+
+  // A limit was hit: SIGTERM to every process of the job (so a well-behaved converter can clean
+  // up), then SIGKILL to everything once the grace period is over.
+  void terminate() {
+    spdlog::info("time limit reached; terminating the job (grace {} ms)", in_.plan.kill_grace.count());
+    if (in_.leaf) {
+      (void)in_.leaf->signal_all(SIGTERM);
+    } else {
+      (void)send_signal(in_.pidfd, SIGTERM);  // the init forwards it to the target
+    }
+    phase_ = Phase::kTerminating;
+    kill_deadline_ = Clock::now() + in_.plan.kill_grace;
+    if (in_.plan.kill_grace.count() == 0) kill_everything();
+  }
+
+  void kill_everything() {
+    // cgroup.kill reaches every process in the job at once, double-forked daemons, setsid'd and
+    // stopped ones included; SIGKILL to the init ends its pid namespace, which covers the case
+    // without a cgroup.
+    if (in_.leaf) (void)in_.leaf->kill();
+    (void)send_signal(in_.pidfd, SIGKILL);
+    phase_ = Phase::kKilled;
+  }
+
+  void collect() {
+    siginfo_t info{};
+    rusage usage{};
+    // waitid on the pidfd, with rusage: without a cgroup the children's times are the fallback.
+    (void)::syscall(SYS_waitid, P_PIDFD, in_.pidfd, &info, WEXITED, &usage);
+    // Drain the error pipe: a failure record may still be queued.
+    while (error_fd_open_) read_error_record();
+
+    int status = 0;
+    ssize_t n;
+    do {
+      n = ::read(in_.status_fd, &status, sizeof status);
+    } while (n < 0 && errno == EINTR);
+    auto& f = result_.facts;
+    if (n == static_cast<ssize_t>(sizeof status)) {
+      if (WIFEXITED(status)) f.exit_code = WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) {
+        f.term_signal = WTERMSIG(status);
+        f.core_dumped = WCOREDUMP(status);
+      }
+    } else if (info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED) {
+      // The init itself was killed (our SIGKILL after a timeout, or an OOM kill of the whole
+      // group): the target died with it, by SIGKILL.
+      if (result_.exec_at) f.term_signal = info.si_status;
+    }
+    if (result_.setup_failure) {
+      if (result_.setup_failure->step == child::Step::kExec) {
+        f.exec_errno = result_.setup_failure->sys_errno;
+      } else {
+        f.setup_failed = true;
+      }
+    } else if (!result_.exec_at) {
+      f.setup_failed = true;  // the child died before exec without saying why
+    }
+    f.file_size_limit_set = std::any_of(in_.plan.rlimits.begin(), in_.plan.rlimits.end(),
+                                        [](const plan::Rlimit& r) { return r.resource == RLIMIT_FSIZE; });
+
+    if (in_.leaf) {
+      const cgroup::Leaf& leaf = *in_.leaf;
+      result_.cpu_user_us = leaf.read_key("cpu.stat", "user_usec").value_or(0);
+      result_.cpu_system_us = leaf.read_key("cpu.stat", "system_usec").value_or(0);
+      result_.memory_peak_bytes = leaf.read_number("memory.peak");
+      result_.pids_peak = leaf.read_number("pids.peak");
+      result_.counters.oom_kills = leaf.read_key("memory.events", "oom_kill").value_or(0);
+      result_.counters.oom_group_kills = leaf.read_key("memory.events", "oom_group_kill").value_or(0);
+      result_.counters.pids_max_hits = leaf.read_key("pids.events", "max").value_or(0);
+      result_.counters.cpu_throttled_us = leaf.read_key("cpu.stat", "throttled_usec").value_or(0);
+    } else {
+      auto us = [](const timeval& tv) {
+        return static_cast<uint64_t>(tv.tv_sec) * 1'000'000 + static_cast<uint64_t>(tv.tv_usec);
+      };
+      result_.cpu_user_us = us(usage.ru_utime);
+      result_.cpu_system_us = us(usage.ru_stime);
+    }
+    f.oom_kills = result_.counters.oom_kills;
+    f.oom_group_kills = result_.counters.oom_group_kills;
+    f.pids_max_hits = result_.counters.pids_max_hits;
+  }
+
+  const ReaperInput& in_;
+  ReapResult result_;
+  bool exited_ = false;
+  bool error_fd_open_ = false;
+  Phase phase_ = Phase::kRunning;
+  std::optional<Clock::time_point> wall_deadline_;
+  std::optional<Clock::time_point> next_cpu_check_;
+  std::optional<Clock::time_point> kill_deadline_;
+};
+
+}  // namespace
+
+ReapResult reap_job(const ReaperInput& input) { return Reaper(input).run(); }
+
+}  // namespace confine::launch

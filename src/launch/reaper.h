@@ -1,0 +1,40 @@
+// The reaper loop: waits for the job on its pidfd, relays the caller's signals, enforces the
+// wall and CPU time limits (SIGTERM to everything, the kill grace, then SIGKILL to everything),
+// and gathers what the kernel accounted.
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+#include "confine/cgroup.h"
+#include "confine/child.h"
+#include "confine/plan.h"
+#include "confine/reap.h"
+#include "confine/report.h"
+
+namespace confine::launch {
+
+struct ReaperInput {
+  const plan::Plan& plan;
+  int pidfd;                    // the sandbox's init
+  int signal_fd;                // SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT
+  int error_fd;                 // child failure records; EOF = exec happened
+  int status_fd;                // the target's wait status, from the init
+  const cgroup::Leaf* leaf;     // null when running without a cgroup
+  std::chrono::steady_clock::time_point started;  // clone time: the wall limit counts from here
+};
+
+struct ReapResult {
+  reap::ReapFacts facts;
+  std::optional<child::ErrorRecord> setup_failure;
+  std::optional<std::chrono::steady_clock::time_point> exec_at;
+  uint64_t cpu_user_us = 0;
+  uint64_t cpu_system_us = 0;
+  std::optional<uint64_t> memory_peak_bytes;
+  std::optional<uint64_t> pids_peak;
+  report::Counters counters;
+};
+
+[[nodiscard]] ReapResult reap_job(const ReaperInput& input);
+
+}  // namespace confine::launch

@@ -1,0 +1,236 @@
+// The parent half: everything is computed here before clone, the child only makes syscalls.
+//
+//   cgroup leaf -> child image -> pipes -> clone3(ns flags | CLONE_PIDFD | CLONE_INTO_CGROUP)
+//   -> id maps -> "go" -> reaper loop (reaper.cpp) -> accounting -> leaf removed -> report
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <optional>
+
+#include "confine/cgroup.h"
+#include "confine/child.h"
+#include "confine/fd.h"
+#include "confine/launch.h"
+#include "confine/reap.h"
+#include "failure.h"
+#include "image.h"
+#include "reaper.h"
+
+namespace confine::launch {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+uint64_t micros(Clock::duration d) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+}
+
+// Cloning a multi-threaded process copies only the calling thread, with whatever locks the
+// others held at that moment: the child could deadlock in code we do not control. confine is
+// single-threaded by design (synchronous logger, no thread pools); this makes it a checked fact.
+Expected<void> require_single_thread() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) {
+      if (std::stoi(line.substr(8)) != 1) {
+        return fail(ErrorCode::kInternal, "confine has " + line.substr(8) + " threads; refusing to clone");
+      }
+      return {};
+    }
+  }
+  return fail(ErrorCode::kInternal, "cannot read the thread count from /proc/self/status");
+}
+
+struct Pipe {
+  UniqueFd read, write;
+};
+Expected<Pipe> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) < 0) return fail_errno(errno, "pipe2");
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+Expected<void> write_proc_file(pid_t pid, const char* file, const std::string& text) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/" + file;
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return fail_errno(errno, "open " + path);
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    return fail_errno(errno, "write '" + text.substr(0, text.size() - 1) + "' to " + path);
+  }
+  return {};
+}
+
+// The id maps: exactly one inside uid/gid, mapped to an unprivileged host id (root) or to the
+// caller (rootless). setgroups is denied first: required for an unprivileged gid map, and it
+// keeps the target from dropping a group used to deny it access (CVE-2014-8989).
+Expected<void> write_id_maps(pid_t pid, const plan::Plan& plan) {
+  auto line = [](const plan::IdMapping& m) {
+    return std::to_string(m.inside) + " " + std::to_string(m.outside) + " " + std::to_string(m.count) + "\n";
+  };
+  if (auto r = write_proc_file(pid, "setgroups", "deny\n"); !r) return r;
+  if (auto r = write_proc_file(pid, "uid_map", line(plan.uid_map)); !r) return r;
+  return write_proc_file(pid, "gid_map", line(plan.gid_map));
+}
+
+report::Report base_report(const plan::Plan& plan) {
+  report::Report r;
+  r.confine_version = CONFINE_VERSION;
+  r.command = plan.argv;
+  r.policy_path = plan.policy_path;
+  r.policy_sha256 = plan.policy_sha256;
+  r.enforced = plan.protections;
+  r.warnings = plan.warnings;
+  return r;
+}
+
+report::Report setup_failed(report::Report r, std::string step, const Error& e) {
+  r.outcome = report::Outcome::kSetupError;
+  r.exit_code = report::kExitConfineFailed;
+  r.setup_error = report::SetupFailure{std::move(step), "", e.sys_errno, e.render()};
+  spdlog::error("{}", e.render());
+  return r;
+}
+
+}  // namespace
+
+report::Report run(const plan::Plan& plan) {
+  report::Report report = base_report(plan);
+  const auto t_start = Clock::now();
+
+  if (auto single = require_single_thread(); !single) return setup_failed(report, "threads", single.error());
+
+  // The job's cgroup: the kill unit and the kernel's accounting for everything the job starts.
+  std::optional<cgroup::Leaf> leaf;
+  if (!plan.cgroup_parent.empty()) {
+    auto created = cgroup::Leaf::create(plan.cgroup_parent);
+    if (!created) return setup_failed(report, "cgroup", created.error());
+    leaf.emplace(std::move(*created));
+    for (const auto& w : plan.cgroup_writes) {
+      if (auto r = leaf->write(w.file, w.value); !r) return setup_failed(report, "cgroup", r.error());
+    }
+  }
+
+  auto built = ChildImage::build(plan);
+  if (!built) return setup_failed(report, "image", built.error());
+  ChildImage& image = **built;
+
+  auto sync = make_pipe();
+  auto errors = make_pipe();
+  auto status = make_pipe();
+  if (!sync || !errors || !status) {
+    return setup_failed(report, "pipes", !sync ? sync.error() : !errors ? errors.error() : status.error());
+  }
+  image.set_fds(sync->read.get(), errors->write.get(), status->write.get());
+
+  // Run as root, confine drops its own supplementary groups: the child inherits them, and with
+  // setgroups denied in its namespace it could never drop them itself; a root group would
+  // still open group-readable host files for the target.
+  if (::geteuid() == 0 && ::setgroups(0, nullptr) < 0) {
+    return setup_failed(report, "setgroups", Error{ErrorCode::kSystem, errno, "setgroups(0)", {}, {}});
+  }
+
+  // Signals are taken through a signalfd so the reaper handles them in its loop, not in a
+  // handler. The child inherits this mask; its init keeps its own and the target resets it.
+  sigset_t handled;
+  sigemptyset(&handled);
+  for (int sig : {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&handled, sig);
+  sigset_t previous;
+  ::sigprocmask(SIG_BLOCK, &handled, &previous);
+  UniqueFd signals(::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK));
+
+  // clone3: the namespaces, a pidfd (race-free waiting and signalling: no pid reuse), and
+  // CLONE_INTO_CGROUP so not one instruction of the child runs outside its cgroup.
+  int pidfd = -1;
+  clone_args args{};
+  args.flags = plan.clone_flags | CLONE_PIDFD | (leaf ? CLONE_INTO_CGROUP : 0);
+  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  args.exit_signal = SIGCHLD;
+  if (leaf) args.cgroup = static_cast<uint64_t>(leaf->dir_fd());
+  const auto t_clone = Clock::now();
+  long pid = ::syscall(SYS_clone3, &args, sizeof(args));
+  if (pid == 0) child::run(image.image());  // never returns
+  const int clone_errno = errno;
+  if (pid < 0) {
+    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+    return setup_failed(report, "clone3",
+                        Error{ErrorCode::kSystem, clone_errno, "clone3 with namespaces", {},
+                              clone_errno == EPERM || clone_errno == ENOSPC
+                                  ? "user namespaces may be disabled for this user; run `confine doctor`"
+                                  : ""});
+  }
+  UniqueFd job(pidfd);
+  sync->read.reset();
+  errors->write.reset();
+  status->write.reset();
+
+  if (auto maps = write_id_maps(static_cast<pid_t>(pid), plan); !maps) {
+    (void)::syscall(SYS_pidfd_send_signal, job.get(), SIGKILL, nullptr, 0);
+    siginfo_t info{};
+    (void)::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(job.get()), &info, WEXITED);
+    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+    return setup_failed(report, "id_maps", maps.error());
+  }
+  const char go = 1;
+  if (::write(sync->write.get(), &go, 1) != 1) spdlog::debug("sync write failed: {}", std::strerror(errno));
+  sync->write.reset();
+  const auto t_go = Clock::now();
+
+  ReaperInput input{plan, job.get(), signals.get(), errors->read.get(), status->read.get(),
+                    leaf ? &*leaf : nullptr, t_clone};
+  ReapResult reaped = reap_job(input);
+  const auto t_exited = Clock::now();
+
+  // Teardown: the init's exit already SIGKILLed its namespace; the cgroup makes sure, and its
+  // removal proves nothing is left (rmdir fails while any process remains).
+  if (leaf) {
+    if (auto removed = leaf->remove(); !removed) {
+      report.warnings.push_back(removed.error().render());
+    }
+  }
+  ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+  const auto t_done = Clock::now();
+
+  // The report.
+  reap::Classification c = reap::classify(reaped.facts);
+  report.outcome = c.outcome;
+  report.exit_code = c.exit_code;
+  report.limits_hit = c.limits_hit;
+  report.target_exit_code = reaped.facts.exit_code;
+  report.signal = reaped.facts.term_signal;
+  report.core_dumped = reaped.facts.core_dumped;
+  report.cpu_user_us = reaped.cpu_user_us;
+  report.cpu_system_us = reaped.cpu_system_us;
+  report.memory_peak_bytes = reaped.memory_peak_bytes;
+  report.pids_peak = reaped.pids_peak;
+  report.counters = reaped.counters;
+  if (reaped.setup_failure) {
+    if (reaped.setup_failure->step == child::Step::kExec) {
+      report.exec_error = report::ExecFailure{plan.exec_path, reaped.setup_failure->sys_errno};
+    } else {
+      report.setup_error = describe_failure(*reaped.setup_failure, plan);
+      spdlog::error("{}", report.setup_error->message);
+    }
+  }
+  const auto exec_at = reaped.exec_at.value_or(t_exited);
+  report.wall_time_us = reaped.exec_at ? micros(t_exited - exec_at) : 0;
+  report.phases.push_back({"clone", micros(t_go - t_start)});
+  report.phases.push_back({"child_setup", micros(exec_at - t_go)});
+  report.phases.push_back({"run", micros(t_exited - exec_at)});
+  report.phases.push_back({"teardown", micros(t_done - t_exited)});
+  return report;
+}
+
+}  // namespace confine::launch
