@@ -224,6 +224,14 @@ report::Report run(const plan::Plan& plan) {
       spdlog::error("{}", report.setup_error->message);
     }
   }
+  if (report.outcome == report::Outcome::kSetupError && !report.setup_error) {
+    // The child died before exec without a record (killed from outside, or by the kernel while
+    // still setting up): still a setup failure, and the report says so rather than nothing.
+    report.setup_error = report::SetupFailure{
+        "child_setup", "", 0,
+        "the sandbox ended before exec without reporting a failed step" +
+            std::string(reaped.facts.term_signal ? " (killed by " + report::signal_name(*reaped.facts.term_signal) + ")" : "")};
+  }
   const auto exec_at = reaped.exec_at.value_or(t_exited);
   report.wall_time_us = reaped.exec_at ? micros(t_exited - exec_at) : 0;
   report.phases.push_back({"clone", micros(t_go - t_start)});

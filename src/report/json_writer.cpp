@@ -1,0 +1,170 @@
+// The report as JSON. The layout, field by field, is documented in docs/report.md and pinned by
+// docs/report.schema.json; tests/report_schema_test.cpp validates this writer's output against it.
+//
+// Two rules shape the code:
+//  - Key order is fixed (ordered_json keeps insertion order), so reports diff cleanly and golden
+//    files stay stable.
+//  - A fact that was not measured is written as null, never omitted and never 0, so a consumer
+//    can tell "measured zero" from "unknown" with one check.
+#include <cstring>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "confine/report.h"
+
+namespace confine::report {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// Empty strings in the C++ structs mean "not applicable"; the document says so with null.
+Json string_or_null(const std::string& value) {
+  return value.empty() ? Json(nullptr) : Json(value);
+}
+
+template <class T>
+Json optional_or_null(const std::optional<T>& value) {
+  return value.has_value() ? Json(*value) : Json(nullptr);
+}
+
+// "ENOENT" for 2. null for 0 (no syscall involved) and for numbers this libc has no name for:
+// the number is reported beside it, so nothing is lost.
+Json errno_name_or_null(int err) {
+  if (err == 0) {
+    return nullptr;
+  }
+  const char* name = strerrorname_np(err);
+  return name == nullptr ? Json(nullptr) : Json(name);
+}
+
+Json errno_or_null(int err) { return err == 0 ? Json(nullptr) : Json(err); }
+
+Json target_json(const Report& report) {
+  Json target = Json::object();
+  target["exit_code"] = optional_or_null(report.target_exit_code);
+  target["signal"] = optional_or_null(report.signal);
+  target["signal_name"] =
+      report.signal.has_value() ? Json(signal_name(*report.signal)) : Json(nullptr);
+  target["core_dumped"] = report.core_dumped;
+  return target;
+}
+
+Json times_json(const Report& report) {
+  Json times = Json::object();
+  times["wall_us"] = report.wall_time_us;
+  times["cpu_user_us"] = report.cpu_user_us;
+  times["cpu_system_us"] = report.cpu_system_us;
+  return times;
+}
+
+Json resources_json(const Report& report) {
+  Json counters = Json::object();
+  counters["oom_kills"] = report.counters.oom_kills;
+  counters["oom_group_kills"] = report.counters.oom_group_kills;
+  counters["pids_max_hits"] = report.counters.pids_max_hits;
+  counters["cpu_throttled_us"] = report.counters.cpu_throttled_us;
+
+  Json resources = Json::object();
+  resources["memory_peak_bytes"] = optional_or_null(report.memory_peak_bytes);
+  resources["pids_peak"] = optional_or_null(report.pids_peak);
+  resources["counters"] = std::move(counters);
+  return resources;
+}
+
+Json enforced_json(const std::vector<Protection>& protections) {
+  Json list = Json::array();
+  for (const Protection& protection : protections) {
+    Json item = Json::object();
+    item["name"] = protection.name;
+    item["status"] = protection.status;
+    item["mechanism"] = protection.mechanism;
+    item["detail"] = protection.detail;
+    list.push_back(std::move(item));
+  }
+  return list;
+}
+
+Json policy_json(const Report& report) {
+  Json policy = Json::object();
+  policy["path"] = string_or_null(report.policy_path);
+  policy["sha256"] = string_or_null(report.policy_sha256);
+  return policy;
+}
+
+Json setup_error_json(const std::optional<SetupFailure>& failure) {
+  if (!failure.has_value()) {
+    return nullptr;
+  }
+  Json item = Json::object();
+  item["step"] = failure->step;
+  item["path"] = string_or_null(failure->path);
+  item["errno"] = errno_or_null(failure->sys_errno);
+  item["errno_name"] = errno_name_or_null(failure->sys_errno);
+  item["message"] = failure->message;
+  return item;
+}
+
+Json exec_error_json(const std::optional<ExecFailure>& failure) {
+  if (!failure.has_value()) {
+    return nullptr;
+  }
+  Json item = Json::object();
+  item["path"] = failure->path;
+  item["errno"] = errno_or_null(failure->sys_errno);
+  item["errno_name"] = errno_name_or_null(failure->sys_errno);
+  return item;
+}
+
+Json seccomp_violation_json(const std::optional<SeccompViolation>& violation) {
+  if (!violation.has_value()) {
+    return nullptr;
+  }
+  Json item = Json::object();
+  item["syscall"] = string_or_null(violation->syscall);
+  item["nr"] = violation->nr < 0 ? Json(nullptr) : Json(violation->nr);  // -1 means unknown
+  item["arch"] = string_or_null(violation->arch);
+  return item;
+}
+
+Json phases_json(const std::vector<Phase>& phases) {
+  Json list = Json::array();
+  for (const Phase& phase : phases) {
+    Json item = Json::object();
+    item["name"] = phase.name;
+    item["duration_us"] = phase.duration_us;
+    list.push_back(std::move(item));
+  }
+  return list;
+}
+
+}  // namespace
+
+std::string to_json_text(const Report& report, bool pretty) {
+  Json doc = Json::object();
+  doc["report_version"] = report.report_version;
+  doc["confine_version"] = report.confine_version;
+  doc["outcome"] = to_string(report.outcome);
+  doc["exit_code"] = report.exit_code;
+  doc["target"] = target_json(report);
+  doc["times"] = times_json(report);
+  doc["resources"] = resources_json(report);
+  doc["limits_hit"] = report.limits_hit;
+  doc["enforced"] = enforced_json(report.enforced);
+  doc["command"] = report.command;
+  doc["policy"] = policy_json(report);
+  doc["setup_error"] = setup_error_json(report.setup_error);
+  doc["exec_error"] = exec_error_json(report.exec_error);
+  doc["seccomp_violation"] = seccomp_violation_json(report.seccomp_violation);
+  doc["phases"] = phases_json(report.phases);
+  doc["warnings"] = report.warnings;
+
+  // argv, paths and messages are bytes, not necessarily UTF-8, and JSON text must be UTF-8.
+  // The default handler throws on invalid UTF-8, which would lose the whole report at the
+  // moment it matters; replacing invalid bytes with U+FFFD keeps it (docs/report.md says so).
+  constexpr int kPrettyIndent = 2;
+  return doc.dump(pretty ? kPrettyIndent : -1, ' ', /*ensure_ascii=*/false,
+                  Json::error_handler_t::replace);
+}
+
+}  // namespace confine::report
