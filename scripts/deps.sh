@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything confine needs to build and test, from Debian's archive only.
+# Run as root on Debian 12 (CI does; so does scripts/setup.sh).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+packages=(
+  build-essential cmake ninja-build pkg-config binutils
+  libseccomp-dev libcap-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
+  libcli11-dev nlohmann-json3-dev libexpected-dev libmd-dev
+  googletest libgtest-dev libgmock-dev
+  python3 python3-jsonschema   # report schema validation in the tests
+  bubblewrap                   # the launch benchmark compares against it
+  util-linux procps            # setpriv/runuser for the rootless test pass, pgrep
+)
+if [ "$(id -u)" -ne 0 ]; then
+  echo "scripts/deps.sh: run as root (apt-get install)" >&2
+  exit 1
+fi
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+echo "deps: installed ${#packages[@]} packages"

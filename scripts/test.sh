@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: build, unit tests, integration tests as root, then the integration tests
+# again as an unprivileged user (the rootless path). Exit status is the verdict.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/build.sh
+status=0
+ctest --test-dir build --output-on-failure -j2 --timeout 300 || status=1
+if [ "$(id -u)" -eq 0 ] && [ -x scripts/integration-rootless.sh ]; then
+  scripts/integration-rootless.sh build || status=1
+fi
+exit $status
