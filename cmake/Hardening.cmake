@@ -2,7 +2,7 @@
 add_library(confine_flags INTERFACE)
 target_compile_options(confine_flags INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
-  -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Wnull-dereference
+  -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
   -Wformat=2 -Wimplicit-fallthrough
   # Hardening: stack canaries and clash protection, checked libc calls, control-flow protection.
   -fstack-protector-strong -fstack-clash-protection -fcf-protection

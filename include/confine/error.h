@@ -19,7 +19,8 @@ enum class ErrorCode {
   kPolicy,           // the policy has one or more located problems
   kUnsupported,      // the host cannot enforce something the policy requires
   kSystem,           // a syscall failed; sys_errno says why
-  kNotFound,         // a named file or command does not exist
+  kNotFound,         // a named file does not exist
+  kCommandNotFound,  // the command to run is not in the sandbox (exec_error, exit 127)
   kInternal,         // a bug in confine
 };
 

@@ -106,7 +106,7 @@ int run_command(const RunArgs& args) {
     spdlog::error("{}", e.render());
     auto r = failed_report(args, policy_path);
     r.policy_sha256 = policy::content_hash(*loaded.policy);
-    if (e.code == ErrorCode::kNotFound) {
+    if (e.code == ErrorCode::kCommandNotFound) {
       r.outcome = report::Outcome::kExecError;
       r.exit_code = report::kExitNotFound;
       r.exec_error = report::ExecFailure{args.command.front(), ENOENT};
