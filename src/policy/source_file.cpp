@@ -1,0 +1,116 @@
+// One policy file from bytes to a TOML table (see source_file.h).
+//
+// The byte checks come before toml++ sees the text: toml++ does reject bad UTF-8, but we want
+// the exact position of the first bad byte and a message that says what it is, and a policy
+// that is too large is refused before it is read, so a mistaken path (a log, a disk image)
+// cannot make confine read gigabytes.
+#include "source_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "confine/fd.h"
+#include "values.h"
+
+namespace confine::policy::detail {
+namespace {
+
+// Finds the first NUL and the first byte that is not UTF-8, reporting each with its line and
+// column (columns count characters, as toml++ does, so positions agree across messages).
+bool check_bytes(std::string_view text, const std::string& path, std::vector<Diagnostic>& diagnostics) {
+  uint32_t line = 1;
+  uint32_t column = 1;
+  bool nul_seen = false;
+  bool bad_utf8_seen = false;
+  for (size_t i = 0; i < text.size() && !(nul_seen && bad_utf8_seen);) {
+    const size_t length = utf8_char_length(text, i);
+    if (length == 0) {
+      if (!bad_utf8_seen) {
+        char byte[8];
+        std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned>(static_cast<unsigned char>(text[i])));
+        diagnostics.push_back(Diagnostic{Origin{path, line, column}, "",
+                                         std::string("invalid UTF-8 (byte ") + byte +
+                                             "); policy files must be UTF-8 text"});
+        bad_utf8_seen = true;
+      }
+      ++i;
+      ++column;
+      continue;
+    }
+    if (text[i] == '\0' && !nul_seen) {
+      diagnostics.push_back(
+          Diagnostic{Origin{path, line, column}, "", "NUL byte; a policy file must be text"});
+      nul_seen = true;
+    }
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+    i += length;
+  }
+  return !nul_seen && !bad_utf8_seen;
+}
+
+}  // namespace
+
+ReadResult read_source(const std::string& path, uint64_t max_bytes, std::vector<Diagnostic>& diagnostics) {
+  ReadResult result;
+  const int raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (raw < 0) {
+    result.open_errno = errno;
+    return result;
+  }
+  UniqueFd fd(raw);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    result.open_errno = errno;
+    return result;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    result.open_errno = EISDIR;
+    return result;
+  }
+  result.source.identity = {st.st_dev, st.st_ino};
+  const Origin whole_file{path, 0, 0};
+  const std::string cap = std::to_string(max_bytes) + "-byte limit";
+  if (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) > max_bytes) {
+    diagnostics.push_back(Diagnostic{whole_file, "",
+                                     "file is " + std::to_string(st.st_size) + " bytes, over the " + cap +
+                                         " for a policy; refusing to read it"});
+    return result;
+  }
+  // Read at most one byte past the cap, so a pipe or a growing file is caught too.
+  std::string text;
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      result.open_errno = errno;
+      return result;
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+    if (text.size() > max_bytes) {
+      diagnostics.push_back(Diagnostic{whole_file, "", "file is larger than the " + cap + " for a policy"});
+      return result;
+    }
+  }
+  if (!check_bytes(text, path, diagnostics)) return result;
+  try {
+    result.source.table = toml::parse(text, std::string_view(path));
+  } catch (const toml::parse_error& e) {
+    const auto& begin = e.source().begin;
+    diagnostics.push_back(Diagnostic{Origin{path, begin.line, begin.column}, "",
+                                     "TOML syntax error: " + std::string(e.description())});
+  }
+  return result;
+}
+
+}  // namespace confine::policy::detail
