@@ -1,0 +1,37 @@
+// The host: what this machine and this user can do, probed once per run and handed to
+// plan::make_plan as HostFacts. Probing only reads (procfs, sysfs, lstat); it never creates,
+// writes or removes anything, so it is safe to run for `--dry-run` and `confine doctor`.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "confine/plan.h"
+
+namespace confine::host {
+
+// Probes the real host. Facts that cannot be determined are reported as unavailable (false,
+// empty, 0), so the planner fails closed on them.
+[[nodiscard]] plan::HostFacts probe();
+
+// The pieces of probe(), exposed so tests can feed them fixed text.
+
+// The cgroup2 mount point from /proc/self/mountinfo text: /sys/fs/cgroup when it is cgroup2,
+// else the first cgroup2 mount (e.g. /sys/fs/cgroup/unified on hybrid hosts); empty if none.
+[[nodiscard]] std::string cgroup2_mount_from_mountinfo(std::string_view mountinfo);
+// The unified-hierarchy path ("/user.slice/...") from /proc/self/cgroup text ("0::/path");
+// empty when there is no such line.
+[[nodiscard]] std::string unified_cgroup_from_proc(std::string_view proc_self_cgroup);
+// Whitespace-separated words, as in cgroup.controllers.
+[[nodiscard]] std::vector<std::string> words(std::string_view text);
+
+// Filesystem probes backing HostFacts::file_kind, read_link and executable.
+[[nodiscard]] plan::FileKind file_kind(const std::string& path);  // lstat: a final symlink is kSymlink
+[[nodiscard]] std::optional<std::string> read_link(const std::string& path);
+// A regular file (after following symlinks) with any execute bit. Not access(2): the target runs
+// as another uid, so the caller's own X_OK answer would be wrong.
+[[nodiscard]] bool executable(const std::string& path);
+
+}  // namespace confine::host

@@ -1,0 +1,40 @@
+// Filesystem probes for the planner. They report what a path *is* without following a final
+// symlink, because the planner decides itself what a symlink may mean (recreated, or an error).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "confine/host.h"
+
+namespace confine::host {
+
+plan::FileKind file_kind(const std::string& path) {
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0) return plan::FileKind::kMissing;
+  if (S_ISDIR(st.st_mode)) return plan::FileKind::kDirectory;
+  if (S_ISREG(st.st_mode)) return plan::FileKind::kRegular;
+  if (S_ISLNK(st.st_mode)) return plan::FileKind::kSymlink;
+  if (S_ISCHR(st.st_mode)) return plan::FileKind::kCharDevice;
+  return plan::FileKind::kOther;  // sockets, fifos, block devices
+}
+
+std::optional<std::string> read_link(const std::string& path) {
+  // st_size of a symlink is its length, but procfs links report 0: grow until the text fits.
+  std::vector<char> buf(256);
+  while (buf.size() <= (size_t{1} << 16)) {
+    const ssize_t n = readlink(path.c_str(), buf.data(), buf.size());
+    if (n < 0) return std::nullopt;
+    if (static_cast<size_t>(n) < buf.size()) return std::string(buf.data(), static_cast<size_t>(n));
+    buf.resize(buf.size() * 2);
+  }
+  return std::nullopt;
+}
+
+bool executable(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return false;
+  return S_ISREG(st.st_mode) && (st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) != 0;
+}
+
+}  // namespace confine::host

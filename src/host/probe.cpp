@@ -1,0 +1,179 @@
+// probe(): the real HostFacts. Reads procfs and sysfs only; nothing here creates or writes
+// anything (in particular never under /sys/fs/cgroup, whose v1 hierarchies may belong to the
+// machine's own manager).
+#include <linux/landlock.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "confine/host.h"
+
+namespace confine::host {
+namespace {
+
+std::optional<std::string> read_text(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::optional<long> read_number(const std::string& path) {
+  const auto text = read_text(path);
+  if (!text) return std::nullopt;
+  char* end = nullptr;
+  const long value = std::strtol(text->c_str(), &end, 10);
+  if (end == text->c_str()) return std::nullopt;
+  return value;
+}
+
+// mountinfo escapes space, tab, newline and backslash in paths as \ooo.
+std::string unescape(std::string_view field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 3 < field.size()) {
+      const std::string_view digits = field.substr(i + 1, 3);
+      if (digits.size() == 3 && digits.find_first_not_of("01234567") == std::string_view::npos) {
+        out += static_cast<char>(((digits[0] - '0') << 6) | ((digits[1] - '0') << 3) | (digits[2] - '0'));
+        i += 3;
+        continue;
+      }
+    }
+    out += field[i];
+  }
+  return out;
+}
+
+bool user_namespaces_allowed(uid_t euid) {
+  const auto max = read_number("/proc/sys/user/max_user_namespaces");
+  if (!max || *max <= 0) return false;
+  if (euid == 0) return true;
+  // Debian's switch for unprivileged user namespaces (absent on kernels without the patch).
+  if (const auto clone = read_number("/proc/sys/kernel/unprivileged_userns_clone"); clone && *clone == 0) {
+    return false;
+  }
+  // Ubuntu 23.10+: AppArmor confines unprivileged user namespaces unless a profile allows them.
+  if (const auto restrict = read_number("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
+      restrict && *restrict != 0) {
+    return false;
+  }
+  return true;
+}
+
+bool seccomp_available() {
+  // PR_GET_SECCOMP fails with EINVAL on a kernel without CONFIG_SECCOMP.
+  if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0) return false;
+  // kill_process (Linux 4.14) is the action every policy's "kill" compiles to.
+  const auto actions = read_text("/proc/sys/kernel/seccomp/actions_avail");
+  if (!actions) return false;
+  for (const std::string& word : words(*actions)) {
+    if (word == "kill_process") return true;
+  }
+  return false;
+}
+
+int landlock_abi() {
+#ifdef SYS_landlock_create_ruleset
+  const long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  return abi > 0 ? static_cast<int>(abi) : 0;
+#else
+  return 0;
+#endif
+}
+
+std::vector<std::string> controllers_of(const std::string& dir) {
+  const auto text = read_text(dir + "/cgroup.controllers");
+  return text ? words(*text) : std::vector<std::string>{};
+}
+
+std::string parent_dir(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos || slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+std::vector<std::string> words(std::string_view text) {
+  std::vector<std::string> out;
+  std::istringstream in{std::string(text)};
+  std::string word;
+  while (in >> word) out.push_back(word);
+  return out;
+}
+
+std::string cgroup2_mount_from_mountinfo(std::string_view mountinfo) {
+  std::string first;
+  std::istringstream in{std::string(mountinfo)};
+  std::string line;
+  while (std::getline(in, line)) {
+    // id parent major:minor root mount-point options [optional fields...] - fstype source super
+    const size_t dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    const auto before = words(std::string_view(line).substr(0, dash));
+    const auto after = words(std::string_view(line).substr(dash + 3));
+    if (before.size() < 5 || after.empty() || after[0] != "cgroup2") continue;
+    const std::string mount_point = unescape(before[4]);
+    if (mount_point == "/sys/fs/cgroup") return mount_point;
+    if (first.empty()) first = mount_point;
+  }
+  return first;
+}
+
+std::string unified_cgroup_from_proc(std::string_view proc_self_cgroup) {
+  std::istringstream in{std::string(proc_self_cgroup)};
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("0::", 0) == 0) return line.substr(3);
+  }
+  return {};
+}
+
+plan::HostFacts probe() {
+  plan::HostFacts facts;
+  facts.euid = geteuid();
+  facts.egid = getegid();
+  if (const auto release = read_text("/proc/sys/kernel/osrelease")) {
+    facts.kernel_release = words(*release).empty() ? "" : words(*release).front();
+  }
+  facts.user_namespaces = user_namespaces_allowed(facts.euid);
+  facts.seccomp = seccomp_available();
+  facts.landlock_abi = landlock_abi();
+
+  if (const auto mountinfo = read_text("/proc/self/mountinfo")) {
+    facts.cgroup2_mount = cgroup2_mount_from_mountinfo(*mountinfo);
+  }
+  if (!facts.cgroup2_mount.empty()) {
+    if (facts.euid == 0) {
+      const char* override_parent = std::getenv("CONFINE_CGROUP_PARENT");
+      facts.cgroup_parent = override_parent != nullptr && *override_parent != '\0'
+                                ? std::string(override_parent)
+                                : facts.cgroup2_mount + "/confine";
+      // The launcher creates the parent later; until then its controllers are its parent's.
+      const std::string source =
+          access(facts.cgroup_parent.c_str(), F_OK) == 0 ? facts.cgroup_parent : parent_dir(facts.cgroup_parent);
+      facts.cgroup_controllers = controllers_of(source);
+    } else if (const auto self = read_text("/proc/self/cgroup")) {
+      // Rootless: leaves go under our own cgroup, if systemd (or whoever) delegated it to us.
+      const std::string own = unified_cgroup_from_proc(*self);
+      const std::string dir = own.empty() || own == "/" ? facts.cgroup2_mount : facts.cgroup2_mount + own;
+      if (!own.empty() && access(dir.c_str(), W_OK) == 0) {
+        facts.cgroup_parent = dir;
+        facts.cgroup_controllers = controllers_of(dir);
+      }
+    }
+  }
+
+  facts.file_kind = [](const std::string& path) { return file_kind(path); };
+  facts.read_link = [](const std::string& path) { return read_link(path); };
+  facts.executable = [](const std::string& path) { return executable(path); };
+  return facts;
+}
+
+}  // namespace confine::host

@@ -1,0 +1,81 @@
+// Per-process limits (rlimits) and the capability mask, computed in the parent so the child only
+// calls setrlimit/capset with ready numbers (libcap allocates, so it is banned after clone).
+#include <sys/capability.h>
+#include <sys/resource.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "confine/plan.h"
+#include "steps.h"
+
+namespace confine::plan::steps {
+namespace {
+
+Rlimit fixed(int resource, const char* name, uint64_t value) {
+  return Rlimit{resource, value, value, name};
+}
+
+}  // namespace
+
+std::vector<Rlimit> plan_rlimits(const policy::Policy& policy) {
+  const auto& limits = policy.limits;
+  std::vector<Rlimit> out;
+  // Always set: a core file written by the target could leak whatever it had in memory into a
+  // writable bind, and could be large.
+  out.push_back(fixed(RLIMIT_CORE, "RLIMIT_CORE", limits.core_dumps.value ? RLIM_INFINITY : 0));
+  if (limits.open_files.value) {
+    out.push_back(fixed(RLIMIT_NOFILE, "RLIMIT_NOFILE", *limits.open_files.value));
+  }
+  if (limits.file_size_bytes.value) {
+    // soft == hard: the target cannot raise it, and passing it means SIGXFSZ (a reported outcome).
+    out.push_back(fixed(RLIMIT_FSIZE, "RLIMIT_FSIZE", *limits.file_size_bytes.value));
+  }
+  return out;
+}
+
+Expected<uint64_t> plan_keep_caps(const policy::Policy& policy) {
+  uint64_t mask = 0;
+  for (const auto& name : policy.capabilities.keep) {
+    cap_value_t value = 0;
+    if (cap_from_name(name.value.c_str(), &value) != 0 || value < 0 || value > 63) {
+      return fail(ErrorCode::kInvalidArgument,
+                  name.origin.str() + ": capabilities.keep: unknown capability '" + name.value + "'",
+                  "use a name from capabilities(7), such as CAP_NET_BIND_SERVICE");
+    }
+    mask |= uint64_t{1} << value;
+  }
+  return mask;
+}
+
+std::string caps_text(uint64_t mask) {
+  if (mask == 0) return "none";
+  std::string out;
+  for (int bit = 0; bit < 64; ++bit) {
+    if ((mask & (uint64_t{1} << bit)) == 0) continue;
+    std::unique_ptr<char, decltype(&cap_free)> name(cap_to_name(static_cast<cap_value_t>(bit)), &cap_free);
+    std::string text = name ? name.get() : ("cap_" + std::to_string(bit));
+    for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (!out.empty()) out += ' ';
+    out += text;
+  }
+  return out;
+}
+
+std::string size_text(uint64_t bytes) {
+  static constexpr struct {
+    uint64_t factor;
+    const char* suffix;
+  } kUnits[] = {{uint64_t{1} << 40, "T"}, {uint64_t{1} << 30, "G"}, {uint64_t{1} << 20, "M"},
+                {uint64_t{1} << 10, "K"}};
+  for (const auto& unit : kUnits) {
+    if (bytes >= unit.factor && bytes % unit.factor == 0) {
+      return std::to_string(bytes / unit.factor) + unit.suffix;
+    }
+  }
+  return std::to_string(bytes);
+}
+
+}  // namespace confine::plan::steps

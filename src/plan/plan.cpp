@@ -1,0 +1,224 @@
+// make_plan: the orchestrator. Runs each planning step in the order the child will need the
+// results, fails closed on anything the host cannot enforce, and records per protection what is
+// in force, so the report can say exactly what this run was protected by.
+#include <sched.h>
+
+#include <string>
+
+#include "confine/plan.h"
+#include "steps.h"
+
+namespace confine::plan {
+namespace {
+
+using report::Protection;
+
+std::string count_text(size_t n, const char* what) {
+  return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+}
+
+Protection enforced(std::string name, std::string mechanism, std::string detail) {
+  return {std::move(name), "enforced", std::move(mechanism), std::move(detail)};
+}
+
+Expected<void> plan_identity(const policy::Policy& policy, const HostFacts& host, Plan& plan) {
+  const auto& process = policy.process;
+  plan.uid = process.uid.value;
+  plan.gid = process.gid.value;
+  if (host.euid == 0) {
+    // Root maps the target to an unprivileged host id: mapping it to 0 would make a sandbox
+    // escape an escape to host root.
+    for (const auto* id : {&process.host_uid, &process.host_gid}) {
+      if (id->value == 0) {
+        const char* key = id == &process.host_uid ? "process.host_uid" : "process.host_gid";
+        return fail(ErrorCode::kInvalidArgument,
+                    id->origin.str() + ": " + key + ": 0 would run the target as host root",
+                    std::string("set ") + key + " to an unprivileged id such as 65534 (nobody)");
+      }
+    }
+    plan.uid_map = {process.uid.value, process.host_uid.value, 1};
+    plan.gid_map = {process.gid.value, process.host_gid.value, 1};
+  } else {
+    // Rootless: an unprivileged user can map exactly one id, its own.
+    for (const auto* id : {&process.host_uid, &process.host_gid}) {
+      if (!id->origin.is_default()) {
+        const char* key = id == &process.host_uid ? "process.host_uid" : "process.host_gid";
+        plan.warnings.push_back(id->origin.str() + ": " + key +
+                                " is ignored when not run as root: the target maps to the caller's own id");
+      }
+    }
+    plan.uid_map = {process.uid.value, static_cast<uint32_t>(host.euid), 1};
+    plan.gid_map = {process.gid.value, static_cast<uint32_t>(host.egid), 1};
+  }
+  // setgroups stays denied: otherwise the target could drop a supplementary group that a host
+  // file's permissions deny (CVE-2014-8989).
+  plan.deny_setgroups = true;
+  return {};
+}
+
+Expected<std::optional<seccomp::Program>> plan_seccomp(const policy::Policy& policy,
+                                                       const HostFacts& host, Plan& plan,
+                                                       Protection& protection) {
+  const auto& enforcement = policy.enforcement.seccomp;
+  protection = {"seccomp", "enforced", "seccomp-bpf (SECCOMP_SET_MODE_FILTER)", ""};
+  if (!host.seccomp) {
+    if (enforcement.value == policy::Enforcement::kRequired) {
+      return fail(ErrorCode::kUnsupported,
+                  "seccomp filters are not available on this host (enforcement.seccomp = required at " +
+                      enforcement.origin.str() + ")",
+                  "use a kernel built with CONFIG_SECCOMP_FILTER, or set enforcement.seccomp = "
+                  "\"best-effort\" to run without a syscall filter");
+    }
+    protection.status = "best_effort_skipped";
+    protection.detail = "seccomp is not available on this host";
+    plan.warnings.push_back(
+        "seccomp is not available on this host: running without a syscall filter "
+        "(enforcement.seccomp is best-effort)");
+    return std::optional<seccomp::Program>{};
+  }
+  auto resolved = seccomp::resolve(policy.seccomp);
+  if (!resolved) return unexpected(std::move(resolved.error()).add_context("resolve the seccomp rules"));
+  auto program = seccomp::compile(*resolved);
+  if (!program) return unexpected(std::move(program.error()).add_context("compile the seccomp filter"));
+  // The per-syscall detail is in the program's summary; the report gets the policy's shape.
+  protection.detail = std::string("default ") + policy::to_string(resolved->default_action.kind) +
+                      ", " + count_text(policy.seccomp.rules.size(), "policy rule") + " plus built-ins";
+  return std::optional<seccomp::Program>(std::move(*program));
+}
+
+void add_filesystem_protections(const policy::Policy& policy, Plan& plan) {
+  size_t ro = 0, rw = 0, masks = 0;
+  bool tmp = false;
+  for (const MountOp& op : plan.mounts) {
+    if (op.kind == MountKind::kBind) (op.read_only ? ro : rw) += 1;
+    if (op.kind == MountKind::kMaskDir || op.kind == MountKind::kMaskFile) ++masks;
+    if (op.kind == MountKind::kTmpfs && op.target == "/tmp") tmp = true;
+  }
+  auto& out = plan.protections;
+  out.push_back(enforced("new_root", "pivot_root into an empty tmpfs",
+                         count_text(ro + rw, "host bind") + ", everything else absent"));
+  out.push_back(ro > 0 ? enforced("read_only_binds", "mount_setattr MOUNT_ATTR_RDONLY, recursive",
+                                  count_text(ro, "read-only bind") + ", " + count_text(rw, "read-write bind"))
+                       : Protection{"read_only_binds", "not_requested", "mount_setattr MOUNT_ATTR_RDONLY",
+                                    "no read-only binds"});
+  out.push_back(masks > 0 ? enforced("masks", "empty read-only mounts over denied paths",
+                                     count_text(masks, "masked path"))
+                          : Protection{"masks", "not_requested", "empty read-only mounts over denied paths",
+                                       "nothing to mask"});
+  out.push_back(tmp ? enforced("private_tmp", "size-capped tmpfs at /tmp", "")
+                    : Protection{"private_tmp", "not_requested", "size-capped tmpfs at /tmp", "no tmpfs at /tmp"});
+  out.push_back(policy.filesystem.dev.value
+                    ? enforced("minimal_dev", "tmpfs /dev with null zero full random urandom", "")
+                    : Protection{"minimal_dev", "disabled_by_policy", "", "filesystem.dev = false"});
+  out.push_back(policy.filesystem.proc.value
+                    ? enforced("fresh_proc", "procfs of the sandbox's pid namespace", "")
+                    : Protection{"fresh_proc", "disabled_by_policy", "", "filesystem.proc = false"});
+}
+
+Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& request,
+                               const HostFacts& host) {
+  Plan plan;
+  plan.argv = request.argv;
+  plan.policy_path = request.policy_path;
+  plan.policy_sha256 = policy::content_hash(policy);
+  if (request.argv.empty() || request.argv.front().empty()) {
+    return fail(ErrorCode::kInvalidArgument, "no command given",
+                "usage: confine run [OPTIONS] -- CMD [ARG...]");
+  }
+
+  // Namespaces. The user namespace is what makes every other step possible without host
+  // privileges, so without it there is no sandbox at all.
+  if (!host.user_namespaces) {
+    return fail(ErrorCode::kUnsupported, "this host does not let this user create user namespaces",
+                "check the sysctls user.max_user_namespaces (must be > 0), "
+                "kernel.unprivileged_userns_clone (Debian, must be 1) and "
+                "kernel.apparmor_restrict_unprivileged_userns (Ubuntu, must be 0), or run as root");
+  }
+  const bool isolated_net = policy.network.mode.value == policy::NetworkMode::kNone;
+  plan.clone_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+                     CLONE_NEWCGROUP | (isolated_net ? CLONE_NEWNET : 0);
+  if (auto ok = plan_identity(policy, host, plan); !ok) return unexpected(ok.error());
+  plan.hostname = policy.process.hostname.value;
+  plan.cwd = policy.process.cwd.value;
+
+  // Filesystem.
+  auto mounts = steps::plan_mounts(policy, host, plan.warnings);
+  if (!mounts) return unexpected(mounts.error());
+  plan.mounts = std::move(*mounts);
+  if (auto ok = steps::check_cwd(policy, plan.mounts, host); !ok) return unexpected(ok.error());
+
+  // What runs: the environment first, because the exec path is searched in the target's PATH.
+  plan.envp = build_env(policy.env, request.caller_env);
+  auto exec_path = steps::resolve_exec_path(plan.argv, plan.cwd, plan.envp, plan.mounts, host);
+  if (!exec_path) return unexpected(exec_path.error());
+  plan.exec_path = std::move(*exec_path);
+
+  // Process limits and privileges.
+  plan.rlimits = steps::plan_rlimits(policy);
+  auto caps = steps::plan_keep_caps(policy);
+  if (!caps) return unexpected(caps.error());
+  plan.keep_caps = *caps;
+  Protection seccomp_protection;
+  auto program = plan_seccomp(policy, host, plan, seccomp_protection);
+  if (!program) return unexpected(program.error());
+  plan.seccomp = std::move(*program);
+
+  // Resources and time.
+  auto resources = steps::plan_resources(policy, host);
+  if (!resources) return unexpected(resources.error());
+  plan.cgroup_parent = resources->cgroup_parent;
+  plan.cgroup_writes = resources->writes;
+  plan.warnings.insert(plan.warnings.end(), resources->warnings.begin(), resources->warnings.end());
+  plan.wall_time = policy.limits.wall_time.value;
+  plan.cpu_time = resources->cpu_time;
+  plan.kill_grace = policy.limits.kill_grace.value;
+
+  // Protections, in the report's order.
+  auto& out = plan.protections;
+  const std::string ids = "uid " + std::to_string(plan.uid_map.inside) + " -> " +
+                          std::to_string(plan.uid_map.outside) + ", gid " +
+                          std::to_string(plan.gid_map.inside) + " -> " + std::to_string(plan.gid_map.outside);
+  out.push_back(enforced("user_namespace", "CLONE_NEWUSER", ids));
+  out.push_back(enforced("mount_namespace", "CLONE_NEWNS", "private propagation"));
+  out.push_back(enforced("pid_namespace", "CLONE_NEWPID", "the sandbox sees only its own processes; the namespace is the kill unit"));
+  out.push_back(enforced("ipc_namespace", "CLONE_NEWIPC", ""));
+  out.push_back(enforced("uts_namespace", "CLONE_NEWUTS", "hostname " + plan.hostname));
+  out.push_back(enforced("cgroup_namespace", "CLONE_NEWCGROUP", ""));
+  out.push_back(isolated_net ? enforced("network_namespace", "CLONE_NEWNET", "loopback only")
+                             : Protection{"network_namespace", "disabled_by_policy", "CLONE_NEWNET",
+                                          "network.mode = host"});
+  add_filesystem_protections(policy, plan);
+  out.push_back(enforced("capabilities", "bounding set, capset, ambient set",
+                         "kept: " + steps::caps_text(plan.keep_caps)));
+  out.push_back(enforced("no_new_privs", "prctl PR_SET_NO_NEW_PRIVS", "setuid binaries cannot gain privileges"));
+  out.push_back(seccomp_protection);
+  std::string rlimit_names;
+  for (const Rlimit& r : plan.rlimits) rlimit_names += (rlimit_names.empty() ? "" : " ") + r.name;
+  out.push_back(enforced("rlimits", "setrlimit", rlimit_names));
+  out.push_back(resources->cgroup_tracking);
+  out.push_back(resources->memory_limit);
+  out.push_back(resources->swap_limit);
+  out.push_back(resources->pids_limit);
+  out.push_back(resources->cpu_limit);
+  out.push_back(plan.wall_time ? enforced("wall_time", "parent timer, then SIGTERM/SIGKILL of the job",
+                                          std::to_string(plan.wall_time->count()) + "ms")
+                               : Protection{"wall_time", "not_requested", "parent timer", "no limit set"});
+  out.push_back(resources->cpu_time_limit);
+  // `set` names always end up in envp, so the rest came from the caller.
+  const size_t from_policy = policy.env.set.size();
+  out.push_back(enforced("environment", "allow-list and secret filter",
+                         count_text(plan.envp.size(), "variable") + ": " + std::to_string(from_policy) +
+                             " set by the policy, " + std::to_string(plan.envp.size() - from_policy) +
+                             " passed from the caller"));
+  return plan;
+}
+
+}  // namespace
+
+Expected<Plan> make_plan(const policy::Policy& policy, const RunRequest& request, const HostFacts& host) {
+  auto plan = make_plan_inner(policy, request, host);
+  if (!plan) return unexpected(std::move(plan.error()).add_context("plan"));
+  return plan;
+}
+
+}  // namespace confine::plan
