@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
 status=0
-ctest --test-dir build --output-on-failure -j2 --timeout 300 || status=1
+ctest --test-dir build --output-on-failure -j2 --timeout 300 --label-exclude vm || status=1
 if [ "$(id -u)" -eq 0 ] && [ -x scripts/integration-rootless.sh ]; then
   scripts/integration-rootless.sh build || status=1
 fi

@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <charconv>
 #include <random>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "confine/cgroup.h"
@@ -36,6 +38,38 @@ std::string leaf_name() {
   return buf;
 }
 
+// True when `pid` is a running confine (the owner named in a leaf "job-<pid>-<random>").
+bool confine_is_running(long pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
+  char comm[32] = {};
+  ssize_t n = ::read(fd.get(), comm, sizeof comm - 1);
+  return n > 0 && std::string_view(comm, static_cast<size_t>(n)).substr(0, 7) == "confine";
+}
+
+// A confine killed with SIGKILL cannot remove its leaf (its sandbox died with it, through the
+// parent-death signal, but the directory stays). The next run removes such leftovers: leaves
+// whose owning confine is gone are killed (in case anything still runs there) and removed.
+void remove_stale_leaves(const std::string& parent) {
+  DIR* dir = ::opendir(parent.c_str());
+  if (dir == nullptr) return;
+  while (dirent* entry = ::readdir(dir)) {
+    long pid = 0;
+    char rest[64];
+    if (std::sscanf(entry->d_name, "job-%ld-%63s", &pid, rest) != 2) continue;
+    if (pid == ::getpid() || confine_is_running(pid)) continue;
+    const std::string path = parent + "/" + entry->d_name;
+    UniqueFd stale(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (stale) (void)write_file(stale.get(), "cgroup.kill", "1");
+    for (int attempt = 0; attempt < 100 && ::rmdir(path.c_str()) < 0 && errno == EBUSY; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  ::closedir(dir);
+}
+
 }  // namespace
 
 Expected<Leaf> Leaf::create(const std::string& parent) {
@@ -45,6 +79,7 @@ Expected<Leaf> Leaf::create(const std::string& parent) {
     return fail_errno(errno, "create cgroup " + parent,
                       "run as root, or point CONFINE_CGROUP_PARENT at a cgroup you may write (see `confine doctor`)");
   }
+  remove_stale_leaves(parent);
   const std::string path = parent + "/" + leaf_name();
   if (::mkdir(path.c_str(), 0755) < 0) return fail_errno(errno, "create cgroup " + path);
   UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

@@ -9,6 +9,7 @@
 // one ErrorRecord on error_fd, then _exit.
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -164,6 +165,15 @@ void run(const Image& image) noexcept {
   static Trees trees;  // large: static storage in this private copy of the parent's memory
   open_sources(image, trees);
   switch_ids(image);
+  // Changing the effective ids clears the parent-death signal (prctl(2)): run by root, the
+  // host-side uid just went from 0 to an unprivileged one. Arm it again, then make sure the
+  // parent did not die in between: its read end of the status pipe closes with it, which
+  // poll reports as POLLERR on our write end.
+  CONFINE_CHECK(::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), err, Step::kDeathSignal, 1);
+  pollfd parent_alive{image.status_fd, POLLOUT, 0};
+  if (::poll(&parent_alive, 1, 0) < 0 || (parent_alive.revents & (POLLERR | POLLHUP)) != 0) {
+    ::_exit(kSetupFailedExit);
+  }
   build_root(image, trees);
 
   if (image.hostname_len > 0) {

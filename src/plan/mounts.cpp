@@ -147,6 +147,16 @@ Expected<void> add_path_rules(const policy::Policy& policy, const HostFacts& hos
           return fail(ErrorCode::kSystem,
                       located(rule.origin, key) + "cannot read the symlink " + rule.path);
         }
+        if (!read_only) {
+          // A read-only symlink (/bin -> usr/bin) is recreated inside, where it resolves only
+          // against what the sandbox holds. A read-write path is where the job writes: a link
+          // there would point at nothing inside, or make the caller believe a directory is
+          // shared when it is not. Refuse it and name the real path.
+          return fail(ErrorCode::kInvalidArgument,
+                      located(rule.origin, key) + rule.path + " is a symlink (-> " + *text +
+                          "); a read-write path must be the real directory",
+                      "pass the path the symlink points to, resolved (realpath " + rule.path + ")");
+        }
         op.kind = MountKind::kSymlink;
         op.source = *text;
         op.source_is_dir = false;

@@ -1,0 +1,240 @@
+// The process boundary: environment, inherited descriptors, privileges, identity, signals
+// across the pid namespace, and processes that try to outlive the job or confine itself.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "fixture.h"
+
+namespace integ {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A field of /proc/PID/status ("Uid:" gives "1000\t1000\t1000\t1000").
+std::string status_field(pid_t pid, const std::string& key) {
+  const auto text = read_text("/proc/" + std::to_string(pid) + "/status");
+  if (!text) return {};
+  for (const auto& line : lines(*text)) {
+    if (line.rfind(key, 0) == 0) {
+      std::string value = line.substr(key.size());
+      value.erase(0, value.find_first_not_of(" \t"));
+      return value;
+    }
+  }
+  return {};
+}
+
+// Polls until PATH exists and is non-empty.
+bool wait_for_file(const std::string& path, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (auto text = read_text(path); text && !text->empty()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+using ProcessTest = SandboxTest;
+
+TEST_F(ProcessTest, CallerSecretsDoNotReachTheTarget) {
+  const RunOptions options = with_env({"AWS_SECRET_ACCESS_KEY=integ-aws-secret", "GITHUB_TOKEN=integ-gh-token",
+                                   "LD_PRELOAD=/nonexistent/integ-preload.so", "LANG=C.UTF-8"});
+  for (const bool proc : {false, true}) {
+    SCOPED_TRACE(proc ? "/proc/self/environ" : "environ");
+    const RunResult r = run_probe(proc ? std::vector<std::string>{"env", "--proc"} : std::vector<std::string>{"env"},
+                                  options);
+    ASSERT_TRUE(ProbeOk(r));
+    for (const std::string& secret : std::vector<std::string>{"AWS_SECRET_ACCESS_KEY", "integ-aws-secret", "GITHUB_TOKEN", "integ-gh-token",
+                                     "LD_PRELOAD", "integ-preload"}) {
+      EXPECT_EQ(r.out.find(secret), std::string::npos) << secret << " reached the target\n" << r.describe();
+    }
+    const auto env = lines(r.out);
+    EXPECT_NE(std::find(env.begin(), env.end(), "LANG=C.UTF-8"), env.end()) << "LANG was not kept\n" << r.describe();
+  }
+}
+
+TEST_F(ProcessTest, LeakedCallerDescriptorIsInvisible) {
+  // Opened without O_CLOEXEC, so confine inherits it as a careless caller would pass it.
+  const int leaked = ::open(canary_.c_str(), O_RDONLY);
+  ASSERT_GE(leaked, 3);
+  const RunResult r = run_probe({"fds"});
+  ::close(leaked);
+  ASSERT_TRUE(ProbeOk(r));
+  std::set<std::string> numbers;
+  for (const auto& line : lines(r.out)) numbers.insert(line.substr(0, line.find(' ')));
+  EXPECT_EQ(numbers, (std::set<std::string>{"0", "1", "2"})) << r.describe();
+  EXPECT_EQ(r.out.find("canary"), std::string::npos) << r.describe();
+}
+
+TEST_F(ProcessTest, NoCapabilitiesNoNewPrivsAndSeccompFilter) {
+  const RunResult r = run_probe({"caps"});
+  ASSERT_TRUE(ProbeOk(r));
+  std::map<std::string, std::string> fields;
+  for (const auto& line : lines(r.out)) {
+    const auto colon = line.find(':');
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    fields[line.substr(0, colon)] = value;
+  }
+  for (const char* set : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"}) {
+    EXPECT_EQ(fields[set], "0000000000000000") << set << "\n" << r.describe();
+  }
+  EXPECT_EQ(fields["NoNewPrivs"], "1");
+  EXPECT_EQ(fields["Seccomp"], "2");  // SECCOMP_MODE_FILTER
+}
+
+TEST_F(ProcessTest, TargetRunsAsUid1000Inside) {
+  const RunResult r = run_probe({"id"});
+  ASSERT_TRUE(ProbeOk(r));
+  EXPECT_EQ(first_line(r.out).substr(0, r.out.find(" groups=")), "uid=1000 euid=1000 gid=1000 egid=1000")
+      << r.describe();
+}
+
+TEST_F(ProcessTest, FilesTheTargetWritesBelongToAnUnprivilegedHostUser) {
+  ASSERT_TRUE(ProbeOk(run_probe({"write", job_path("owned")})));
+  struct stat st {};
+  ASSERT_EQ(::stat(job_path("owned").c_str(), &st), 0);
+  // Run as root: the policy's host_uid (65534). Rootless: the caller, the only id it may map.
+  const uid_t expected = is_root() ? 65534 : ::getuid();
+  EXPECT_EQ(st.st_uid, expected);
+  EXPECT_NE(st.st_uid, 0U);
+}
+
+TEST_F(ProcessTest, RootOnlyHostSideUidIsNobody) {
+  CONFINE_REQUIRE_ROOT();
+  Running running = start_probe({"sleep", "30"});
+  // The target seen from the host: find it by its tag, read its credentials.
+  pid_t target = 0;
+  for (int i = 0; i < 200 && target == 0; ++i) {
+    for (pid_t pid : processes_with_marker(tag_)) {
+      const auto cmdline = read_text("/proc/" + std::to_string(pid) + "/cmdline").value_or("");
+      if (cmdline.rfind(probe_binary() + std::string(1, '\0'), 0) == 0) target = pid;
+    }
+    if (target == 0) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_NE(target, 0) << "the sandboxed probe never appeared";
+  const std::string uid = status_field(target, "Uid:");
+  running.signal(SIGTERM);
+  const RunResult r = running.wait();
+  EXPECT_EQ(uid, "65534\t65534\t65534\t65534");
+  EXPECT_NE(r.exit_code, 0) << r.describe();  // stopped early by our SIGTERM
+}
+
+TEST_F(ProcessTest, KillAllCannotReachOutside) {
+  // A host process the target would be allowed to signal by uid alone: run as root, it runs
+  // as the target's host uid (65534); rootless, it is the caller's like the target. Only the
+  // pid namespace protects it.
+  const pid_t sleeper = ::fork();
+  ASSERT_GE(sleeper, 0);
+  if (sleeper == 0) {
+    if (is_root() && ::setuid(65534) != 0) ::_exit(1);
+    while (true) ::pause();
+  }
+  const RunResult r = run_probe({"kill-all", std::to_string(sleeper)});
+  std::this_thread::sleep_for(100ms);
+  int status = 0;
+  const pid_t reaped = ::waitpid(sleeper, &status, WNOHANG);
+  EXPECT_EQ(reaped, 0) << "the host sleeper died (status " << status << ")\n" << r.describe();
+  ::kill(sleeper, SIGKILL);
+  ::waitpid(sleeper, nullptr, 0);
+  EXPECT_TRUE(ProbeOk(r));
+  // kill(-1) found nothing to kill inside but the target itself (which it skips): ESRCH.
+  EXPECT_NE(r.out.find("kill(-1, SIGKILL): ESRCH"), std::string::npos) << r.describe();
+  EXPECT_NE(r.out.find("kill(" + std::to_string(sleeper) + ", SIGKILL): ESRCH"), std::string::npos) << r.describe();
+}
+
+TEST_F(ProcessTest, SigtermIgnoringDaemonIsKilledAtTheWallTimeout) {
+  const std::string pidfile = job_path("daemon.pid");
+  Running running = start_probe({"daemonize", pidfile}, with_args({"--timeout", "1s"}));
+  ASSERT_TRUE(wait_for_file(pidfile, 5s)) << "the daemon never wrote its pid";
+  // Both the target and its daemon are alive and tagged (the daemon keeps the probe's argv).
+  const auto before = processes_with_marker(tag_);
+  const RunResult r = running.wait();
+  EXPECT_TRUE(Ended(r, "wall_timeout", 124));
+  if (r.report) {
+    EXPECT_EQ((*r.report)["limits_hit"], nlohmann::json::array({"wall_time"})) << r.describe();
+  }
+  EXPECT_GE(before.size(), 3U) << "expected confine, the target and the daemon";
+  for (pid_t pid : before) EXPECT_FALSE(alive_with_marker(pid, tag_)) << "pid " << pid << " outlived the job";
+}
+
+TEST_F(ProcessTest, DaemonLeftBehindByTheTargetIsKilled) {
+  // The target exits 0 at once and leaves a daemon: the job is over, so is the daemon.
+  const std::string pidfile = job_path("daemon.pid");
+  const RunResult r = run_probe({"daemonize", pidfile, "--exit"}, with_args({"--timeout", "20s"}));
+  EXPECT_TRUE(ProbeOk(r));
+  EXPECT_TRUE(read_text(pidfile).has_value()) << "the daemon never started";
+  EXPECT_LT((*r.report)["times"]["wall_us"].get<uint64_t>(), 10'000'000U) << "confine waited for the daemon";
+  EXPECT_TRUE(wait_until_gone(tag_, 500ms).empty());
+}
+
+TEST_F(ProcessTest, RootOnlyCpuTimeLimitEndsTheJob) {
+  CONFINE_REQUIRE_ROOT();
+  CONFINE_REQUIRE(!confine_cgroup_parent().empty(), "no cgroup v2 hierarchy to measure CPU time in");
+  const auto start = std::chrono::steady_clock::now();
+  const RunResult r = run_probe({"spin", "30"}, with_args({"-p", policy("cpu-time-1s.toml")}));
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(Ended(r, "cpu_timeout", 124));
+  if (r.report) {
+    EXPECT_EQ((*r.report)["limits_hit"], nlohmann::json::array({"cpu_time"})) << r.describe();
+    const auto cpu_us = (*r.report)["times"]["cpu_user_us"].get<uint64_t>() +
+                        (*r.report)["times"]["cpu_system_us"].get<uint64_t>();
+    EXPECT_GE(cpu_us, 900'000U) << r.describe();
+  }
+  EXPECT_LT(took, 15s);
+}
+
+TEST_F(ProcessTest, RootOnlyCgroupV2MemoryLimitEndsInOom) {
+  CONFINE_REQUIRE_ROOT();
+  CONFINE_REQUIRE(cgroup_controller_available("memory"), "the cgroup v2 memory controller is not available");
+  const RunResult r = run_probe({"memhog", "256"}, with_args({"--memory", "32M"}));
+  EXPECT_TRUE(Ended(r, "oom", 137));
+}
+
+TEST_F(ProcessTest, RootOnlyCgroupV2PidsLimitStopsAForkBomb) {
+  CONFINE_REQUIRE_ROOT();
+  CONFINE_REQUIRE(cgroup_controller_available("pids"), "the cgroup v2 pids controller is not available");
+  const RunResult r = run_probe({"forkbomb", "512"}, with_args({"--pids", "16"}));
+  EXPECT_TRUE(ProbeDenied(r));
+  EXPECT_EQ(first_line(r.out), "EAGAIN");
+  if (r.report) {
+    EXPECT_GT((*r.report)["resources"]["counters"]["pids_max_hits"].get<uint64_t>(), 0U);
+  }
+}
+
+TEST_F(ProcessTest, KillingConfineTakesTheSandboxDown) {
+  Running running = start_probe({"sleep", "30"});
+  std::this_thread::sleep_for(500ms);
+  ASSERT_GE(processes_with_marker(tag_).size(), 2U) << "the sandbox was not running";
+  running.signal(SIGKILL);
+  const RunResult r = running.wait();
+  EXPECT_EQ(r.term_signal, SIGKILL);
+  const auto left = wait_until_gone(tag_, 1000ms);
+  EXPECT_TRUE(left.empty()) << left.size() << " sandbox processes outlived confine by a second";
+
+  // A SIGKILLed confine cannot remove its own cgroup leaf. It must at least be empty; remove
+  // it here so the fixture's check does not count it.
+  if (const std::string parent = confine_cgroup_parent(); !parent.empty()) {
+    const std::string prefix = "job-" + std::to_string(running.pid()) + "-";
+    for (const auto& entry : std::filesystem::directory_iterator(parent)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind(prefix, 0) != 0) continue;
+      const auto procs = read_text(entry.path().string() + "/cgroup.procs");
+      EXPECT_EQ(procs.value_or(""), "") << "processes left in " << entry.path();
+      remove_cgroup(entry.path().string());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace integ
