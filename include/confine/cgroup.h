@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "confine/error.h"
 #include "confine/fd.h"
@@ -16,8 +17,10 @@ namespace confine::cgroup {
 
 class Leaf {
  public:
-  // Creates `parent` if needed (one level, mode 0755) and a uniquely named leaf in it.
-  [[nodiscard]] static Expected<Leaf> create(const std::string& parent);
+  // Creates `parent` if needed (one level, mode 0755) and a uniquely named leaf in it, with
+  // `controllers` ("memory", "pids", "cpu") enabled on the way down from the cgroup2 root.
+  [[nodiscard]] static Expected<Leaf> create(const std::string& parent,
+                                             const std::vector<std::string>& controllers = {});
 
   Leaf(Leaf&&) noexcept = default;
   Leaf& operator=(Leaf&&) noexcept;

@@ -72,7 +72,33 @@ void remove_stale_leaves(const std::string& parent) {
 
 }  // namespace
 
-Expected<Leaf> Leaf::create(const std::string& parent) {
+// Enables `controllers` in cgroup.subtree_control of every cgroup from the cgroup2 root down to
+// `parent`, so the leaf gets memory.max, pids.max, cpu.max. A controller must be enabled in
+// each ancestor before its children can use it; writing "+memory" where it already is enabled
+// is a no-op. The walk up stops at the mount root (the first directory whose parent has no
+// cgroup.subtree_control).
+Expected<void> enable_controllers(const std::string& parent, const std::vector<std::string>& controllers) {
+  if (controllers.empty()) return {};
+  std::vector<std::string> chain;
+  for (std::string dir = parent; !dir.empty() && dir != "/";) {
+    chain.push_back(dir);
+    const std::string up = dir.substr(0, dir.rfind('/'));
+    if (up.empty() || ::access((up + "/cgroup.subtree_control").c_str(), F_OK) != 0) break;
+    dir = up;
+  }
+  std::string wanted;
+  for (const auto& c : controllers) wanted += (wanted.empty() ? "+" : " +") + c;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    UniqueFd dir(::open(it->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) return fail_errno(errno, "open cgroup " + *it);
+    if (auto r = write_file(dir.get(), "cgroup.subtree_control", wanted); !r) {
+      return unexpected(std::move(r.error()).add_context("enable " + wanted + " in " + *it));
+    }
+  }
+  return {};
+}
+
+Expected<Leaf> Leaf::create(const std::string& parent, const std::vector<std::string>& controllers) {
   // The parent directory groups confine's leaves; it holds no process itself, which keeps the
   // cgroup v2 no-internal-processes rule satisfied when controllers are enabled below it.
   if (::mkdir(parent.c_str(), 0755) < 0 && errno != EEXIST) {
@@ -80,6 +106,7 @@ Expected<Leaf> Leaf::create(const std::string& parent) {
                       "run as root, or point CONFINE_CGROUP_PARENT at a cgroup you may write (see `confine doctor`)");
   }
   remove_stale_leaves(parent);
+  if (auto enabled = enable_controllers(parent, controllers); !enabled) return unexpected(enabled.error());
   const std::string path = parent + "/" + leaf_name();
   if (::mkdir(path.c_str(), 0755) < 0) return fail_errno(errno, "create cgroup " + path);
   UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -161,15 +188,26 @@ Expected<void> Leaf::signal_all(int signal) const {
 Expected<void> Leaf::kill() const { return write("cgroup.kill", "1"); }
 
 bool Leaf::populated() const {
+  // Unreadable counts as populated: callers asking "is anything left?" must not be told "no"
+  // because the question failed.
   auto v = read_key("cgroup.events", "populated");
   return !v || *v != 0;
 }
+
+namespace {
+// cgroup.events readable and "populated 1". Unreadable (the directory is not a cgroup, or is
+// already gone) is not worth waiting on: rmdir will tell.
+bool known_populated(const Leaf& leaf) {
+  auto v = leaf.read_key("cgroup.events", "populated");
+  return v && *v != 0;
+}
+}  // namespace
 
 bool Leaf::wait_empty(std::chrono::milliseconds timeout) const {
   // cgroup.events signals POLLPRI whenever "populated" changes: wait on that instead of spinning.
   UniqueFd events(::openat(dir_.get(), "cgroup.events", O_RDONLY | O_CLOEXEC));
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (populated()) {
+  while (known_populated(*this)) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     if (events) {
@@ -187,7 +225,7 @@ bool Leaf::wait_empty(std::chrono::milliseconds timeout) const {
 
 Expected<void> Leaf::remove() {
   if (path_.empty()) return {};
-  if (populated()) {
+  if (known_populated(*this)) {
     (void)kill();
     (void)wait_empty(std::chrono::seconds(5));
   }

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -115,7 +116,13 @@ report::Report run(const plan::Plan& plan) {
   // The job's cgroup: the kill unit and the kernel's accounting for everything the job starts.
   std::optional<cgroup::Leaf> leaf;
   if (!plan.cgroup_parent.empty()) {
-    auto created = cgroup::Leaf::create(plan.cgroup_parent);
+    // The controllers the plan's writes need ("memory.max" needs "memory").
+    std::vector<std::string> controllers;
+    for (const auto& w : plan.cgroup_writes) {
+      std::string c = w.file.substr(0, w.file.find('.'));
+      if (std::find(controllers.begin(), controllers.end(), c) == controllers.end()) controllers.push_back(c);
+    }
+    auto created = cgroup::Leaf::create(plan.cgroup_parent, controllers);
     if (!created) return setup_failed(report, "cgroup", created.error());
     leaf.emplace(std::move(*created));
     for (const auto& w : plan.cgroup_writes) {
