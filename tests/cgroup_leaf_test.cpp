@@ -93,10 +93,16 @@ TEST(RealCgroup, TracksKillsAndRemovesAJob) {
     auto leaf = confine::cgroup::Leaf::create(parent);
     ASSERT_TRUE(leaf) << leaf.error().render();
     EXPECT_FALSE(leaf->populated());
+    int go[2];
+    ASSERT_EQ(pipe(go), 0);
     pid_t child = fork();
     if (child == 0) {
-      // A child that ignores SIGTERM and double-forks a sleeper: only cgroup.kill gets both.
+      // A child that ignores SIGTERM and, once it is in the leaf, double-forks a sleeper into
+      // a new session: only cgroup.kill gets both.
       signal(SIGTERM, SIG_IGN);
+      char byte;
+      close(go[1]);
+      if (read(go[0], &byte, 1) != 1) _exit(1);
       if (fork() == 0) {
         setsid();
         pause();
@@ -105,7 +111,12 @@ TEST(RealCgroup, TracksKillsAndRemovesAJob) {
       pause();
       _exit(0);
     }
-    ASSERT_TRUE(leaf->write("cgroup.procs", std::to_string(child)));
+    close(go[0]);
+    const bool moved = leaf->write("cgroup.procs", std::to_string(child)).has_value();
+    EXPECT_EQ(write(go[1], "x", 1), 1);
+    close(go[1]);
+    if (!moved) kill(child, SIGKILL);
+    ASSERT_TRUE(moved);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     EXPECT_TRUE(leaf->populated());
     auto procs = leaf->read("cgroup.procs");
