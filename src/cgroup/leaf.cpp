@@ -100,15 +100,24 @@ Expected<void> enable_controllers(const std::string& parent, const std::vector<s
 
 Expected<Leaf> Leaf::create(const std::string& parent, const std::vector<std::string>& controllers) {
   // The parent directory groups confine's leaves; it holds no process itself, which keeps the
-  // cgroup v2 no-internal-processes rule satisfied when controllers are enabled below it.
-  if (::mkdir(parent.c_str(), 0755) < 0 && errno != EEXIST) {
-    return fail_errno(errno, "create cgroup " + parent,
-                      "run as root, or point CONFINE_CGROUP_PARENT at a cgroup you may write (see `confine doctor`)");
+  // cgroup v2 no-internal-processes rule satisfied when controllers are enabled below it. The
+  // last run to finish removes it (remove()), so a concurrent run may delete it between our
+  // mkdir(parent) and mkdir(leaf): then the leaf's mkdir fails with ENOENT, and we start over.
+  std::string path;
+  for (int attempt = 0;; ++attempt) {
+    if (::mkdir(parent.c_str(), 0755) < 0 && errno != EEXIST) {
+      return fail_errno(errno, "create cgroup " + parent,
+                        "run as root, or point CONFINE_CGROUP_PARENT at a cgroup you may write (see `confine doctor`)");
+    }
+    remove_stale_leaves(parent);
+    if (auto enabled = enable_controllers(parent, controllers); !enabled) {
+      if (errno == ENOENT && attempt < 5) continue;
+      return unexpected(enabled.error());
+    }
+    path = parent + "/" + leaf_name();
+    if (::mkdir(path.c_str(), 0755) == 0) break;
+    if (errno != ENOENT || attempt >= 5) return fail_errno(errno, "create cgroup " + path);
   }
-  remove_stale_leaves(parent);
-  if (auto enabled = enable_controllers(parent, controllers); !enabled) return unexpected(enabled.error());
-  const std::string path = parent + "/" + leaf_name();
-  if (::mkdir(path.c_str(), 0755) < 0) return fail_errno(errno, "create cgroup " + path);
   UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir) {
     int e = errno;
@@ -234,6 +243,10 @@ Expected<void> Leaf::remove() {
   int err = 0;
   for (int attempt = 0; attempt < 200; ++attempt) {
     if (::rmdir(path_.c_str()) == 0 || errno == ENOENT) {
+      // The parent goes too once it is empty, so a finished run leaves no directory behind;
+      // with other jobs still running this fails with EBUSY and the parent stays for them.
+      const std::string parent = path_.substr(0, path_.rfind('/'));
+      (void)::rmdir(parent.c_str());
       path_.clear();
       return {};
     }
