@@ -94,8 +94,8 @@ TEST_F(FilesystemTest, ReadOnlyPathsCannotBeWritten) {
 TEST_F(FilesystemTest, RemountingReadWriteIsKilled) {
   // mount is in @default-deny with action kill; even without seccomp the target has no
   // CAP_SYS_ADMIN, and the binds are locked read-only in its user namespace.
-  EXPECT_TRUE(KilledBySeccomp(run_probe({"remount-rw", "/usr"})));
-  EXPECT_TRUE(KilledBySeccomp(run_probe({"remount-rw", job_})));
+  EXPECT_TRUE(KilledBySeccomp(run_probe({"remount-rw", "/usr"}), "mount"));
+  EXPECT_TRUE(KilledBySeccomp(run_probe({"remount-rw", job_}), "mount"));
 }
 
 TEST_F(FilesystemTest, DeniedPathsInsideAnAllowedTreeStayHidden) {
@@ -117,8 +117,8 @@ TEST_F(FilesystemTest, DeniedPathsInsideAnAllowedTreeStayHidden) {
   EXPECT_TRUE(ProbeDenied(run_probe({"read", "/usr/share/common-licenses/GPL-3"}, deny)));
 
   // Unmounting the mask to uncover what is beneath: umount2 is killed by seccomp.
-  EXPECT_TRUE(KilledBySeccomp(run_probe({"umount", "/usr/share/common-licenses"}, deny)));
-  EXPECT_TRUE(KilledBySeccomp(run_probe({"umount", "/usr/lib/os-release"}, deny)));
+  EXPECT_TRUE(KilledBySeccomp(run_probe({"umount", "/usr/share/common-licenses"}, deny), "umount2"));
+  EXPECT_TRUE(KilledBySeccomp(run_probe({"umount", "/usr/lib/os-release"}, deny), "umount2"));
 
   // The control: the rest of the tree is still there.
   EXPECT_TRUE(ProbeOk(run_probe({"ls", "/usr/share"}, deny)));

@@ -216,10 +216,19 @@ RunResult SandboxTest::run_command(const std::vector<std::string>& command, cons
   return ::testing::AssertionSuccess();
 }
 
-::testing::AssertionResult KilledBySeccomp(const RunResult& r) {
+::testing::AssertionResult KilledBySeccomp(const RunResult& r, const std::string& syscall) {
   if (auto ended = Ended(r, "seccomp_violation", 128 + SIGSYS); !ended) return ended;
-  if ((*r.report)["target"]["signal"] != SIGSYS) {
-    return ::testing::AssertionFailure() << "target.signal is not SIGSYS\n" << r.describe();
+  const auto& violation = (*r.report)["seccomp_violation"];
+  if (syscall.empty()) {
+    // Kill rules that kill directly (no listener): the kernel's SIGSYS, and no name.
+    if ((*r.report)["target"]["signal"] != SIGSYS || !violation.is_null()) {
+      return ::testing::AssertionFailure() << "expected a direct SIGSYS kill with no named syscall\n" << r.describe();
+    }
+    return ::testing::AssertionSuccess();
+  }
+  // Kill rules that notify confine: the report names the syscall, and the job was killed.
+  if (!violation.is_object() || violation["syscall"] != syscall) {
+    return ::testing::AssertionFailure() << "seccomp_violation.syscall is not " << syscall << "\n" << r.describe();
   }
   return ::testing::AssertionSuccess();
 }

@@ -96,7 +96,9 @@ class SandboxTest : public ::testing::Test {
 // The probe ran and its operation succeeded (exit 0).
 ::testing::AssertionResult ProbeOk(const RunResult& r);
 // The probe was killed by seccomp: SIGSYS, outcome seccomp_violation, exit 159.
-::testing::AssertionResult KilledBySeccomp(const RunResult& r);
+// Outcome seccomp_violation, exit 159, and the report names `syscall` (the default policy's kill
+// rules notify confine first); with an empty `syscall`, a direct SIGSYS kill with no name.
+::testing::AssertionResult KilledBySeccomp(const RunResult& r, const std::string& syscall);
 
 // First line of the probe's stdout (the errno name when it was denied).
 std::string first_line(const std::string& text);

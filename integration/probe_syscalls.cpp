@@ -142,6 +142,25 @@ int cmd_try_syscall(Args a) {
   return kUsage;
 }
 
+// The same call made by a grandchild (fork, then fork again), while the probe itself waits:
+// a violation anywhere in the job must end the whole job.
+int cmd_try_syscall_in_child(Args a) {
+  std::fflush(stdout);
+  const pid_t child = ::fork();
+  if (child < 0) return unexpected(errno, "fork");
+  if (child == 0) {
+    const pid_t grandchild = ::fork();
+    if (grandchild == 0) ::_exit(cmd_try_syscall(a));
+    int status = 0;
+    ::waitpid(grandchild, &status, 0);
+    ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : kUnexpected);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ::sleep(30);  // not reached when confine kills the job
+  return WIFEXITED(status) ? WEXITSTATUS(status) : kUnexpected;
+}
+
 // ioctl(TIOCSTI) pushes a byte into a terminal's input queue: typed into whatever shell reads
 // that terminal (CVE-2017-5226). --high-bits sets the upper 32 bits of the request: the kernel
 // truncates the command to 32 bits, so a filter comparing all 64 would let this through.
@@ -163,6 +182,7 @@ int cmd_tiocsti(Args a) {
 
 constexpr Command kCommands[] = {
     {"try-syscall", "NAME", 1, 1, cmd_try_syscall},
+    {"try-syscall-in-child", "NAME", 1, 1, cmd_try_syscall_in_child},
     {"tiocsti", "[--high-bits]", 0, 1, cmd_tiocsti},
 };
 

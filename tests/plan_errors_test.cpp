@@ -422,5 +422,20 @@ TEST_F(PlanTest, RenderShowsTheSeccompSummaryAndRedactsSecrets) {
   EXPECT_HAS(text, "LANG=\"C.UTF-8\"");  // ordinary values are shown
 }
 
+// Violations are named only when the kernel has user notification and the target may still
+// call sendmsg (to hand its listener to confine) once its filter is in place.
+TEST_F(PlanTest, SeccompNotifiesOnlyWithUserNotifAndSendmsg) {
+  host.seccomp_user_notif = false;
+  EXPECT_FALSE(expect_plan().seccomp->notify);
+  host.seccomp_user_notif = true;
+  EXPECT_TRUE(expect_plan().seccomp->notify);
+  policy::SeccompRule no_sendmsg;
+  no_sendmsg.action = policy::SeccompAction::kErrno;
+  no_sendmsg.syscalls = {"sendmsg"};
+  no_sendmsg.origin = at(40);
+  policy.seccomp.rules.push_back(no_sendmsg);
+  EXPECT_FALSE(expect_plan().seccomp->notify);
+}
+
 }  // namespace
 }  // namespace confine::plan

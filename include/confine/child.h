@@ -79,6 +79,10 @@ struct Image {
   int sync_fd = -1;
   int error_fd = -1;
   int status_fd = -1;
+  // When the filter notifies instead of killing (seccomp::Program::notify): a unix socket on
+  // which the target sends its seccomp listener fd to the parent right after installing the
+  // filter. -1 otherwise.
+  int notify_fd = -1;
 };
 
 // Steps that can fail, reported with an index (the mount step, rlimit, ...) and errno.

@@ -32,6 +32,7 @@ struct HostFacts {
   std::string kernel_release;
   bool user_namespaces = true;  // this user may create user namespaces
   bool seccomp = true;          // seccomp filter mode is available
+  bool seccomp_user_notif = false;  // SECCOMP_RET_USER_NOTIF: violations can be named
   // The cgroup2 mount (e.g. /sys/fs/cgroup/unified) and the directory leaves go under;
   // empty when there is none usable.
   std::string cgroup2_mount;

@@ -54,6 +54,14 @@ struct Program {
   std::vector<sock_filter> instructions;
   // Human-readable summary of the built-in rules and the resolved ones, for plan rendering.
   std::vector<std::string> summary;
+  // Kill rules return SECCOMP_RET_USER_NOTIF instead of KILL_PROCESS: the target is installed
+  // with a listener that the parent's reaper watches, so it can name the forbidden syscall and
+  // then kill the whole job. The bad-architecture and default actions still kill directly.
+  bool notify = false;
+};
+
+struct CompileOptions {
+  bool notify_kills = false;  // see Program::notify
 };
 
 // Builds the filter for the native architecture. Besides the policy's rules it always adds the
@@ -61,7 +69,7 @@ struct Program {
 // fails with ENOSYS so libc falls back to clone, whose flags a filter can inspect; clone with a
 // CLONE_NEW* flag gets the action resolved for `unshare`; ioctl TIOCSTI and TIOCLINUX fail with
 // EPERM, compared on the low 32 bits so high bits cannot smuggle them past the filter.
-[[nodiscard]] Expected<Program> compile(const Resolved& resolved);
+[[nodiscard]] Expected<Program> compile(const Resolved& resolved, const CompileOptions& options = {});
 
 // Userspace evaluation of a compiled program against a fabricated syscall, for tests and for
 // explaining what a filter does. Returns the SECCOMP_RET_* value.

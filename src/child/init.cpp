@@ -154,9 +154,11 @@ void run(const Image& image) noexcept {
   if (got != 1) ::_exit(kSetupFailedExit);
   ::close(image.sync_fd);
 
-  int keep[] = {0, 1, 2, image.error_fd, image.status_fd};
-  sort_small(keep, 5);
-  CONFINE_CHECK(close_other_fds(keep, 5), err, Step::kCloseFds, 0);
+  // notify_fd may be -1; sorted first, it is then skipped by close_other_fds' gap logic.
+  int keep[] = {0, 1, 2, image.error_fd, image.status_fd, image.notify_fd};
+  sort_small(keep, 6);
+  const int first = keep[0] < 0 ? 1 : 0;
+  CONFINE_CHECK(close_other_fds(keep + first, 6 - first), err, Step::kCloseFds, 0);
 
   // Private propagation, recursively, before any mount: our namespace is a copy of the host's,
   // and a mount under a shared host mount would otherwise propagate back to the host.
@@ -196,6 +198,7 @@ void run(const Image& image) noexcept {
 
   // The init keeps no write end of the error pipe: end-of-file now means the target exec'd.
   ::close(image.error_fd);
+  if (image.notify_fd >= 0) ::close(image.notify_fd);
   // The init runs beside untrusted code with its uid: no capabilities, no new privileges, and
   // not dumpable, so the target cannot open /proc/1/mem or ptrace it.
   Image quiet = image;

@@ -7,10 +7,13 @@
 #include <linux/seccomp.h>
 #include <linux/securebits.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "report.h"
 
@@ -86,8 +89,36 @@ void install_seccomp(const Image& image) noexcept {
   if (image.seccomp == nullptr) return;
   // Last step before execve, so the filter need not allow any setup syscall. The filter was
   // compiled and exported by the parent; this is a single syscall with no allocation.
-  CONFINE_CHECK(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, image.seccomp), image.error_fd,
-                Step::kSeccomp, 0);
+  if (image.notify_fd < 0) {
+    CONFINE_CHECK(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, image.seccomp), image.error_fd,
+                  Step::kSeccomp, 0);
+    return;
+  }
+  // With a listener: the kernel hands back an fd on which forbidden syscalls are reported. It
+  // goes to the parent (SCM_RIGHTS), which names the syscall and kills the job; here it is
+  // close-on-exec, so the target never holds it. The plan only chose this when the filter
+  // allows sendmsg.
+  long listener = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, image.seccomp);
+  CONFINE_CHECK(listener, image.error_fd, Step::kSeccomp, 0);
+  const int fd = static_cast<int>(listener);
+  char byte = 'L';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &iov;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof(control);
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(header), &fd, sizeof(int));
+  ssize_t sent;
+  do {
+    sent = ::sendmsg(image.notify_fd, &message, MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  CONFINE_CHECK(sent, image.error_fd, Step::kSeccomp, 1);
 }
 
 }  // namespace confine::child

@@ -66,6 +66,15 @@ bool user_namespaces_allowed(uid_t euid) {
   return true;
 }
 
+bool seccomp_action_available(const std::string& name) {
+  const auto actions = read_text("/proc/sys/kernel/seccomp/actions_avail");
+  if (!actions) return false;
+  for (const std::string& word : words(*actions)) {
+    if (word == name) return true;
+  }
+  return false;
+}
+
 bool seccomp_available() {
   // PR_GET_SECCOMP fails with EINVAL on a kernel without CONFIG_SECCOMP.
   if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0) return false;
@@ -144,6 +153,7 @@ plan::HostFacts probe() {
   }
   facts.user_namespaces = user_namespaces_allowed(facts.euid);
   facts.seccomp = seccomp_available();
+  facts.seccomp_user_notif = facts.seccomp && seccomp_action_available("user_notif");
   facts.landlock_abi = landlock_abi();
 
   if (const auto mountinfo = read_text("/proc/self/mountinfo")) {

@@ -20,10 +20,11 @@ class ChildImage {
   ChildImage(const ChildImage&) = delete;
   ChildImage& operator=(const ChildImage&) = delete;
 
-  void set_fds(int sync_fd, int error_fd, int status_fd) {
+  void set_fds(int sync_fd, int error_fd, int status_fd, int notify_fd) {
     image_.sync_fd = sync_fd;
     image_.error_fd = error_fd;
     image_.status_fd = status_fd;
+    image_.notify_fd = notify_fd;
   }
   [[nodiscard]] const child::Image& image() const { return image_; }
 

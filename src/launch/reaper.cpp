@@ -1,16 +1,25 @@
 #include "reaper.h"
 
+#include <linux/audit.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "confine/fd.h"
+#include "confine/seccomp.h"
 
 namespace confine::launch {
 namespace {
@@ -40,6 +49,7 @@ class Reaper {
 
   ReapResult run() {
     error_fd_open_ = in_.error_fd >= 0;
+    notify_socket_open_ = in_.notify_socket >= 0;
     while (!exited_) {
       poll_once();
       enforce_limits();
@@ -50,9 +60,13 @@ class Reaper {
 
  private:
   void poll_once() {
-    pollfd fds[3] = {{in_.pidfd, POLLIN, 0}, {in_.signal_fd, POLLIN, 0}, {error_fd_open_ ? in_.error_fd : -1, POLLIN, 0}};
+    pollfd fds[5] = {{in_.pidfd, POLLIN, 0},
+                     {in_.signal_fd, POLLIN, 0},
+                     {error_fd_open_ ? in_.error_fd : -1, POLLIN, 0},
+                     {notify_socket_open_ ? in_.notify_socket : -1, POLLIN, 0},
+                     {listener_.get(), POLLIN, 0}};
     int timeout = next_timeout_ms();
-    int n = ::poll(fds, 3, timeout);
+    int n = ::poll(fds, 5, timeout);
     if (n < 0 && errno != EINTR) {
       spdlog::error("poll: {}", std::strerror(errno));
       exited_ = true;  // cannot supervise: fall through to killing and collecting
@@ -61,6 +75,9 @@ class Reaper {
     }
     if (n <= 0) return;
     if (fds[2].revents != 0) read_error_record();
+    if (fds[3].revents != 0) receive_listener();
+    if (fds[4].revents & POLLIN) read_violation();
+    if (fds[4].revents & (POLLHUP | POLLERR)) listener_.reset();  // no process uses the filter now
     if (fds[1].revents & POLLIN) relay_signals();
     if (fds[0].revents & POLLIN) exited_ = true;
   }
@@ -97,6 +114,53 @@ class Reaper {
     // With no record, the target's execve succeeded and closed it.
     error_fd_open_ = false;
     if (!result_.setup_failure) result_.exec_at = Clock::now();
+  }
+
+  // The target sends its seccomp listener right after installing the filter (SCM_RIGHTS).
+  void receive_listener() {
+    char byte;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr message{};
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof(control);
+    ssize_t n = ::recvmsg(in_.notify_socket, &message, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    notify_socket_open_ = false;  // one message, or EOF: either way, done with the socket
+    if (n <= 0) return;
+    for (cmsghdr* h = CMSG_FIRSTHDR(&message); h != nullptr; h = CMSG_NXTHDR(&message, h)) {
+      if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
+        int fd;
+        std::memcpy(&fd, CMSG_DATA(h), sizeof fd);
+        listener_.reset(fd);
+      }
+    }
+  }
+
+  // A forbidden syscall: its thread is blocked inside the kernel until we answer, which we
+  // never do. Record which syscall it was, then kill the whole job: one job, one kill unit.
+  void read_violation() {
+    seccomp_notif_sizes sizes{};
+    if (::syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0) sizes.seccomp_notif = sizeof(seccomp_notif);
+    std::vector<char> buffer(std::max<size_t>(sizes.seccomp_notif, sizeof(seccomp_notif)), 0);
+    if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_RECV, buffer.data()) < 0) {
+      if (errno != EINTR && errno != ENOENT) listener_.reset();
+      return;
+    }
+    seccomp_notif notification;
+    std::memcpy(&notification, buffer.data(), sizeof notification);
+    if (!result_.seccomp_violation) {
+      report::SeccompViolation v;
+      v.nr = notification.data.nr;
+      v.syscall = seccomp::syscall_name(notification.data.nr);
+      v.arch = notification.data.arch == AUDIT_ARCH_X86_64 ? "x86_64" : std::to_string(notification.data.arch);
+      spdlog::info("seccomp: the job called {} (forbidden); killing it", v.syscall);
+      result_.seccomp_violation = v;
+      result_.facts.seccomp_notified = true;
+    }
+    if (phase_ != Phase::kKilled) kill_everything();
   }
 
   void relay_signals() {
@@ -220,6 +284,8 @@ class Reaper {
 
   const ReaperInput& in_;
   ReapResult result_;
+  UniqueFd listener_;
+  bool notify_socket_open_ = false;
   bool exited_ = false;
   bool error_fd_open_ = false;
   Phase phase_ = Phase::kRunning;

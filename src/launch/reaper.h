@@ -20,6 +20,7 @@ struct ReaperInput {
   int signal_fd;                // SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT
   int error_fd;                 // child failure records; EOF = exec happened
   int status_fd;                // the target's wait status, from the init
+  int notify_socket;            // delivers the target's seccomp listener; -1 without one
   const cgroup::Leaf* leaf;     // null when running without a cgroup
   std::chrono::steady_clock::time_point started;  // clone time: the wall limit counts from here
 };
@@ -33,6 +34,7 @@ struct ReapResult {
   std::optional<uint64_t> memory_peak_bytes;
   std::optional<uint64_t> pids_peak;
   report::Counters counters;
+  std::optional<report::SeccompViolation> seccomp_violation;
 };
 
 [[nodiscard]] ReapResult reap_job(const ReaperInput& input);

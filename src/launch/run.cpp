@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -140,7 +141,17 @@ report::Report run(const plan::Plan& plan) {
   if (!sync || !errors || !status) {
     return setup_failed(report, "pipes", !sync ? sync.error() : !errors ? errors.error() : status.error());
   }
-  image.set_fds(sync->read.get(), errors->write.get(), status->write.get());
+  // The channel on which the target hands over its seccomp listener (kill rules that notify).
+  UniqueFd notify_parent, notify_child;
+  if (plan.seccomp && plan.seccomp->notify) {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+      return setup_failed(report, "socketpair", Error{ErrorCode::kSystem, errno, "socketpair for the seccomp listener", {}, {}});
+    }
+    notify_parent.reset(pair[0]);
+    notify_child.reset(pair[1]);
+  }
+  image.set_fds(sync->read.get(), errors->write.get(), status->write.get(), notify_child.get());
 
   // Run as root, confine drops its own supplementary groups: the child inherits them, and with
   // setgroups denied in its namespace it could never drop them itself; a root group would
@@ -182,6 +193,7 @@ report::Report run(const plan::Plan& plan) {
   sync->read.reset();
   errors->write.reset();
   status->write.reset();
+  notify_child.reset();
 
   if (auto maps = write_id_maps(static_cast<pid_t>(pid), plan); !maps) {
     (void)::syscall(SYS_pidfd_send_signal, job.get(), SIGKILL, nullptr, 0);
@@ -196,7 +208,7 @@ report::Report run(const plan::Plan& plan) {
   const auto t_go = Clock::now();
 
   ReaperInput input{plan, job.get(), signals.get(), errors->read.get(), status->read.get(),
-                    leaf ? &*leaf : nullptr, t_clone};
+                    notify_parent.get(), leaf ? &*leaf : nullptr, t_clone};
   ReapResult reaped = reap_job(input);
   const auto t_exited = Clock::now();
 
@@ -223,6 +235,7 @@ report::Report run(const plan::Plan& plan) {
   report.memory_peak_bytes = reaped.memory_peak_bytes;
   report.pids_peak = reaped.pids_peak;
   report.counters = reaped.counters;
+  report.seccomp_violation = reaped.seccomp_violation;
   if (reaped.setup_failure) {
     if (reaped.setup_failure->step == child::Step::kExec) {
       report.exec_error = report::ExecFailure{plan.exec_path, reaped.setup_failure->sys_errno};

@@ -78,7 +78,16 @@ Expected<std::optional<seccomp::Program>> plan_seccomp(const policy::Policy& pol
   }
   auto resolved = seccomp::resolve(policy.seccomp);
   if (!resolved) return unexpected(std::move(resolved.error()).add_context("resolve the seccomp rules"));
-  auto program = seccomp::compile(*resolved);
+  // Naming the syscall behind a violation: kill rules notify the reaper first, when the kernel
+  // has user notification and the target may still call sendmsg after its filter is installed
+  // (that is how it hands the listener to confine). Otherwise kill rules kill directly and the
+  // report says seccomp_violation without a name.
+  const auto sendmsg = resolved->syscalls.find("sendmsg");
+  const seccomp::Action sendmsg_action =
+      sendmsg == resolved->syscalls.end() ? resolved->default_action : sendmsg->second;
+  seccomp::CompileOptions options;
+  options.notify_kills = host.seccomp_user_notif && sendmsg_action.kind == policy::SeccompAction::kAllow;
+  auto program = seccomp::compile(*resolved, options);
   if (!program) return unexpected(std::move(program.error()).add_context("compile the seccomp filter"));
   // The per-syscall detail is in the program's summary; the report gets the policy's shape.
   protection.detail = std::string("default ") + policy::to_string(resolved->default_action.kind) +

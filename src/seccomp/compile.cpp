@@ -47,12 +47,13 @@ struct ContextDeleter {
 };
 using FilterContext = std::unique_ptr<void, ContextDeleter>;  // scmp_filter_ctx is a void*
 
-uint32_t to_libseccomp(const Action& action) {
+uint32_t to_libseccomp(const Action& action, bool notify = false) {
   switch (action.kind) {
     case policy::SeccompAction::kAllow: return SCMP_ACT_ALLOW;
     // The whole process, not just the thread: a thread killed alone leaves the rest running in
-    // a state the program never planned for.
-    case policy::SeccompAction::kKill: return SCMP_ACT_KILL_PROCESS;
+    // a state the program never planned for. With notify, the calling thread blocks in the
+    // syscall until the parent, told which syscall it was, kills the whole job.
+    case policy::SeccompAction::kKill: return notify ? SCMP_ACT_NOTIFY : SCMP_ACT_KILL_PROCESS;
     case policy::SeccompAction::kErrno:
       return SCMP_ACT_ERRNO(static_cast<uint32_t>(action.errno_value));
   }
@@ -82,7 +83,8 @@ void complement_cubes(const std::vector<uint32_t>& values, int bit, uint32_t pre
 
 class Builder {
  public:
-  Builder(scmp_filter_ctx ctx, const Resolved& resolved) : ctx_(ctx), resolved_(resolved) {}
+  Builder(scmp_filter_ctx ctx, const Resolved& resolved, bool notify)
+      : ctx_(ctx), resolved_(resolved), notify_(notify) {}
 
   [[nodiscard]] Action action_for(const std::string& name) const {
     auto it = resolved_.syscalls.find(name);
@@ -96,7 +98,7 @@ class Builder {
     if (action == resolved_.default_action) return {};
     int nr = seccomp_syscall_resolve_name(name.c_str());
     if (nr < 0) return {};  // no native number; the caller reports it as skipped
-    int rc = seccomp_rule_add_exact_array(ctx_, to_libseccomp(action), nr,
+    int rc = seccomp_rule_add_exact_array(ctx_, to_libseccomp(action, notify_), nr,
                                           static_cast<unsigned>(conditions.size()),
                                           conditions.empty() ? nullptr : conditions.data());
     if (rc < 0) {
@@ -109,6 +111,7 @@ class Builder {
  private:
   scmp_filter_ctx ctx_;
   const Resolved& resolved_;
+  bool notify_;
 };
 
 // clone3 passes its flags in a struct the filter cannot read, so it gets ENOSYS and libc falls
@@ -189,7 +192,7 @@ Expected<std::vector<sock_filter>> export_bpf(scmp_filter_ctx ctx) {
   return out;
 }
 
-Expected<Program> compile_impl(const Resolved& resolved) {
+Expected<Program> compile_impl(const Resolved& resolved, bool notify) {
   FilterContext ctx(seccomp_init(to_libseccomp(resolved.default_action)));
   if (!ctx) return fail(ErrorCode::kInternal, "seccomp_init failed");
 
@@ -206,7 +209,7 @@ Expected<Program> compile_impl(const Resolved& resolved) {
     return fail_errno(-rc, "enabling libseccomp's binary-tree optimisation");
   }
 
-  Builder builder(ctx.get(), resolved);
+  Builder builder(ctx.get(), resolved, notify);
   BuiltinChoices choices;
   if (auto it = resolved.syscalls.find("clone3"); it != resolved.syscalls.end()) {
     choices.clone3_policy = it->second;
@@ -226,13 +229,19 @@ Expected<Program> compile_impl(const Resolved& resolved) {
 
   auto instructions = export_bpf(ctx.get());
   if (!instructions) return unexpected(std::move(instructions.error()));
-  return Program{std::move(*instructions), summarize(resolved, choices)};
+  Program program{std::move(*instructions), summarize(resolved, choices), notify};
+  if (notify) {
+    program.summary.push_back(
+        "kill rules notify confine first (SECCOMP_RET_USER_NOTIF): the syscall is named in the report, "
+        "then the whole job is killed");
+  }
+  return program;
 }
 
 }  // namespace
 
-Expected<Program> compile(const Resolved& resolved) {
-  auto program = compile_impl(resolved);
+Expected<Program> compile(const Resolved& resolved, const CompileOptions& options) {
+  auto program = compile_impl(resolved, options.notify_kills);
   if (!program) return unexpected(std::move(program.error()).add_context("compiling seccomp filter"));
   return program;
 }
