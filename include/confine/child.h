@@ -48,6 +48,18 @@ struct Rlimit {
 inline constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom"};
 inline constexpr size_t kDevNodeCount = sizeof(kDevNodes) / sizeof(kDevNodes[0]);
 
+// Checkpoints the child stamps with CLOCK_MONOTONIC into a page shared with the parent, so the
+// report can say how long each setup step took (clock_gettime is a vDSO call, not a syscall).
+enum class Mark : uint8_t {
+  kStarted, kParentReady, kSourcesOpened, kIdsSwitched, kRootBuilt, kNetworkUp, kForked,
+  kTargetPrivilegesDropped, kFilterInstalled, kCount,
+};
+inline constexpr const char* kMarkNames[] = {
+    "child_start", "child_wait_maps", "child_open_sources", "child_switch_ids", "child_build_root",
+    "child_hostname_loopback", "child_fork_target", "target_drop_privileges", "target_seccomp",
+};
+static_assert(sizeof(kMarkNames) / sizeof(kMarkNames[0]) == static_cast<size_t>(Mark::kCount));
+
 struct Image {
   // Filesystem.
   const MountStep* mounts = nullptr;
@@ -83,7 +95,12 @@ struct Image {
   // which the target sends its seccomp listener fd to the parent right after installing the
   // filter. -1 otherwise.
   int notify_fd = -1;
+  // kCount slots in a MAP_SHARED page, nanoseconds since boot (CLOCK_MONOTONIC); null = off.
+  uint64_t* marks = nullptr;
 };
+
+// Stamps `mark` (a vDSO clock read: no syscall, no allocation).
+void stamp(const Image& image, Mark mark) noexcept;
 
 // Steps that can fail, reported with an index (the mount step, rlimit, ...) and errno.
 enum class Step : uint16_t {

@@ -9,6 +9,7 @@
 // one ErrorRecord on error_fd, then _exit.
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 #include <cstring>
 
 #include "confine/child.h"
@@ -73,6 +75,7 @@ void bring_up_loopback(int err) noexcept {
 
 // The target, after fork: per-process steps, then execve. Never returns.
 [[noreturn]] void become_target(const Image& image) noexcept {
+  stamp(image, Mark::kForked);
   const int err = image.error_fd;
   // A new session, so the target has no controlling terminal: TIOCSTI cannot push keystrokes
   // into the caller's shell (CVE-2017-5226, bubblewrap's --new-session). The seccomp filter
@@ -106,10 +109,17 @@ void bring_up_loopback(int err) noexcept {
   sigemptyset(&none);
   CONFINE_CHECK(::sigprocmask(SIG_SETMASK, &none, nullptr), err, Step::kSignalMask, 0);
 
+  stamp(image, Mark::kTargetPrivilegesDropped);
   install_seccomp(image);
+  stamp(image, Mark::kFilterInstalled);
   ::execve(image.exec_path, image.argv, image.envp);
   die(err, Step::kExec, 0, errno);
 }
+
+// The target's stack while it shares the init's memory (see the clone in run()).
+alignas(64) char target_stack[256 * 1024];
+
+int target_entry(void* image) { become_target(*static_cast<const Image*>(image)); }
 
 // The init's life after the fork: relay signals, reap, report the target's status, exit.
 [[noreturn]] void supervise(const Image& image, pid_t target, const sigset_t& signals) noexcept {
@@ -138,8 +148,17 @@ void bring_up_loopback(int err) noexcept {
 
 }  // namespace
 
+void stamp(const Image& image, Mark mark) noexcept {
+  if (image.marks == nullptr) return;
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  image.marks[static_cast<size_t>(mark)] =
+      static_cast<uint64_t>(now.tv_sec) * 1'000'000'000U + static_cast<uint64_t>(now.tv_nsec);
+}
+
 void run(const Image& image) noexcept {
   const int err = image.error_fd;
+  stamp(image, Mark::kStarted);
 
   // Die with confine: if the parent is killed (even with SIGKILL) the kernel kills us, and our
   // exit as pid 1 takes the whole namespace down.
@@ -165,8 +184,11 @@ void run(const Image& image) noexcept {
   CONFINE_CHECK(sys::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), err, Step::kPropagation, 0);
 
   static Trees trees;  // large: static storage in this private copy of the parent's memory
+  stamp(image, Mark::kParentReady);
   open_sources(image, trees);
+  stamp(image, Mark::kSourcesOpened);
   switch_ids(image);
+  stamp(image, Mark::kIdsSwitched);
   // Changing the effective ids clears the parent-death signal (prctl(2)): run by root, the
   // host-side uid just went from 0 to an unprivileged one. Arm it again, then make sure the
   // parent did not die in between: its read end of the status pipe closes with it, which
@@ -177,11 +199,13 @@ void run(const Image& image) noexcept {
     ::_exit(kSetupFailedExit);
   }
   build_root(image, trees);
+  stamp(image, Mark::kRootBuilt);
 
   if (image.hostname_len > 0) {
     CONFINE_CHECK(::sethostname(image.hostname, image.hostname_len), err, Step::kHostname, 0);
   }
   if (image.new_net) bring_up_loopback(err);
+  stamp(image, Mark::kNetworkUp);
 
   // Block the signals the init handles before forking, so none is lost between the fork and
   // the first sigwaitinfo; the target resets its mask before exec.
@@ -191,10 +215,15 @@ void run(const Image& image) noexcept {
   for (int sig : kForwarded) sigaddset(&signals, sig);
   CONFINE_CHECK(::sigprocmask(SIG_BLOCK, &signals, nullptr), err, Step::kSignalMask, 0);
 
-  // A raw clone (fork without glibc's atfork handlers, which may take locks).
-  long pid = ::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+  // The target shares the init's memory until its execve (CLONE_VM|CLONE_VFORK, as
+  // posix_spawn does): no page tables are copied for a process that is about to replace its
+  // image anyway, which saved about half a millisecond per launch here. The init is suspended
+  // meanwhile, so nothing races. The target runs on its own stack, writes only there and in
+  // the marks page, and shares no fd table or signal handlers (no CLONE_FILES/CLONE_SIGHAND).
+  // glibc's clone() wrapper, not fork(): no atfork handlers, which may take locks.
+  const int pid = ::clone(target_entry, target_stack + sizeof(target_stack), CLONE_VM | CLONE_VFORK | SIGCHLD,
+                          const_cast<Image*>(&image));
   CONFINE_CHECK(pid, err, Step::kFork, 0);
-  if (pid == 0) become_target(image);
 
   // The init keeps no write end of the error pipe: end-of-file now means the target exec'd.
   ::close(image.error_fd);

@@ -20,6 +20,7 @@ class ChildImage {
   ChildImage(const ChildImage&) = delete;
   ChildImage& operator=(const ChildImage&) = delete;
 
+  void set_marks(uint64_t* marks) { image_.marks = marks; }
   void set_fds(int sync_fd, int error_fd, int status_fd, int notify_fd) {
     image_.sync_fd = sync_fd;
     image_.error_fd = error_fd;

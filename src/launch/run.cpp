@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -87,6 +88,51 @@ Expected<void> write_id_maps(pid_t pid, const plan::Plan& plan) {
   return write_proc_file(pid, "gid_map", line(plan.gid_map));
 }
 
+// The shared page for child::Mark stamps: MAP_SHARED, so the clone and the target's fork write
+// into the parent's copy; execve drops it from the target.
+class Marks {
+ public:
+  Marks() {
+    void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    page_ = p == MAP_FAILED ? nullptr : static_cast<uint64_t*>(p);
+  }
+  ~Marks() {
+    if (page_ != nullptr) ::munmap(page_, 4096);
+  }
+  Marks(const Marks&) = delete;
+  Marks& operator=(const Marks&) = delete;
+  [[nodiscard]] uint64_t* slots() const { return page_; }
+  // The stamp as a steady_clock time point (both are CLOCK_MONOTONIC on Linux), if stamped.
+  [[nodiscard]] std::optional<Clock::time_point> at(child::Mark m) const {
+    if (page_ == nullptr || page_[static_cast<size_t>(m)] == 0) return std::nullopt;
+    return Clock::time_point(std::chrono::nanoseconds(page_[static_cast<size_t>(m)]));
+  }
+
+ private:
+  uint64_t* page_ = nullptr;
+};
+
+// Setup phases from the parent's clock and the child's stamps: each is the time since the
+// previous checkpoint that was reached, so they add up to the setup time and the slowest
+// step stands out. Steps the child never reached are left out.
+void append_setup_phases(std::vector<report::Phase>& phases, const Marks& marks, Clock::time_point start,
+                         Clock::time_point clone, std::optional<Clock::time_point> exec_at) {
+  auto micros_between = [](Clock::time_point a, Clock::time_point b) {
+    return b > a ? static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(b - a).count()) : 0;
+  };
+  phases.push_back({"prepare", micros_between(start, clone)});
+  Clock::time_point previous = clone;
+  const char* name = "clone";
+  for (size_t i = 0; i < static_cast<size_t>(child::Mark::kCount); ++i) {
+    auto t = marks.at(static_cast<child::Mark>(i));
+    if (!t) continue;
+    phases.push_back({name, micros_between(previous, *t)});
+    previous = *t;
+    name = i + 1 < static_cast<size_t>(child::Mark::kCount) ? child::kMarkNames[i + 1] : "";
+  }
+  if (exec_at) phases.push_back({"execve", micros_between(previous, *exec_at)});
+}
+
 report::Report base_report(const plan::Plan& plan) {
   report::Report r;
   r.confine_version = CONFINE_VERSION;
@@ -152,6 +198,9 @@ report::Report run(const plan::Plan& plan) {
     notify_child.reset(pair[1]);
   }
   image.set_fds(sync->read.get(), errors->write.get(), status->write.get(), notify_child.get());
+  // A page shared with the child, where it stamps its setup checkpoints (child::Mark).
+  Marks marks;
+  image.set_marks(marks.slots());
 
   // Run as root, confine drops its own supplementary groups: the child inherits them, and with
   // setgroups denied in its namespace it could never drop them itself; a root group would
@@ -254,8 +303,8 @@ report::Report run(const plan::Plan& plan) {
   }
   const auto exec_at = reaped.exec_at.value_or(t_exited);
   report.wall_time_us = reaped.exec_at ? micros(t_exited - exec_at) : 0;
-  report.phases.push_back({"clone", micros(t_go - t_start)});
-  report.phases.push_back({"child_setup", micros(exec_at - t_go)});
+  (void)t_go;
+  append_setup_phases(report.phases, marks, t_start, t_clone, reaped.exec_at);
   report.phases.push_back({"run", micros(t_exited - exec_at)});
   report.phases.push_back({"teardown", micros(t_done - t_exited)});
   return report;

@@ -1,0 +1,367 @@
+// diagnose(): probe results and a policy check in, findings with exact fixes out. Pure, so every
+// rule here is tested with fabricated hosts (tests/cli_doctor_test.cpp).
+//
+// Severity follows one rule: a problem is something that keeps *this* policy from running fully
+// enforced (the exit code is 1 while any is left); a host limitation the policy does not rely on
+// is a warning. The plan decides which protections are in force; the probes say why not and
+// therefore which fix applies.
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "confine/doctor.h"
+
+namespace confine::doctor {
+namespace {
+
+constexpr const char* kDelegateFix =
+    "systemd-run --user --scope -p Delegate=yes confine run ...   "
+    "(runs confine in a cgroup systemd delegates to you; needs a systemd user session: "
+    "loginctl enable-linger $USER)";
+constexpr const char* kUnifiedBootFix =
+    "boot with cgroup_no_v1=all (or systemd.unified_cgroup_hierarchy=1) to give cgroup v2 the "
+    "memory, pids and cpu controllers";
+constexpr const char* kBestEffortFix =
+    "or accept running without them: mark [enforcement] resources = \"best-effort\" in the policy "
+    "or pass --best-effort (the report then lists each limit that was not enforced)";
+
+bool contains(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+std::string join(const std::vector<std::string>& items, const char* separator = " ") {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
+}
+
+std::string errno_text(int err) {
+  return err == 0 ? std::string() : std::string(": ") + std::strerror(err);
+}
+
+std::string describe(const ProbeResult& probe) {
+  switch (probe.outcome) {
+    case ProbeOutcome::kOk: return probe.detail + " works";
+    case ProbeOutcome::kFailed: return probe.detail + " failed" + errno_text(probe.sys_errno);
+    case ProbeOutcome::kNotTested: return "not tested: " + probe.detail;
+  }
+  return probe.detail;
+}
+
+std::string sysctl_text(const char* name, const std::optional<long>& value) {
+  return std::string(name) + " = " + (value ? std::to_string(*value) : "(absent)");
+}
+
+bool rootless(const HostProbes& host) { return host.euid != 0; }
+
+bool delegated(const HostProbes& host) {
+  return rootless(host) && !host.own_cgroup.empty() && host.own_cgroup != "/" && host.own_cgroup_owned &&
+         host.subtree_control_writable;
+}
+
+// How to get a directory confine can create job leaves in.
+std::vector<std::string> cgroup_parent_fixes(const HostProbes& host) {
+  if (host.cgroup2_mount.empty()) {
+    return {"boot with systemd.unified_cgroup_hierarchy=1 (or cgroup_no_v1=all), or mount cgroup v2 "
+            "yourself: mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified"};
+  }
+  if (rootless(host)) return {kDelegateFix};
+  if (host.cgroup_parent_source == "CONFINE_CGROUP_PARENT") {
+    return {"point CONFINE_CGROUP_PARENT at a directory inside " + host.cgroup2_mount +
+                " that root can create directories in, or unset it to use " + host.cgroup2_mount + "/confine"};
+  }
+  return {"make " + host.cgroup2_mount + " writable for root (is it mounted read-only, e.g. inside a "
+          "container? mount -o remount,rw " + host.cgroup2_mount + ")"};
+}
+
+// How to make `controller` available to confine's leaves.
+std::vector<std::string> controller_fixes(const HostProbes& host, const std::string& controller) {
+  if (host.cgroup2_mount.empty() || host.cgroup_parent.empty() ||
+      host.leaf_create.outcome == ProbeOutcome::kFailed) {
+    return cgroup_parent_fixes(host);
+  }
+  if (contains(host.root_controllers, controller)) {
+    if (!rootless(host)) return {};  // confine enables it from the root down itself
+    if (!delegated(host)) return {kDelegateFix};
+    return {"delegate the " + controller + " controller to user sessions: systemctl edit user@.service, "
+            "add [Service] Delegate=cpu cpuset io memory pids, then systemctl daemon-reload and log in again"};
+  }
+  if (contains(host.v1_controllers, controller)) return {kUnifiedBootFix};
+  const char* config = controller == "memory" ? "CONFIG_MEMCG"
+                       : controller == "pids" ? "CONFIG_CGROUP_PIDS"
+                       : controller == "cpu"  ? "CONFIG_CGROUP_SCHED (CONFIG_FAIR_GROUP_SCHED, CONFIG_CFS_BANDWIDTH)"
+                                              : "its kernel option";
+  return {std::string("the kernel offers no ") + controller + " controller: use a kernel built with " + config +
+          " and without cgroup_disable=" + controller + " on its command line"};
+}
+
+std::vector<std::string> userns_fixes(const HostProbes& host) {
+  std::vector<std::string> fixes;
+  if (host.max_user_namespaces && *host.max_user_namespaces <= 0) {
+    fixes.emplace_back("sysctl -w user.max_user_namespaces=15000");
+  }
+  if (rootless(host) && host.unprivileged_userns_clone && *host.unprivileged_userns_clone == 0) {
+    fixes.emplace_back("sysctl -w kernel.unprivileged_userns_clone=1");
+  }
+  if (rootless(host) && host.apparmor_restrict_unprivileged_userns &&
+      *host.apparmor_restrict_unprivileged_userns != 0) {
+    fixes.emplace_back(
+        "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0   (or give confine an AppArmor "
+        "profile with the `userns,` rule)");
+  }
+  if (!fixes.empty()) {
+    fixes.emplace_back("make it permanent with the same setting in /etc/sysctl.d/99-confine.conf");
+    return fixes;
+  }
+  if (host.user_namespace.sys_errno == ENOSPC) {
+    fixes.emplace_back("the user.max_user_namespaces limit is used up: sysctl -w user.max_user_namespaces=15000");
+  } else {
+    fixes.emplace_back(
+        "the sysctls allow user namespaces, so something else refuses them (a container's seccomp "
+        "profile, an LSM, or a chroot): run confine on the host, or in a container started with "
+        "user namespaces allowed (e.g. docker run --security-opt seccomp=unconfined)");
+  }
+  return fixes;
+}
+
+Finding user_namespace_finding(const HostProbes& host) {
+  std::string summary = describe(host.user_namespace) + "; " +
+                        sysctl_text("user.max_user_namespaces", host.max_user_namespaces) + ", " +
+                        sysctl_text("kernel.unprivileged_userns_clone", host.unprivileged_userns_clone) + ", " +
+                        sysctl_text("kernel.apparmor_restrict_unprivileged_userns",
+                                    host.apparmor_restrict_unprivileged_userns);
+  if (host.user_namespace.outcome == ProbeOutcome::kOk) return {"user_namespaces", Severity::kOk, summary, {}};
+  // Every sandbox confine builds starts with CLONE_NEWUSER: without it nothing runs.
+  return {"user_namespaces", Severity::kProblem, summary, userns_fixes(host)};
+}
+
+Finding clone3_finding(const HostProbes& host) {
+  if (host.clone3.outcome == ProbeOutcome::kOk) return {"clone3", Severity::kOk, describe(host.clone3), {}};
+  std::string fix = "confine launches with clone3 (Linux 5.3 or later): ";
+  fix += host.clone3.sys_errno == ENOSYS || host.clone3.sys_errno == EPERM
+             ? "upgrade the kernel, or if it is new enough, run confine outside the container whose "
+               "seccomp profile hides clone3 (or allow clone3 in that profile)"
+             : "upgrade the kernel";
+  return {"clone3", Severity::kProblem, describe(host.clone3), {fix}};
+}
+
+Finding pidfd_finding(const HostProbes& host) {
+  if (host.pidfd.outcome == ProbeOutcome::kOk) return {"pidfd", Severity::kOk, describe(host.pidfd), {}};
+  if (host.pidfd.outcome == ProbeOutcome::kNotTested) {
+    return {"pidfd", Severity::kProblem, describe(host.pidfd), {"fix clone3 first"}};
+  }
+  return {"pidfd", Severity::kProblem, describe(host.pidfd),
+          {"confine waits on and signals the job through a pidfd: use Linux 5.4 or later"}};
+}
+
+Finding clone_into_cgroup_finding(const HostProbes& host) {
+  const auto& probe = host.clone_into_cgroup;
+  if (probe.outcome == ProbeOutcome::kOk) return {"clone_into_cgroup", Severity::kOk, describe(probe), {}};
+  if (probe.outcome == ProbeOutcome::kNotTested) {
+    return {"clone_into_cgroup", Severity::kWarning, describe(probe), cgroup_parent_fixes(host)};
+  }
+  // A leaf exists but the child cannot be cloned into it: every run with a cgroup would fail.
+  return {"clone_into_cgroup", Severity::kProblem, describe(probe),
+          {"confine starts the job inside its cgroup with CLONE_INTO_CGROUP: use Linux 5.7 or later"}};
+}
+
+Finding cgroup2_finding(const HostProbes& host) {
+  if (host.cgroup2_mount.empty()) {
+    return {"cgroup2", Severity::kWarning, "no cgroup2 filesystem is mounted", cgroup_parent_fixes(host)};
+  }
+  std::string summary = "mounted at " + host.cgroup2_mount + "; controllers at its root: " +
+                        (host.root_controllers.empty() ? "none" : join(host.root_controllers));
+  if (!host.v1_controllers.empty()) summary += "; bound to cgroup v1 instead: " + join(host.v1_controllers);
+  return {"cgroup2", Severity::kOk, summary, {}};
+}
+
+Finding cgroup_parent_finding(const HostProbes& host) {
+  if (host.cgroup2_mount.empty()) {
+    return {"cgroup_parent", Severity::kWarning, "none: no cgroup2 mount", cgroup_parent_fixes(host)};
+  }
+  if (rootless(host)) {
+    const std::string own = host.own_cgroup.empty() ? "(unknown)" : host.own_cgroup;
+    std::string summary = "own cgroup " + own + (host.own_cgroup_owned ? " is" : " is not") + " owned by uid " +
+                          std::to_string(host.euid) + ", its cgroup.subtree_control is" +
+                          (host.subtree_control_writable ? "" : " not") + " writable";
+    if (!delegated(host) || host.cgroup_parent.empty()) {
+      return {"cgroup_parent", Severity::kWarning,
+              summary + ": not a delegated subtree, so confine has no cgroup to put jobs in; " +
+                  describe(host.leaf_create),
+              {kDelegateFix}};
+    }
+    summary = "delegated subtree " + host.cgroup_parent + " (" + summary + "); " + describe(host.leaf_create);
+    if (host.leaf_create.outcome == ProbeOutcome::kFailed) {
+      return {"cgroup_parent", Severity::kWarning, summary, cgroup_parent_fixes(host)};
+    }
+    return {"cgroup_parent", Severity::kOk, summary, {}};
+  }
+  std::string summary = host.cgroup_parent + " (from " + host.cgroup_parent_source + ")";
+  if (host.leaf_test_dir != host.cgroup_parent && !host.leaf_test_dir.empty()) {
+    summary += ", created on first run";
+  }
+  summary += "; " + describe(host.leaf_create);
+  if (host.leaf_create.outcome != ProbeOutcome::kOk) {
+    return {"cgroup_parent", Severity::kWarning, summary, cgroup_parent_fixes(host)};
+  }
+  return {"cgroup_parent", Severity::kOk, summary, {}};
+}
+
+Finding controllers_finding(const HostProbes& host) {
+  std::vector<std::string> missing;
+  for (const char* c : {"memory", "pids", "cpu"}) {
+    if (!contains(host.leaf_controllers, c)) missing.emplace_back(c);
+  }
+  std::string summary = "available to job leaves: " +
+                        (host.leaf_controllers.empty() ? std::string("none") : join(host.leaf_controllers));
+  if (missing.empty()) return {"cgroup_controllers", Severity::kOk, summary, {}};
+  summary += "; missing for limits: " + join(missing, ", ");
+  std::vector<std::string> fixes;
+  for (const auto& c : missing) {
+    for (auto& fix : controller_fixes(host, c)) {
+      if (!contains(fixes, fix)) fixes.push_back(std::move(fix));
+    }
+  }
+  // A warning: whether it matters is the policy's question, answered by the policy findings.
+  return {"cgroup_controllers", Severity::kWarning, summary, fixes};
+}
+
+Finding seccomp_finding(const HostProbes& host) {
+  std::string summary = std::string("filter mode ") + (host.seccomp_filter ? "available" : "unavailable") +
+                        "; actions: " + (host.seccomp_actions.empty() ? "unknown" : join(host.seccomp_actions)) +
+                        "; user_notif " + (host.seccomp_user_notif ? "available" : "unavailable");
+  if (!host.seccomp_filter) {
+    return {"seccomp", Severity::kWarning, summary,
+            {"use a kernel built with CONFIG_SECCOMP_FILTER, and run confine outside any container that "
+             "forbids seccomp(2)"}};
+  }
+  if (!contains(host.seccomp_actions, "kill_process")) {
+    return {"seccomp", Severity::kWarning, summary, {"use Linux 4.14 or later for SECCOMP_RET_KILL_PROCESS"}};
+  }
+  if (!host.seccomp_user_notif) {
+    return {"seccomp", Severity::kWarning,
+            summary + "; violations are reported without the syscall's name",
+            {"use Linux 5.0 or later for SECCOMP_RET_USER_NOTIF"}};
+  }
+  return {"seccomp", Severity::kOk, summary, {}};
+}
+
+Finding landlock_finding(const HostProbes& host) {
+  if (host.landlock_abi > 0) {
+    return {"landlock", Severity::kInfo, "ABI " + std::to_string(host.landlock_abi) + " (confine does not use it yet)", {}};
+  }
+  return {"landlock", Severity::kInfo, "not available (confine does not use it yet)", {}};
+}
+
+// The fix for one protection the plan could not put in force.
+std::vector<std::string> protection_fixes(const HostProbes& host, const std::string& name) {
+  if (name == "cgroup_tracking" || name == "cpu_time") {
+    if (!host.cgroup_parent.empty() && host.leaf_create.outcome != ProbeOutcome::kFailed) return {};
+    return cgroup_parent_fixes(host);
+  }
+  if (name == "memory_limit" || name == "swap_limit") return controller_fixes(host, "memory");
+  if (name == "pids_limit") return controller_fixes(host, "pids");
+  if (name == "cpu_limit") return controller_fixes(host, "cpu");
+  if (name == "seccomp") return {"use a kernel built with CONFIG_SECCOMP_FILTER"};
+  return {};
+}
+
+void add_policy_findings(const HostProbes& host, const PolicyCheck& policy, std::vector<Finding>& out) {
+  if (!policy.load_errors.empty()) {
+    for (const auto& e : policy.load_errors) {
+      out.push_back({"policy", Severity::kProblem, e, {"correct the policy; `confine check " + policy.path + "` lists every problem"}});
+    }
+    return;
+  }
+  const std::string assumed = policy.assumed_user_namespaces ? " (assuming user namespaces are fixed)" : "";
+  if (policy.plan_error) {
+    const Error& e = *policy.plan_error;
+    std::vector<std::string> fixes;
+    // Which refusal this is follows from the host, not from the message text.
+    std::vector<std::string> missing;
+    for (const auto& c : policy.needed_controllers) {
+      if (host.cgroup_parent.empty() || !contains(host.leaf_controllers, c) ||
+          host.leaf_create.outcome == ProbeOutcome::kFailed) {
+        missing.push_back(c);
+      }
+    }
+    if (policy.seccomp == policy::Enforcement::kRequired && !host.seccomp_filter) {
+      fixes.push_back("use a kernel built with CONFIG_SECCOMP_FILTER");
+      fixes.push_back("or run without a syscall filter: mark [enforcement] seccomp = \"best-effort\"");
+    } else if (policy.resources == policy::Enforcement::kRequired && !missing.empty()) {
+      for (const auto& c : missing) {
+        for (auto& fix : controller_fixes(host, c)) {
+          if (!contains(fixes, fix)) fixes.push_back(std::move(fix));
+        }
+      }
+      fixes.emplace_back(kBestEffortFix);
+    } else if (!e.hint.empty()) {
+      fixes.push_back(e.hint);
+    }
+    std::string message = e.message;
+    for (const auto& c : e.context) message = c + ": " + message;
+    out.push_back({"policy", Severity::kProblem, "cannot run here" + assumed + ": " + message, fixes});
+    return;
+  }
+  size_t enforced = 0;
+  size_t shortfalls = 0;
+  for (const auto& p : policy.protections) {
+    if (p.status == "enforced") ++enforced;
+    if (p.status == "enforced" || p.status == "disabled_by_policy" || p.status == "not_requested") continue;
+    ++shortfalls;
+    out.push_back({"policy." + p.name, Severity::kProblem,
+                   p.status + (p.detail.empty() ? "" : ": " + p.detail), protection_fixes(host, p.name)});
+  }
+  if (shortfalls == 0) {
+    out.push_back({"policy", Severity::kOk,
+                   "can run fully enforced" + assumed + ": " + std::to_string(enforced) + " protections enforced",
+                   {}});
+  }
+}
+
+}  // namespace
+
+const char* to_string(Severity severity) {
+  switch (severity) {
+    case Severity::kOk: return "ok";
+    case Severity::kInfo: return "info";
+    case Severity::kWarning: return "warning";
+    case Severity::kProblem: return "problem";
+  }
+  return "problem";
+}
+
+const char* to_string(ProbeOutcome outcome) {
+  switch (outcome) {
+    case ProbeOutcome::kOk: return "ok";
+    case ProbeOutcome::kFailed: return "failed";
+    case ProbeOutcome::kNotTested: return "not_tested";
+  }
+  return "failed";
+}
+
+std::vector<Finding> diagnose(const HostProbes& host, const PolicyCheck& policy) {
+  std::vector<Finding> out;
+  out.push_back({"kernel", Severity::kInfo,
+                 "Linux " + (host.kernel_release.empty() ? std::string("(unknown)") : host.kernel_release) +
+                     (rootless(host) ? ", running as uid " + std::to_string(host.euid) : ", running as root"),
+                 {}});
+  out.push_back(user_namespace_finding(host));
+  out.push_back(clone3_finding(host));
+  out.push_back(pidfd_finding(host));
+  out.push_back(clone_into_cgroup_finding(host));
+  out.push_back(cgroup2_finding(host));
+  out.push_back(cgroup_parent_finding(host));
+  out.push_back(controllers_finding(host));
+  out.push_back(seccomp_finding(host));
+  out.push_back(landlock_finding(host));
+  add_policy_findings(host, policy, out);
+  return out;
+}
+
+bool fully_enforced(const std::vector<Finding>& findings) {
+  return std::none_of(findings.begin(), findings.end(),
+                      [](const Finding& f) { return f.severity == Severity::kProblem; });
+}
+
+}  // namespace confine::doctor
