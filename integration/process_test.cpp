@@ -168,6 +168,30 @@ TEST_F(ProcessTest, SigtermIgnoringDaemonIsKilledAtTheWallTimeout) {
   for (pid_t pid : before) EXPECT_FALSE(alive_with_marker(pid, tag_)) << "pid " << pid << " outlived the job";
 }
 
+// The caller's SIGINT, SIGTERM, SIGHUP and SIGQUIT reach the target through confine and the
+// sandbox's init, as they would reach an unsandboxed command: it dies of the same signal.
+class ForwardedSignalTest : public SandboxTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(ForwardedSignalTest, ReachesTheTarget) {
+  const int sig = GetParam();
+  Running running = start_probe({"sleep", "30"});
+  // Once the target runs, its tag shows up in a second process besides confine.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (processes_with_marker(tag_).size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_GE(processes_with_marker(tag_).size(), 2U) << "the target never started";
+  running.signal(sig);
+  const RunResult r = running.wait();
+  EXPECT_TRUE(Ended(r, "signaled", 128 + sig));
+  if (r.report) {
+    EXPECT_EQ((*r.report)["target"]["signal"], sig) << r.describe();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Caller, ForwardedSignalTest, ::testing::Values(SIGINT, SIGTERM, SIGHUP, SIGQUIT),
+                         [](const ::testing::TestParamInfo<int>& p) { return std::string(sigabbrev_np(p.param)); });
+
 TEST_F(ProcessTest, DaemonLeftBehindByTheTargetIsKilled) {
   // The target exits 0 at once and leaves a daemon: the job is over, so is the daemon.
   const std::string pidfile = job_path("daemon.pid");
