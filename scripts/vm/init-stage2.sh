@@ -34,7 +34,20 @@ mount -t sysfs sysfs /sys || fail "mount /sys"
 # point is where the guest's cgroup2 goes. The options are systemd's, so confine meets what it
 # meets on a systemd host.
 mount -t cgroup2 -o nsdelegate,memory_recursiveprot cgroup2 /sys/fs/cgroup || fail "mount cgroup2"
+# A checkout under /tmp (CI may clone there) would vanish under the guest's fresh /tmp: keep the
+# host's /tmp reachable at /mnt first, then bind the checkout back at its own path, read-only
+# like the rest of the host root.
+checkout=$(cd "$(dirname "$0")/../.." && pwd -P)
+case "$checkout" in
+  /tmp/*) mount --bind /tmp /mnt || fail "bind the host's /tmp at /mnt" ;;
+esac
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp || fail "mount /tmp"
+case "$checkout" in
+  /tmp/*)
+    mkdir -p "$checkout" && mount --bind "/mnt/${checkout#/tmp/}" "$checkout" ||
+      fail "bind the checkout $checkout back over the guest's /tmp"
+    ;;
+esac
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run || fail "mount /run"
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts

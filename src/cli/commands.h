@@ -22,6 +22,8 @@ struct RunArgs {
 [[nodiscard]] int run_command(const RunArgs& args);
 [[nodiscard]] int check_command(const std::vector<std::string>& policies);
 [[nodiscard]] int explain_command(const std::string& policy, bool json);
+// `confine doctor`: 0 when `policy_path` (empty = the default policy) runs fully enforced here.
+[[nodiscard]] int doctor_command(const std::string& policy_path, bool json);
 
 // Where the default policy lives: $CONFINE_POLICY_DIR/default.toml, then the share directory
 // next to the installed binary, then the source tree this binary was built from.

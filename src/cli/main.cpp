@@ -81,6 +81,12 @@ int main(int argc, char** argv) {
   explain->add_option("POLICY", explain_policy, "Policy file")->required();
   explain->add_flag("--json", explain_json, "Print JSON instead of text");
 
+  std::string doctor_policy;
+  bool doctor_json = false;
+  auto* doctor = app.add_subcommand("doctor", "Check what this host can enforce, with the fix for each shortfall");
+  doctor->add_option("-p,--policy", doctor_policy, "Policy to check (default: the shipped default.toml)");
+  doctor->add_flag("--json", doctor_json, "Print JSON instead of text");
+
   try {
     app.parse(parse_argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -109,5 +115,6 @@ int main(int argc, char** argv) {
   }
   if (*check) return confine::cli::check_command(check_policies);
   if (*explain) return confine::cli::explain_command(explain_policy, explain_json);
+  if (*doctor) return confine::cli::doctor_command(doctor_policy, doctor_json);
   return confine::report::kExitConfineFailed;
 }

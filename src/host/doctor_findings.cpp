@@ -74,25 +74,32 @@ std::vector<std::string> cgroup_parent_fixes(const HostProbes& host) {
           "container? mount -o remount,rw " + host.cgroup2_mount + ")"};
 }
 
-// How to make `controller` available to confine's leaves.
+// How to make `controller` available to confine's leaves: first the cgroup2 root must have it,
+// then confine needs a cgroup under which to use it.
 std::vector<std::string> controller_fixes(const HostProbes& host, const std::string& controller) {
-  if (host.cgroup2_mount.empty() || host.cgroup_parent.empty() ||
-      host.leaf_create.outcome == ProbeOutcome::kFailed) {
-    return cgroup_parent_fixes(host);
+  if (host.cgroup2_mount.empty()) return cgroup_parent_fixes(host);
+  const bool no_parent = host.cgroup_parent.empty() || host.leaf_create.outcome == ProbeOutcome::kFailed;
+  std::vector<std::string> fixes;
+  if (!contains(host.root_controllers, controller)) {
+    if (contains(host.v1_controllers, controller)) {
+      fixes.emplace_back(kUnifiedBootFix);
+    } else {
+      const char* config = controller == "memory" ? "CONFIG_MEMCG"
+                           : controller == "pids" ? "CONFIG_CGROUP_PIDS"
+                           : controller == "cpu"  ? "CONFIG_CGROUP_SCHED (CONFIG_FAIR_GROUP_SCHED, CONFIG_CFS_BANDWIDTH)"
+                                                  : "its kernel option";
+      fixes.push_back("the kernel offers no " + controller + " controller: use a kernel built with " + config +
+                      " and without cgroup_disable=" + controller + " on its command line");
+    }
   }
-  if (contains(host.root_controllers, controller)) {
-    if (!rootless(host)) return {};  // confine enables it from the root down itself
-    if (!delegated(host)) return {kDelegateFix};
-    return {"delegate the " + controller + " controller to user sessions: systemctl edit user@.service, "
-            "add [Service] Delegate=cpu cpuset io memory pids, then systemctl daemon-reload and log in again"};
+  if (no_parent) {
+    for (auto& fix : cgroup_parent_fixes(host)) fixes.push_back(std::move(fix));
+  } else if (fixes.empty() && rootless(host)) {
+    // The root has it and we have a delegated cgroup, yet it was not delegated to us.
+    fixes.push_back("delegate the " + controller + " controller to user sessions: systemctl edit user@.service, "
+                    "add [Service] Delegate=cpu cpuset io memory pids, then systemctl daemon-reload and log in again");
   }
-  if (contains(host.v1_controllers, controller)) return {kUnifiedBootFix};
-  const char* config = controller == "memory" ? "CONFIG_MEMCG"
-                       : controller == "pids" ? "CONFIG_CGROUP_PIDS"
-                       : controller == "cpu"  ? "CONFIG_CGROUP_SCHED (CONFIG_FAIR_GROUP_SCHED, CONFIG_CFS_BANDWIDTH)"
-                                              : "its kernel option";
-  return {std::string("the kernel offers no ") + controller + " controller: use a kernel built with " + config +
-          " and without cgroup_disable=" + controller + " on its command line"};
+  return fixes;  // empty as root with the controller at the root: confine enables it itself
 }
 
 std::vector<std::string> userns_fixes(const HostProbes& host) {

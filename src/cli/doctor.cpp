@@ -1,0 +1,143 @@
+// `confine doctor [-p POLICY] [--json]`: probe this host, plan the policy for /bin/true against
+// it, and print every check with the exact fix for each shortfall (docs/doctor.md).
+//
+// Exit codes: 0 when the policy runs fully enforced here, 1 when it does not, 125 when the
+// policy cannot be loaded (bad input, as for `confine run`).
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "commands.h"
+#include "confine/doctor.h"
+#include "confine/host.h"
+
+namespace confine::cli {
+namespace {
+
+using doctor::Finding;
+using doctor::HostProbes;
+using doctor::PolicyCheck;
+using doctor::ProbeResult;
+
+constexpr int kDoctorJsonVersion = 1;
+
+nlohmann::json probe_json(const ProbeResult& probe) {
+  nlohmann::json j = {{"result", doctor::to_string(probe.outcome)}, {"detail", probe.detail}};
+  if (probe.sys_errno != 0) j["errno"] = probe.sys_errno;
+  return j;
+}
+
+nlohmann::json optional_json(const std::optional<long>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
+nlohmann::json host_json(const HostProbes& h) {
+  return {
+      {"euid", h.euid},
+      {"kernel_release", h.kernel_release},
+      {"user_namespaces",
+       {{"max_user_namespaces", optional_json(h.max_user_namespaces)},
+        {"unprivileged_userns_clone", optional_json(h.unprivileged_userns_clone)},
+        {"apparmor_restrict_unprivileged_userns", optional_json(h.apparmor_restrict_unprivileged_userns)},
+        {"probe", probe_json(h.user_namespace)}}},
+      {"clone3", probe_json(h.clone3)},
+      {"pidfd", probe_json(h.pidfd)},
+      {"clone_into_cgroup", probe_json(h.clone_into_cgroup)},
+      {"cgroup",
+       {{"cgroup2_mount", h.cgroup2_mount},
+        {"root_controllers", h.root_controllers},
+        {"v1_controllers", h.v1_controllers},
+        {"parent", h.cgroup_parent},
+        {"parent_source", h.cgroup_parent_source},
+        {"leaf_test_dir", h.leaf_test_dir},
+        {"leaf_create", probe_json(h.leaf_create)},
+        {"leaf_controllers", h.leaf_controllers},
+        {"own_cgroup", h.own_cgroup},
+        {"own_cgroup_owned", h.own_cgroup_owned},
+        {"subtree_control_writable", h.subtree_control_writable}}},
+      {"seccomp",
+       {{"filter", h.seccomp_filter}, {"actions_avail", h.seccomp_actions}, {"user_notif", h.seccomp_user_notif}}},
+      {"landlock_abi", h.landlock_abi},
+  };
+}
+
+nlohmann::json policy_json(const PolicyCheck& p) {
+  nlohmann::json protections = nlohmann::json::array();
+  for (const auto& pr : p.protections) {
+    protections.push_back({{"name", pr.name}, {"status", pr.status}, {"mechanism", pr.mechanism}, {"detail", pr.detail}});
+  }
+  nlohmann::json j = {{"path", p.path},
+                      {"load_errors", p.load_errors},
+                      {"plan_error", nullptr},
+                      {"assumed_user_namespaces", p.assumed_user_namespaces},
+                      {"protections", protections}};
+  if (p.plan_error) j["plan_error"] = p.plan_error->render();
+  return j;
+}
+
+void print_json(const HostProbes& host, const PolicyCheck& policy, const std::vector<Finding>& findings,
+                bool ok) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& f : findings) {
+    list.push_back({{"check", f.check}, {"severity", doctor::to_string(f.severity)}, {"summary", f.summary}, {"fixes", f.fixes}});
+  }
+  const nlohmann::json doc = {{"doctor_version", kDoctorJsonVersion},
+                              {"confine_version", CONFINE_VERSION},
+                              {"fully_enforced", ok},
+                              {"findings", list},
+                              {"host", host_json(host)},
+                              {"policy", policy_json(policy)}};
+  std::fputs((doc.dump(2) + "\n").c_str(), stdout);
+}
+
+void print_text(const PolicyCheck& policy, const std::vector<Finding>& findings, bool ok) {
+  size_t problems = 0;
+  bool in_policy = false;
+  std::printf("host\n");
+  for (const auto& f : findings) {
+    if (!in_policy && f.check.rfind("policy", 0) == 0) {
+      in_policy = true;
+      std::printf("\npolicy %s\n", policy.path.c_str());
+    }
+    if (f.severity == doctor::Severity::kProblem) ++problems;
+    std::printf("  %-8s %-22s %s\n", doctor::to_string(f.severity), f.check.c_str(), f.summary.c_str());
+    for (const auto& fix : f.fixes) std::printf("  %-8s %-22s fix: %s\n", "", "", fix.c_str());
+  }
+  if (ok) {
+    std::printf("\nresult: %s can run fully enforced on this host\n", policy.path.c_str());
+  } else {
+    std::printf("\nresult: %s cannot run fully enforced on this host: %zu problem%s above\n",
+                policy.path.c_str(), problems, problems == 1 ? "" : "s");
+  }
+}
+
+}  // namespace
+
+int doctor_command(const std::string& policy_path, bool json) {
+  const std::string path = policy_path.empty() ? default_policy_path() : policy_path;
+  const plan::HostFacts facts = host::probe();
+  const HostProbes probes = doctor::probe_host(facts);
+
+  PolicyCheck check;
+  check.path = path;
+  auto loaded = policy::load(path);
+  if (loaded.ok()) {
+    check = doctor::check_policy(path, *loaded.policy, doctor::corrected_facts(facts, probes));
+  } else {
+    for (const auto& d : loaded.diagnostics) check.load_errors.push_back(d.str());
+    if (check.load_errors.empty()) check.load_errors.push_back(path + ": the policy failed to load");
+  }
+
+  const auto findings = doctor::diagnose(probes, check);
+  const bool ok = doctor::fully_enforced(findings);
+  if (json) {
+    print_json(probes, check, findings, ok);
+  } else {
+    print_text(check, findings, ok);
+  }
+  // A policy that does not load is bad input, whatever the host can do.
+  if (!check.load_errors.empty()) return report::kExitConfineFailed;
+  return ok ? 0 : 1;
+}
+
+}  // namespace confine::cli
