@@ -47,5 +47,6 @@ std::span<const Command> filesystem_commands();
 std::span<const Command> process_commands();
 std::span<const Command> syscall_commands();
 std::span<const Command> network_commands();
+std::span<const Command> memory_commands();
 
 }  // namespace probe

@@ -224,12 +224,17 @@ TEST_F(PlanTest, BestEffortResourcesSkipOnlyWhatIsMissing) {
   ASSERT_EQ(plan.cgroup_writes.size(), 1u);
   EXPECT_EQ(plan.cgroup_writes[0].file, "pids.max");
   EXPECT_EQ(plan.cgroup_writes[0].value, "64");
-  EXPECT_EQ(protection(plan, "memory_limit")->status, "best_effort_skipped");
+  // Memory falls back to RLIMIT_AS (per process), swap has no stand-in, pids is the real thing.
+  EXPECT_EQ(protection(plan, "memory_limit")->status, "enforced_fallback");
+  EXPECT_EQ(protection(plan, "memory_limit")->mechanism, "rlimit RLIMIT_AS (per process address space)");
   EXPECT_EQ(protection(plan, "swap_limit")->status, "best_effort_skipped");
   EXPECT_EQ(protection(plan, "pids_limit")->status, "enforced");
   EXPECT_EQ(protection(plan, "cpu_limit")->status, "not_requested");
   EXPECT_EQ(protection(plan, "cpu_time")->status, "enforced");
-  EXPECT_TRUE(has_warning(plan, "limits.memory = 512M not enforced"));
+  EXPECT_TRUE(has_warning(plan, "fell back to RLIMIT_AS"));
+  EXPECT_TRUE(has_warning(plan, "limits.swap = 0 not enforced"));
+  EXPECT_TRUE(std::any_of(plan.rlimits.begin(), plan.rlimits.end(),
+                          [](const Rlimit& r) { return r.name == "RLIMIT_AS" && r.soft == 512ULL << 20; }));
   EXPECT_EQ(plan.cpu_time, std::chrono::milliseconds(30000));
 }
 
@@ -390,8 +395,8 @@ TEST_F(PlanTest, ProtectionsAreCompleteAndOrdered) {
       "user_namespace", "mount_namespace", "pid_namespace", "ipc_namespace", "uts_namespace",
       "cgroup_namespace", "network_namespace", "new_root", "read_only_binds", "masks", "private_tmp",
       "minimal_dev", "fresh_proc", "capabilities", "no_new_privs", "seccomp", "rlimits",
-      "cgroup_tracking", "memory_limit", "swap_limit", "pids_limit", "cpu_limit", "wall_time", "cpu_time",
-      "environment"};
+      "cgroup_tracking", "memory_limit", "memory_high", "swap_limit", "pids_limit", "cpu_limit", "wall_time",
+      "cpu_time", "environment"};
   EXPECT_EQ(names, want);
   for (const auto& p : plan.protections) {
     EXPECT_TRUE(p.status == "enforced" || p.status == "best_effort_skipped" ||

@@ -15,10 +15,18 @@
 
 namespace confine::cgroup {
 
+// When this process itself sits in `parent` (rootless: the scope systemd delegated to us, see
+// docs/cgroups.md), moves it into `<parent>/supervisor`, so that controllers may be enabled in
+// `parent` for the job leaves beside it. Does nothing when we are elsewhere. Leaf::create calls
+// it; exposed for tests.
+[[nodiscard]] Expected<void> vacate_parent(const std::string& parent);
+
 class Leaf {
  public:
   // Creates `parent` if needed (one level, mode 0755) and a uniquely named leaf in it, with
-  // `controllers` ("memory", "pids", "cpu") enabled on the way down from the cgroup2 root.
+  // `controllers` ("memory", "pids", "cpu") enabled on the way down from the cgroup2 root
+  // (skipping cgroups where they already are). If this process sits in `parent`, it first moves
+  // into `<parent>/supervisor` (vacate_parent).
   [[nodiscard]] static Expected<Leaf> create(const std::string& parent,
                                              const std::vector<std::string>& controllers = {});
 

@@ -3,6 +3,8 @@
 // writes or removes anything, so it is safe to run for `--dry-run` and `confine doctor`.
 #pragma once
 
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +26,11 @@ namespace confine::host {
 // The unified-hierarchy path ("/user.slice/...") from /proc/self/cgroup text ("0::/path");
 // empty when there is no such line.
 [[nodiscard]] std::string unified_cgroup_from_proc(std::string_view proc_self_cgroup);
+// Rootless cgroups: true when the cgroup directory `dir` was delegated to `uid` the way systemd's
+// Delegate=yes does it: the directory, its cgroup.procs and its cgroup.subtree_control are owned
+// by `uid` and owner-writable. Then `uid` may move processes between cgroups below `dir`, create
+// leaves in it and enable controllers for them (docs/cgroups.md). Only stats, never writes.
+[[nodiscard]] bool delegated_to(const std::string& dir, uid_t uid);
 // Whitespace-separated words, as in cgroup.controllers.
 [[nodiscard]] std::vector<std::string> words(std::string_view text);
 

@@ -100,6 +100,7 @@ struct Policy {
     Sourced<std::optional<Millis>> cpu_time;
     Sourced<Millis> kill_grace{Millis{2000}, {}};
     Sourced<std::optional<uint64_t>> memory_bytes;
+    Sourced<std::optional<uint64_t>> memory_high_bytes;  // cgroup memory.high: throttle, do not kill
     Sourced<std::optional<uint64_t>> swap_bytes{uint64_t{0}, {}};  // no swap unless asked
     Sourced<std::optional<uint64_t>> pids;
     Sourced<std::optional<double>> cpus;

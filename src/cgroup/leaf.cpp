@@ -5,10 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <charconv>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string_view>
@@ -70,7 +72,70 @@ void remove_stale_leaves(const std::string& parent) {
   ::closedir(dir);
 }
 
+std::optional<std::string> read_small(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    if (n == 0) return out;
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+// True when `dir`'s cgroup.subtree_control already lists every controller in `controllers`.
+// Lets the walk skip ancestors a rootless user may read but not write (systemd's user.slice has
+// memory and pids enabled for us, but writing its subtree_control would fail with EACCES).
+bool already_enabled(const std::string& dir, const std::vector<std::string>& controllers) {
+  const auto text = read_small(dir + "/cgroup.subtree_control");
+  if (!text) return false;
+  std::vector<std::string> enabled;
+  std::istringstream in(*text);
+  for (std::string word; in >> word;) enabled.push_back(word[0] == '+' ? word.substr(1) : word);
+  return std::all_of(controllers.begin(), controllers.end(), [&](const std::string& c) {
+    return std::find(enabled.begin(), enabled.end(), c) != enabled.end();
+  });
+}
+
+// True when this process is listed in `dir`/cgroup.procs.
+bool we_are_in(const std::string& dir) {
+  const auto text = read_small(dir + "/cgroup.procs");
+  if (!text) return false;
+  std::istringstream in(*text);
+  const long self = static_cast<long>(::getpid());
+  for (long pid = 0; in >> pid;) {
+    if (pid == self) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+Expected<void> vacate_parent(const std::string& parent) {
+  // cgroup v2's no-internal-processes rule (cgroups(7), "Rules for subtree delegation"): a
+  // non-root cgroup holding processes cannot enable domain controllers for its children, so
+  // `+memory` into parent/cgroup.subtree_control fails with EBUSY while confine sits in it. This
+  // is exactly the rootless case: systemd-run --user --scope -p Delegate=yes starts confine in
+  // the delegated scope itself. Moving into a child cgroup of our own leaves the scope empty;
+  // as the scope's owner we may (writing to the destination's cgroup.procs needs write access
+  // to it and to the common ancestor's cgroup.procs, here the scope's, which systemd chowned).
+  if (!we_are_in(parent)) return {};
+  const std::string supervisor = parent + "/supervisor";
+  if (::mkdir(supervisor.c_str(), 0755) < 0 && errno != EEXIST) {
+    return fail_errno(errno, "create cgroup " + supervisor,
+                      "confine sits in " + parent + " itself and must move out of it before creating job "
+                      "cgroups there; see docs/cgroups.md");
+  }
+  UniqueFd dir(::open(supervisor.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return fail_errno(errno, "open cgroup " + supervisor);
+  if (auto moved = write_file(dir.get(), "cgroup.procs", std::to_string(::getpid())); !moved) {
+    return unexpected(std::move(moved.error()).add_context("move confine into " + supervisor));
+  }
+  return {};
+}
 
 // Enables `controllers` in cgroup.subtree_control of every cgroup from the cgroup2 root down to
 // `parent`, so the leaf gets memory.max, pids.max, cpu.max. A controller must be enabled in
@@ -89,9 +154,18 @@ Expected<void> enable_controllers(const std::string& parent, const std::vector<s
   std::string wanted;
   for (const auto& c : controllers) wanted += (wanted.empty() ? "+" : " +") + c;
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    if (already_enabled(*it, controllers)) continue;
     UniqueFd dir(::open(it->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir) return fail_errno(errno, "open cgroup " + *it);
     if (auto r = write_file(dir.get(), "cgroup.subtree_control", wanted); !r) {
+      if (r.error().sys_errno == EBUSY) {
+        // The no-internal-processes rule: something other than confine lives in this cgroup
+        // (typically the shell of a delegated scope that then started confine).
+        r.error().hint =
+            "cgroup v2 refuses controllers for a cgroup whose own processes are not all in child "
+            "cgroups; start confine as the delegated scope's only process: systemd-run --user "
+            "--scope -p Delegate=yes confine run ... (docs/cgroups.md)";
+      }
       return unexpected(std::move(r.error()).add_context("enable " + wanted + " in " + *it));
     }
   }
@@ -110,6 +184,7 @@ Expected<Leaf> Leaf::create(const std::string& parent, const std::vector<std::st
                         "run as root, or point CONFINE_CGROUP_PARENT at a cgroup you may write (see `confine doctor`)");
     }
     remove_stale_leaves(parent);
+    if (auto vacated = vacate_parent(parent); !vacated) return unexpected(vacated.error());
     if (auto enabled = enable_controllers(parent, controllers); !enabled) {
       if (errno == ENOENT && attempt < 5) continue;
       return unexpected(enabled.error());

@@ -3,6 +3,7 @@
 // machine's own manager).
 #include <linux/landlock.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -109,6 +110,20 @@ std::string parent_dir(const std::string& path) {
 
 }  // namespace
 
+bool delegated_to(const std::string& dir, uid_t uid) {
+  // Ownership, not access(2): access answers for the real uid, and what matters is whether the
+  // delegation (a chown by the manager) happened for this user. Owner-writable too, since a
+  // manager could chown and still leave a file read-only.
+  const auto owned_writable = [uid](const std::string& path, bool want_dir) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return false;
+    if (want_dir != S_ISDIR(st.st_mode)) return false;
+    return st.st_uid == uid && (st.st_mode & S_IWUSR) != 0;
+  };
+  return owned_writable(dir, true) && owned_writable(dir + "/cgroup.procs", false) &&
+         owned_writable(dir + "/cgroup.subtree_control", false);
+}
+
 std::vector<std::string> words(std::string_view text) {
   std::vector<std::string> out;
   std::istringstream in{std::string(text)};
@@ -170,10 +185,13 @@ plan::HostFacts probe() {
           access(facts.cgroup_parent.c_str(), F_OK) == 0 ? facts.cgroup_parent : parent_dir(facts.cgroup_parent);
       facts.cgroup_controllers = controllers_of(source);
     } else if (const auto self = read_text("/proc/self/cgroup")) {
-      // Rootless: leaves go under our own cgroup, if systemd (or whoever) delegated it to us.
+      // Rootless: leaves go beside us in our own cgroup, when systemd (systemd-run --user
+      // --scope -p Delegate=yes) or another manager delegated it to this user. The launcher
+      // first moves confine into <own>/supervisor (cgroup::Leaf::create), since controllers
+      // cannot be enabled in a cgroup that holds processes. The root cgroup is never ours.
       const std::string own = unified_cgroup_from_proc(*self);
-      const std::string dir = own.empty() || own == "/" ? facts.cgroup2_mount : facts.cgroup2_mount + own;
-      if (!own.empty() && access(dir.c_str(), W_OK) == 0) {
+      const std::string dir = facts.cgroup2_mount + own;
+      if (!own.empty() && own != "/" && delegated_to(dir, facts.euid)) {
         facts.cgroup_parent = dir;
         facts.cgroup_controllers = controllers_of(dir);
       }

@@ -133,6 +133,27 @@ void append_setup_phases(std::vector<report::Phase>& phases, const Marks& marks,
   if (exec_at) phases.push_back({"execve", micros_between(previous, *exec_at)});
 }
 
+// SIGCHLD, SIGINT, SIGTERM, SIGHUP and SIGQUIT blocked and readable from a signalfd while it
+// lives; the previous mask comes back when it goes.
+class BlockedSignals {
+ public:
+  BlockedSignals() {
+    sigset_t handled;
+    sigemptyset(&handled);
+    for (int sig : {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&handled, sig);
+    ::sigprocmask(SIG_BLOCK, &handled, &previous_);
+    fd_.reset(::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK));
+  }
+  ~BlockedSignals() { ::sigprocmask(SIG_SETMASK, &previous_, nullptr); }
+  BlockedSignals(const BlockedSignals&) = delete;
+  BlockedSignals& operator=(const BlockedSignals&) = delete;
+  [[nodiscard]] int fd() const { return fd_.get(); }
+
+ private:
+  sigset_t previous_{};
+  UniqueFd fd_;
+};
+
 report::Report base_report(const plan::Plan& plan) {
   report::Report r;
   r.confine_version = CONFINE_VERSION;
@@ -159,6 +180,13 @@ report::Report run(const plan::Plan& plan) {
   const auto t_start = Clock::now();
 
   if (auto single = require_single_thread(); !single) return setup_failed(report, "threads", single.error());
+
+  // From here on the caller's signals wait in a signalfd: before the cgroup leaf exists, so a
+  // SIGTERM during setup cannot kill confine between creating the leaf and removing it. The
+  // reaper forwards them once the sandbox runs; the child inherits the mask, its init keeps
+  // its own and the target resets it. Declared before the leaf, so it is restored after the
+  // leaf is removed.
+  const BlockedSignals blocked;
 
   // The job's cgroup: the kill unit and the kernel's accounting for everything the job starts.
   std::optional<cgroup::Leaf> leaf;
@@ -209,14 +237,6 @@ report::Report run(const plan::Plan& plan) {
     return setup_failed(report, "setgroups", Error{ErrorCode::kSystem, errno, "setgroups(0)", {}, {}});
   }
 
-  // Signals are taken through a signalfd so the reaper handles them in its loop, not in a
-  // handler. The child inherits this mask; its init keeps its own and the target resets it.
-  sigset_t handled;
-  sigemptyset(&handled);
-  for (int sig : {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&handled, sig);
-  sigset_t previous;
-  ::sigprocmask(SIG_BLOCK, &handled, &previous);
-  UniqueFd signals(::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK));
 
   // clone3: the namespaces, a pidfd (race-free waiting and signalling: no pid reuse), and
   // CLONE_INTO_CGROUP so not one instruction of the child runs outside its cgroup.
@@ -231,7 +251,6 @@ report::Report run(const plan::Plan& plan) {
   if (pid == 0) child::run(image.image());  // never returns
   const int clone_errno = errno;
   if (pid < 0) {
-    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
     return setup_failed(report, "clone3",
                         Error{ErrorCode::kSystem, clone_errno, "clone3 with namespaces", {},
                               clone_errno == EPERM || clone_errno == ENOSPC
@@ -248,7 +267,6 @@ report::Report run(const plan::Plan& plan) {
     (void)::syscall(SYS_pidfd_send_signal, job.get(), SIGKILL, nullptr, 0);
     siginfo_t info{};
     (void)::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(job.get()), &info, WEXITED);
-    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
     return setup_failed(report, "id_maps", maps.error());
   }
   const char go = 1;
@@ -256,7 +274,7 @@ report::Report run(const plan::Plan& plan) {
   sync->write.reset();
   const auto t_go = Clock::now();
 
-  ReaperInput input{plan, job.get(), signals.get(), errors->read.get(), status->read.get(),
+  ReaperInput input{plan, job.get(), blocked.fd(), errors->read.get(), status->read.get(),
                     notify_parent.get(), leaf ? &*leaf : nullptr, t_clone};
   ReapResult reaped = reap_job(input);
   const auto t_exited = Clock::now();
@@ -268,7 +286,6 @@ report::Report run(const plan::Plan& plan) {
       report.warnings.push_back(removed.error().render());
     }
   }
-  ::sigprocmask(SIG_SETMASK, &previous, nullptr);
   const auto t_done = Clock::now();
 
   // The report.

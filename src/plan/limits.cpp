@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -34,6 +35,25 @@ std::vector<Rlimit> plan_rlimits(const policy::Policy& policy) {
     out.push_back(fixed(RLIMIT_FSIZE, "RLIMIT_FSIZE", *limits.file_size_bytes.value));
   }
   return out;
+}
+
+Rlimit nproc_fallback(uint64_t pids) { return fixed(RLIMIT_NPROC, "RLIMIT_NPROC", pids); }
+
+Rlimit address_space_fallback(uint64_t bytes) { return fixed(RLIMIT_AS, "RLIMIT_AS", bytes); }
+
+bool nproc_counts_per_userns(const std::string& kernel_release) {
+  // Since 5.14 ("Reimplement RLIMIT_NPROC on top of ucounts", Alexey Gladkov) the count
+  // behind RLIMIT_NPROC is charged to the uid *in the user namespace*, so inside our fresh user
+  // namespace it counts only the sandbox's processes. Before, it was the host uid's global
+  // count: a limit of 64 would fail the job whenever the user had 64 processes elsewhere, and
+  // as root-mapped 65534 it would be shared by every other nobody process on the host.
+  unsigned major = 0, minor = 0;
+  const char* text = kernel_release.c_str();
+  const auto [after_major, ec1] = std::from_chars(text, text + kernel_release.size(), major);
+  if (ec1 != std::errc() || after_major == text + kernel_release.size() || *after_major != '.') return false;
+  const auto [after_minor, ec2] = std::from_chars(after_major + 1, text + kernel_release.size(), minor);
+  if (ec2 != std::errc()) return false;
+  return major > 5 || (major == 5 && minor >= 14);
 }
 
 Expected<uint64_t> plan_keep_caps(const policy::Policy& policy) {

@@ -172,9 +172,11 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
   if (!program) return unexpected(program.error());
   plan.seccomp = std::move(*program);
 
-  // Resources and time.
-  auto resources = steps::plan_resources(policy, host);
+  // Resources and time. Before the rlimits protection below, which lists plan.rlimits.
+  auto resources = steps::plan_resources(policy, host, steps::RlimitFallbacks::kUse);
   if (!resources) return unexpected(resources.error());
+  // rlimits standing in for missing controllers (best-effort only); the protections name them.
+  plan.rlimits.insert(plan.rlimits.end(), resources->fallback_rlimits.begin(), resources->fallback_rlimits.end());
   plan.cgroup_parent = resources->cgroup_parent;
   plan.cgroup_writes = resources->writes;
   plan.warnings.insert(plan.warnings.end(), resources->warnings.begin(), resources->warnings.end());
@@ -206,6 +208,7 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
   out.push_back(enforced("rlimits", "setrlimit", rlimit_names));
   out.push_back(resources->cgroup_tracking);
   out.push_back(resources->memory_limit);
+  out.push_back(resources->memory_high);
   out.push_back(resources->swap_limit);
   out.push_back(resources->pids_limit);
   out.push_back(resources->cpu_limit);

@@ -18,6 +18,12 @@ report::Protection not_requested(std::string name, std::string mechanism) {
   return {std::move(name), "not_requested", std::move(mechanism), "no limit set"};
 }
 
+// The command that gives an unprivileged user a cgroup of its own (docs/cgroups.md).
+constexpr const char* kDelegateFix = "systemd-run --user --scope -p Delegate=yes confine run ...";
+
+// What stands in for a limit when its controller is missing and resources are best-effort.
+enum class Fallback { kNone, kNproc, kAddressSpace };
+
 // One limit the policy asked for, and what enforcing it takes.
 struct Want {
   std::string key;         // "limits.memory"
@@ -25,16 +31,54 @@ struct Want {
   std::string value_text;  // for messages and the report
   std::vector<CgroupWrite> writes;
   report::Protection* protection;
+  Fallback fallback = Fallback::kNone;
+  uint64_t fallback_value = 0;
 };
+
+// A missing controller's stand-in, applied to `protection` (which keeps the cgroup as the
+// mechanism it would have used only in `detail`). Returns false when there is none on this host.
+bool apply_fallback(const Want& want, const HostFacts& host, const std::string& why, Resources& out) {
+  report::Protection& protection = *want.protection;
+  switch (want.fallback) {
+    case Fallback::kNproc:
+      if (!nproc_counts_per_userns(host.kernel_release)) return false;
+      out.fallback_rlimits.push_back(nproc_fallback(want.fallback_value));
+      protection.status = "enforced_fallback";
+      protection.mechanism = "rlimit RLIMIT_NPROC (per user namespace)";
+      protection.detail = want.value_text + " processes (threads count) of the sandbox uid; " + why;
+      out.warnings.push_back(
+          want.key + " = " + want.value_text + ": " + why + "; fell back to RLIMIT_NPROC, which on Linux >= 5.14 "
+          "counts only the sandbox's own processes and threads (per user namespace). Covered: fork and clone "
+          "past the limit fail with EAGAIN. Not covered: pids.events accounting in the report");
+      return true;
+    case Fallback::kAddressSpace:
+      out.fallback_rlimits.push_back(address_space_fallback(want.fallback_value));
+      protection.status = "enforced_fallback";
+      protection.mechanism = "rlimit RLIMIT_AS (per process address space)";
+      protection.detail = want.value_text + " of address space per process, not a job total; " + why;
+      out.warnings.push_back(
+          want.key + " = " + want.value_text + ": " + why + "; fell back to RLIMIT_AS. Covered: each process's "
+          "virtual address space is capped at " + want.value_text + " (allocations past it fail with ENOMEM; "
+          "programs that reserve large ranges, such as Go, the JVM or sanitizers, may fail early). Not covered: "
+          "the job's total, since every process gets its own " + want.value_text + ", nor page cache, tmpfs "
+          "or kernel memory; an overrun is not reported as an OOM kill");
+      return true;
+    case Fallback::kNone:
+      return false;
+  }
+  return false;
+}
 
 }  // namespace
 
-Expected<Resources> plan_resources(const policy::Policy& policy, const HostFacts& host) {
+Expected<Resources> plan_resources(const policy::Policy& policy, const HostFacts& host,
+                                   RlimitFallbacks fallbacks) {
   const auto& limits = policy.limits;
   Resources out;
   out.cgroup_parent = host.cgroup_parent;
   out.cpu_time = limits.cpu_time.value;
   out.memory_limit = not_requested("memory_limit", "cgroup v2 memory.max");
+  out.memory_high = not_requested("memory_high", "cgroup v2 memory.high");
   out.swap_limit = not_requested("swap_limit", "cgroup v2 memory.swap.max");
   out.pids_limit = not_requested("pids_limit", "cgroup v2 pids.max");
   out.cpu_limit = not_requested("cpu_limit", "cgroup v2 cpu.max");
@@ -47,9 +91,14 @@ Expected<Resources> plan_resources(const policy::Policy& policy, const HostFacts
   } else {
     out.cgroup_tracking = {"cgroup_tracking", "best_effort_skipped", "cgroup v2 leaf",
                            "no usable cgroup v2 directory; the pid namespace is the kill unit"};
-    out.warnings.push_back(
+    std::string warning =
         "no usable cgroup v2 directory on this host: the job is not tracked by a cgroup (the pid "
-        "namespace is still the kill unit)");
+        "namespace is still the kill unit)";
+    if (host.euid != 0) {
+      warning += "; as an unprivileged user, run confine in a cgroup delegated to you: ";
+      warning += kDelegateFix;
+    }
+    out.warnings.push_back(std::move(warning));
   }
 
   std::vector<Want> wants;
@@ -57,7 +106,22 @@ Expected<Resources> plan_resources(const policy::Policy& policy, const HostFacts
     const std::string bytes = std::to_string(*limits.memory_bytes.value);
     // memory.oom.group: an OOM kill takes the whole job, not one arbitrary process of it.
     wants.push_back({"limits.memory", "memory", size_text(*limits.memory_bytes.value),
-                     {{"memory.max", bytes}, {"memory.oom.group", "1"}}, &out.memory_limit});
+                     {{"memory.max", bytes}, {"memory.oom.group", "1"}}, &out.memory_limit,
+                     Fallback::kAddressSpace, *limits.memory_bytes.value});
+  }
+  if (const auto& high = limits.memory_high_bytes.value) {
+    // The policy loader checks this per file; --memory can still lower memory below it.
+    if (limits.memory_bytes.value && *high > *limits.memory_bytes.value) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "limits.memory_high = " + size_text(*high) + " (" + limits.memory_high_bytes.origin.str() +
+                      ") is above limits.memory = " + size_text(*limits.memory_bytes.value) + " (" +
+                      limits.memory_bytes.origin.str() + ")",
+                  "memory_high is where the kernel starts reclaiming and throttling; it must not exceed "
+                  "the hard limit memory");
+    }
+    // memory.high throttles and reclaims instead of killing; no rlimit does that.
+    wants.push_back({"limits.memory_high", "memory", size_text(*high), {{"memory.high", std::to_string(*high)}},
+                     &out.memory_high});
   }
   // Swap matters only under a memory limit, or when the author wrote it down.
   if (limits.memory_bytes.value || !limits.swap_bytes.origin.is_default()) {
@@ -67,7 +131,8 @@ Expected<Resources> plan_resources(const policy::Policy& policy, const HostFacts
   }
   if (limits.pids.value) {
     const std::string n = std::to_string(*limits.pids.value);
-    wants.push_back({"limits.pids", "pids", n, {{"pids.max", n}}, &out.pids_limit});
+    wants.push_back({"limits.pids", "pids", n, {{"pids.max", n}}, &out.pids_limit, Fallback::kNproc,
+                     *limits.pids.value});
   }
   if (limits.cpus.value) {
     const double quota = std::round(*limits.cpus.value * static_cast<double>(kCpuPeriodUs));
@@ -107,18 +172,36 @@ Expected<Resources> plan_resources(const policy::Policy& policy, const HostFacts
                 "this host cannot enforce the policy's resource limits (" + where + "): " + list +
                     " (enforcement.resources = required at " +
                     policy.enforcement.resources.origin.str() + ")",
-                "run `confine doctor` to see what this host supports; on this kind of host mark "
-                "resources best-effort (enforcement.resources = \"best-effort\") or pass --best-effort");
+                std::string(!have_cgroup && host.euid != 0
+                                ? std::string("as an unprivileged user, run confine in a cgroup delegated to you: ") +
+                                      kDelegateFix + " (docs/cgroups.md); or "
+                                : "run `confine doctor` to see what this host supports; on this kind of host ") +
+                    "mark resources best-effort (enforcement.resources = \"best-effort\") or pass --best-effort");
   }
 
   for (const Want& want : wants) {
     report::Protection& protection = *want.protection;
     if (!available(want)) {
+      const std::string why = needs(want) + " is not available (" + where + ")";
+      if (fallbacks == RlimitFallbacks::kUse && apply_fallback(want, host, why, out)) continue;
       protection.status = "best_effort_skipped";
-      protection.detail = want.value_text + " not enforced: " + needs(want) + " is not available (" +
-                          where + ")";
-      out.warnings.push_back(want.key + " = " + want.value_text + " not enforced: " + needs(want) +
-                             " is not available (" + where + "); enforcement.resources is best-effort");
+      protection.detail = want.value_text + " not enforced: " + why;
+      std::string warning = want.key + " = " + want.value_text + " not enforced: " + why +
+                            "; enforcement.resources is best-effort";
+      if (fallbacks == RlimitFallbacks::kUse && want.fallback == Fallback::kNproc) {
+        // Before 5.14 RLIMIT_NPROC counted every process of the host uid, not the sandbox's.
+        const std::string reason = "no fallback: RLIMIT_NPROC counts only the sandbox's processes from Linux "
+                                   "5.14 on, and this kernel is " +
+                                   (host.kernel_release.empty() ? std::string("unknown") : host.kernel_release);
+        protection.detail += "; " + reason;
+        warning += "; " + reason;
+      } else if (want.controller == "cpu") {
+        const std::string reason = "no fallback: no rlimit caps a CPU share (RLIMIT_CPU caps total CPU seconds; "
+                                   "use limits.cpu_time for that)";
+        protection.detail += "; " + reason;
+        warning += "; " + reason;
+      }
+      out.warnings.push_back(std::move(warning));
       if (want.controller.empty()) out.cpu_time.reset();  // nothing could measure it
       continue;
     }

@@ -40,15 +40,33 @@ namespace confine::plan::steps {
 struct Resources {
   std::string cgroup_parent;
   std::vector<CgroupWrite> writes;
+  // rlimits standing in for a missing controller (best-effort only); the caller appends them to
+  // the plan's rlimits. A protection reported "enforced_fallback" is only true once they are.
+  std::vector<Rlimit> fallback_rlimits;
   std::optional<std::chrono::milliseconds> cpu_time;  // cleared when it cannot be measured
-  report::Protection cgroup_tracking, memory_limit, swap_limit, pids_limit, cpu_limit, cpu_time_limit;
+  report::Protection cgroup_tracking, memory_limit, memory_high, swap_limit, pids_limit, cpu_limit,
+      cpu_time_limit;
   std::vector<std::string> warnings;
 };
-[[nodiscard]] Expected<Resources> plan_resources(const policy::Policy& policy, const HostFacts& host);
+// Whether a best-effort limit whose controller is missing may fall back to an rlimit. Only a
+// caller that appends Resources::fallback_rlimits to the plan's rlimits may pass kUse: with kOff
+// the protections never claim "enforced_fallback".
+enum class RlimitFallbacks { kOff, kUse };
+[[nodiscard]] Expected<Resources> plan_resources(const policy::Policy& policy, const HostFacts& host,
+                                                 RlimitFallbacks fallbacks = RlimitFallbacks::kOff);
 
 // limits.cpp: rlimits and the capability mask.
 [[nodiscard]] std::vector<Rlimit> plan_rlimits(const policy::Policy& policy);
 [[nodiscard]] Expected<uint64_t> plan_keep_caps(const policy::Policy& policy);
+// limits.cpp: the rlimits that stand in for a missing cgroup controller.
+// RLIMIT_NPROC at `pids`: counted per user namespace only on Linux >= 5.14 (ucounts), so callers
+// check nproc_counts_per_userns() first; before that it counts every process of the host uid.
+[[nodiscard]] Rlimit nproc_fallback(uint64_t pids);
+// RLIMIT_AS at `bytes`: one process's address space, not the job's memory.
+[[nodiscard]] Rlimit address_space_fallback(uint64_t bytes);
+// True when the kernel release ("6.1.0-13-amd64") is Linux 5.14 or later; false when unknown.
+[[nodiscard]] bool nproc_counts_per_userns(const std::string& kernel_release);
+
 // "CAP_NET_BIND_SERVICE CAP_CHOWN", or "none".
 [[nodiscard]] std::string caps_text(uint64_t mask);
 // "512M", "1536K", or the plain byte count when it is no whole binary multiple.

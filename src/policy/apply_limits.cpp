@@ -92,14 +92,36 @@ void read_cpus(const toml::table& table, Reader& r, Sourced<std::optional<double
   out = {*value, r.at(*node)};
 }
 
+// memory_high (throttle and reclaim) above memory (the hard limit, OOM kill) could never take
+// effect: the job is killed first. Checked on the effective values after each file, so a child
+// file lowering a base's memory below the base's memory_high is caught too, and reported at the
+// key this file set (memory_high when it set both).
+void check_memory_high(const toml::table& table, Reader& r, const Policy::Limits& limits) {
+  const auto& high = limits.memory_high_bytes.value;
+  const auto& max = limits.memory_bytes.value;
+  if (!high || !max || *high <= *max) return;
+  const toml::node* here = table.get("memory_high");
+  const bool at_high = here != nullptr;
+  if (!at_high) here = table.get("memory");
+  if (here == nullptr) return;  // neither set in this file: an earlier file was already checked
+  const std::string message =
+      "memory_high (" + std::to_string(*high) + " bytes" +
+      (at_high ? "" : ", " + limits.memory_high_bytes.origin.str()) + ") must not exceed memory (" +
+      std::to_string(*max) + " bytes" + (at_high && !limits.memory_bytes.origin.is_default()
+                                              ? ", " + limits.memory_bytes.origin.str()
+                                              : std::string()) +
+      "): the job would be OOM-killed before memory_high could throttle it";
+  r.error(*here, at_high ? "limits.memory_high" : "limits.memory", message);
+}
+
 }  // namespace
 
 void apply_limits(const toml::node& node, Reader& r, Policy::Limits& limits) {
   const toml::table* table = r.table(node, "limits");
   if (table == nullptr) return;
-  static constexpr std::array<std::string_view, 10> kKeys{"wall_time", "cpu_time", "kill_grace", "memory",
-                                                          "swap",      "file_size", "pids",     "open_files",
-                                                          "cpus",      "core_dumps"};
+  static constexpr std::array<std::string_view, 11> kKeys{"wall_time", "cpu_time",  "kill_grace", "memory",
+                                                          "memory_high", "swap",    "file_size",  "pids",
+                                                          "open_files",  "cpus",    "core_dumps"};
   r.check_keys(*table, "limits", "[limits]", kKeys);
   read_duration(*table, "wall_time", Zero::kRejected, Unlimited::kAllowed, r, limits.wall_time);
   read_duration(*table, "cpu_time", Zero::kRejected, Unlimited::kAllowed, r, limits.cpu_time);
@@ -107,6 +129,8 @@ void apply_limits(const toml::node& node, Reader& r, Policy::Limits& limits) {
   read_duration(*table, "kill_grace", Zero::kAllowed, Unlimited::kRejected, r, grace);
   if (grace.value) limits.kill_grace = {*grace.value, grace.origin};
   read_size(*table, "memory", Zero::kRejected, r, limits.memory_bytes);
+  read_size(*table, "memory_high", Zero::kRejected, r, limits.memory_high_bytes);
+  check_memory_high(*table, r, limits);
   read_size(*table, "swap", Zero::kAllowed, r, limits.swap_bytes);
   read_size(*table, "file_size", Zero::kRejected, r, limits.file_size_bytes);
   read_count(*table, "pids", r, limits.pids);

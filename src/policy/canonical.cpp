@@ -100,7 +100,11 @@ std::string canonical_text(const Policy& p) {
       {"enforcement",
        {{"resources", to_string(p.enforcement.resources.value)}, {"seccomp", to_string(p.enforcement.seccomp.value)}}},
   };
-  return detail::dump(doc, -1);
+  // Added after the first release: present only when set, so every policy without it keeps the
+  // hash it always had.
+  json out = doc;
+  if (l.memory_high_bytes.value) out["limits"]["memory_high_bytes"] = *l.memory_high_bytes.value;
+  return detail::dump(out, -1);
 }
 
 std::string content_hash(const Policy& policy) {

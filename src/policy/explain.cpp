@@ -107,6 +107,8 @@ void walk_policy(const Policy& p, Visitor& v) {
   v.value("limits", "kill_grace", duration_text(l.kill_grace.value), l.kill_grace.value.count(), l.kill_grace.origin);
   v.value("limits", "memory", size_text(l.memory_bytes.value), exact_optional(l.memory_bytes.value),
           l.memory_bytes.origin);
+  v.value("limits", "memory_high", size_text(l.memory_high_bytes.value), exact_optional(l.memory_high_bytes.value),
+          l.memory_high_bytes.origin);
   v.value("limits", "swap", size_text(l.swap_bytes.value), exact_optional(l.swap_bytes.value), l.swap_bytes.origin);
   v.value("limits", "file_size", size_text(l.file_size_bytes.value), exact_optional(l.file_size_bytes.value),
           l.file_size_bytes.origin);
