@@ -61,7 +61,11 @@ echo "smoke-sleep $?" >>"$results/steps.txt"
 step smoke-memhog "$confine" run -p policies/default.toml --ro "$probe_dir" --memory 32M \
   --report "$results/smoke-memhog.json" -- "$probe_dir/confine-probe" memhog 256
 
-# 4. The integration tests that need cgroup v2 controllers. CONFINE_REQUIRE_ALL=1: a skip here
+# 4. confine doctor on a host with every controller: the default policy must run fully enforced
+#    (exit 0). On the host the integration suite checks the opposite verdict.
+step doctor sh -c '"$1" doctor -p policies/default.toml --json >"$2"' doctor "$confine" "$results/doctor.json"
+
+# 5. The integration tests that need cgroup v2 controllers. CONFINE_REQUIRE_ALL=1: a skip here
 #    means the VM failed to provide what it exists for, so it counts as a failure.
 CONFINE_REQUIRE_ALL=1 step integration "$build/integration/integration_tests" \
   "--gtest_filter=$filter" "--gtest_output=xml:$results/integration.xml"

@@ -61,6 +61,13 @@ def main():
     if steps.get("smoke-sleep") != 0:
         problems.append(f"smoke-sleep (used to read a live leaf's controllers) exited {steps.get('smoke-sleep')}")
 
+    doctor, err = load_json(os.path.join(results, "doctor.json"))
+    if doctor is None:
+        problems.append(f"doctor: no JSON ({err})")
+    else:
+        print(f"confine doctor: exit {steps.get('doctor')}, fully_enforced {doctor.get('fully_enforced')}")
+        if steps.get("doctor") != 0 or doctor.get("fully_enforced") is not True:
+            problems.append("doctor: the VM has every controller, yet doctor did not call the default policy fully enforced")
     hog, err = load_json(os.path.join(results, "smoke-memhog.json"))
     if hog is None:
         problems.append(f"smoke-memhog: no report ({err})")
