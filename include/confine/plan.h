@@ -64,6 +64,9 @@ enum class MountKind {
   kMaskFile, // an empty read-only file bound over a denied file
 };
 
+// "bind", "tmpfs", "dev", "proc", "symlink", "mask-dir", "mask-file".
+[[nodiscard]] const char* to_string(MountKind kind);
+
 struct MountOp {
   MountKind kind = MountKind::kBind;
   std::string source;  // host path for kBind; link text for kSymlink

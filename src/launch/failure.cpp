@@ -6,18 +6,6 @@
 namespace confine::launch {
 namespace {
 
-const char* kind_name(plan::MountKind kind) {
-  switch (kind) {
-    case plan::MountKind::kBind: return "bind";
-    case plan::MountKind::kTmpfs: return "tmpfs";
-    case plan::MountKind::kDev: return "dev";
-    case plan::MountKind::kProc: return "proc";
-    case plan::MountKind::kSymlink: return "symlink";
-    case plan::MountKind::kMaskDir: return "mask";
-    case plan::MountKind::kMaskFile: return "mask";
-  }
-  return "mount";
-}
 
 bool is_mount_step(child::Step step) {
   switch (step) {
@@ -44,7 +32,7 @@ report::SetupFailure describe_failure(const child::ErrorRecord& record, const pl
   if (is_mount_step(record.step) && record.index < plan.mounts.size()) {
     const plan::MountOp& op = plan.mounts[record.index];
     f.path = op.target;
-    what = std::string(kind_name(op.kind)) + "[" + std::to_string(record.index) + "] " + op.target;
+    what = std::string(plan::to_string(op.kind)) + "[" + std::to_string(record.index) + "] " + op.target;
     if (op.kind == plan::MountKind::kBind) what += op.read_only ? " (ro" : " (rw";
     else what += " (";
     what += op.origin.empty() ? ")" : (op.kind == plan::MountKind::kBind ? ", " : "") + op.origin + ")";

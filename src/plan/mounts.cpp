@@ -77,18 +77,6 @@ bool is_tree_mount(MountKind kind) {
          kind == MountKind::kProc;
 }
 
-const char* kind_name(MountKind kind) {
-  switch (kind) {
-    case MountKind::kBind: return "bind";
-    case MountKind::kTmpfs: return "tmpfs";
-    case MountKind::kDev: return "dev";
-    case MountKind::kProc: return "proc";
-    case MountKind::kSymlink: return "symlink";
-    case MountKind::kMaskDir: return "mask";
-    case MountKind::kMaskFile: return "mask";
-  }
-  return "mount";
-}
 
 // Collects ops by target, refusing two different operations at the same place.
 class OpSet {
@@ -100,7 +88,7 @@ class OpSet {
     if (old.kind == op.kind && old.read_only == op.read_only) return {};  // a repeat: harmless
     return fail(ErrorCode::kInvalidArgument,
                 op.origin + ": " + std::string(key) + ": " + op.target + " is already mounted as " +
-                    kind_name(old.kind) + (old.read_only ? " (ro)" : " (rw)") + " by the rule at " +
+                    to_string(old.kind) + (old.read_only ? " (ro)" : " (rw)") + " by the rule at " +
                     old.origin,
                 "list each path once: either read-only or read-write");
   }
@@ -409,7 +397,7 @@ Expected<void> check_cwd(const policy::Policy& policy, const std::vector<MountOp
     default:
       if (cover->target == cwd) return {};
       return fail(ErrorCode::kInvalidArgument,
-                  where + cwd + " would be inside the fresh " + kind_name(cover->kind) + " at " +
+                  where + cwd + " would be inside the fresh " + to_string(cover->kind) + " at " +
                       cover->target + ", which starts empty",
                   hint);
   }

@@ -33,18 +33,6 @@ std::string quoted(std::string_view text) {
   return out;
 }
 
-const char* kind_text(MountKind kind) {
-  switch (kind) {
-    case MountKind::kBind: return "bind";
-    case MountKind::kTmpfs: return "tmpfs";
-    case MountKind::kDev: return "dev";
-    case MountKind::kProc: return "proc";
-    case MountKind::kSymlink: return "symlink";
-    case MountKind::kMaskDir: return "mask-dir";
-    case MountKind::kMaskFile: return "mask-file";
-  }
-  return "?";
-}
 
 std::string mode_text(uint32_t mode) {
   char buf[16];
@@ -53,7 +41,7 @@ std::string mode_text(uint32_t mode) {
 }
 
 std::string mount_line(size_t index, const MountOp& op) {
-  std::string line = "  [" + std::to_string(index) + "] " + kind_text(op.kind) + " " + op.target;
+  std::string line = "  [" + std::to_string(index) + "] " + to_string(op.kind) + " " + op.target;
   switch (op.kind) {
     case MountKind::kBind:
       line += op.read_only ? " ro" : " rw";
@@ -104,6 +92,19 @@ std::string duration_text(const std::optional<std::chrono::milliseconds>& d) {
 }
 
 }  // namespace
+
+const char* to_string(MountKind kind) {
+  switch (kind) {
+    case MountKind::kBind: return "bind";
+    case MountKind::kTmpfs: return "tmpfs";
+    case MountKind::kDev: return "dev";
+    case MountKind::kProc: return "proc";
+    case MountKind::kSymlink: return "symlink";
+    case MountKind::kMaskDir: return "mask-dir";
+    case MountKind::kMaskFile: return "mask-file";
+  }
+  return "?";
+}
 
 std::string render(const Plan& plan) {
   std::string out;
