@@ -3,13 +3,20 @@
 // probe saw and what confine reported. They need the memory, pids and cpu controllers, so every
 // name contains CgroupV2 (they run in the VM harness, scripts/vm/, never on the host) and
 // RootOnly (confine creates leaves under the hierarchy's root only when run as root).
+#include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <thread>
+#include <tuple>
 
 #include "fixture.h"
 
@@ -294,6 +301,184 @@ TEST_F(CgroupTest, RootOnlyCgroupV2OomKillOfAChildTakesTheWholeJob) {
   EXPECT_GE(counter(r, "oom_kills"), 1U) << r.describe();
   EXPECT_GE(counter(r, "oom_group_kills"), 1U) << r.describe();
   EXPECT_EQ(r.out.find("child="), std::string::npos) << "the target outlived its child's OOM kill\n" << r.describe();
+}
+
+// What systemd's Delegate=yes gives a user (the cgroup, its cgroup.procs, cgroup.subtree_control
+// and cgroup.threads chowned to them) is enough for confine without root: started as uid 65534
+// inside such a cgroup, it moves itself into <delegated>/supervisor, enables memory and pids there
+// and puts the job's leaf beside it, so pids.max holds a fork bomb exactly as it does for root.
+// Everything runs from a copy in a fresh /tmp directory, since the build tree and the source's
+// default policy need not be readable by uid 65534.
+TEST_F(CgroupTest, RootOnlyCgroupV2DelegatedSubtreeWorksWithoutRoot) {
+  CONFINE_REQUIRE_CONTROLLER("memory");
+  CONFINE_REQUIRE_CONTROLLER("pids");
+  constexpr uid_t kUser = 65534;
+  constexpr gid_t kGroup = 65534;
+  const std::string cgroot = "/sys/fs/cgroup";
+  const std::string delegated = cgroot + "/confine-deleg-" + std::to_string(::getpid());
+
+  // Undoes everything below however the test ends: the child (if still running), the delegated
+  // tree (its job-* and supervisor children first, each killed before rmdir), the temp dir.
+  struct Cleanup {
+    std::string cgroup;
+    std::string temp;
+    pid_t child = -1;
+    static void remove_cgroup_tree(const std::string& path) {
+      std::error_code ec;
+      for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+        if (entry.is_directory(ec)) remove_cgroup_tree(entry.path().string());
+      }
+      if (const int fd = ::open((path + "/cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC); fd >= 0) {
+        (void)!::write(fd, "1", 1);
+        ::close(fd);
+      }
+      remove_cgroup(path);
+    }
+    ~Cleanup() {
+      if (child > 0) {
+        ::kill(child, SIGKILL);
+        ::waitpid(child, nullptr, 0);
+      }
+      if (!cgroup.empty() && std::filesystem::exists(cgroup)) remove_cgroup_tree(cgroup);
+      if (!temp.empty()) remove_tree(temp);
+    }
+  } cleanup;
+  const auto write_control = [](const std::string& path, const std::string& value) -> std::string {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return "open " + path + ": " + std::strerror(errno);
+    const ssize_t n = ::write(fd, value.data(), value.size());
+    const int saved = errno;
+    ::close(fd);
+    if (n != static_cast<ssize_t>(value.size())) return "write '" + value + "' to " + path + ": " + std::strerror(saved);
+    return "";
+  };
+
+  // 1. The delegation, as root.
+  ASSERT_EQ(write_control(cgroot + "/cgroup.subtree_control", "+memory +pids"), "");
+  ASSERT_EQ(::mkdir(delegated.c_str(), 0755), 0) << "mkdir " << delegated << ": " << std::strerror(errno);
+  cleanup.cgroup = delegated;
+  for (const std::string& path : {delegated, delegated + "/cgroup.procs", delegated + "/cgroup.subtree_control",
+                                  delegated + "/cgroup.threads"}) {
+    ASSERT_EQ(::chown(path.c_str(), kUser, kGroup), 0) << "chown " << path << ": " << std::strerror(errno);
+  }
+
+  // 2. confine, the probe and the default policy where uid 65534 may read and run them; the
+  // directory is the user's, so confine (as that user) can write its report there.
+  std::string temp = "/tmp/confine-deleg-XXXXXX";
+  ASSERT_NE(::mkdtemp(temp.data()), nullptr) << "mkdtemp: " << std::strerror(errno);
+  cleanup.temp = temp;
+  ASSERT_EQ(::chmod(temp.c_str(), 0755), 0);
+  ASSERT_EQ(::chown(temp.c_str(), kUser, kGroup), 0) << std::strerror(errno);
+  const std::string confine = temp + "/confine";
+  const std::string probe = temp + "/confine-probe";
+  const std::string default_policy = temp + "/default.toml";
+  const std::string source_policy =
+      (std::filesystem::path(policy_dir()).parent_path().parent_path() / "policies/default.toml").string();
+  for (const auto& [from, to, mode] : {std::tuple{confine_binary(), confine, 0755}, std::tuple{probe_binary(), probe, 0755},
+                                       std::tuple{source_policy, default_policy, 0644}}) {
+    std::error_code ec;
+    ASSERT_TRUE(std::filesystem::copy_file(from, to, ec)) << "copy " << from << ": " << ec.message();
+    ASSERT_EQ(::chmod(to.c_str(), static_cast<mode_t>(mode)), 0);
+  }
+  const std::string report = temp + "/report.json";
+  const std::string out_path = temp + "/stdout";
+  const std::string err_path = temp + "/stderr";
+
+  // 3. The child joins the delegated cgroup (as root), becomes uid/gid 65534 with no
+  // supplementary groups, and runs confine. Everything it needs is prepared before fork.
+  const std::vector<std::string> args = {confine, "run", "-p", default_policy, "--pids", "8", "--memory", "64M",
+                                         "--report", report, "--ro", temp, "--", probe, "--tag", tag_,
+                                         "forkbomb", "64"};
+  std::vector<char*> argv;
+  for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  char path_env[] = "PATH=/usr/bin:/bin";
+  char* envp[] = {path_env, nullptr};
+  const std::string procs = delegated + "/cgroup.procs";
+  const int in_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  const int out_fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int err_fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ASSERT_TRUE(in_fd >= 0 && out_fd >= 0 && err_fd >= 0) << std::strerror(errno);
+  // Exit codes of a child that never reached confine (confine's own codes are below 120 or 125+).
+  constexpr int kJoinFailed = 120, kGroupsFailed = 121, kGidFailed = 122, kUidFailed = 123, kExecFailed = 127;
+  const pid_t child = ::fork();
+  if (child == 0) {
+    if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) ::_exit(kJoinFailed);
+    const int procs_fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+    if (procs_fd < 0 || ::write(procs_fd, "0", 1) != 1) ::_exit(kJoinFailed);  // "0": the writer
+    ::close(procs_fd);
+    if (::setgroups(0, nullptr) != 0) ::_exit(kGroupsFailed);
+    if (::setresgid(kGroup, kGroup, kGroup) != 0) ::_exit(kGidFailed);
+    if (::setresuid(kUser, kUser, kUser) != 0) ::_exit(kUidFailed);
+    ::execve(argv[0], argv.data(), envp);
+    ::_exit(kExecFailed);
+  }
+  const int fork_errno = errno;
+  ::close(in_fd);
+  ::close(out_fd);
+  ::close(err_fd);
+  ASSERT_GT(child, 0) << "fork: " << std::strerror(fork_errno);
+  cleanup.child = child;
+  int status = 0;
+  RunResult r;
+  const auto until = std::chrono::steady_clock::now() + 60s;
+  pid_t waited = 0;
+  while ((waited = ::waitpid(child, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(10ms);
+  }
+  if (waited == child) {
+    cleanup.child = -1;
+    if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) r.term_signal = WTERMSIG(status);
+  } else {
+    r.timed_out = true;  // the guard kills and reaps it
+  }
+  r.out = read_text(out_path).value_or("");
+  r.err = read_text(err_path).value_or("");
+  if (auto text = read_text(report); text && !text->empty()) {
+    r.report_text = *text;
+    auto parsed = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    if (!parsed.is_discarded()) r.report = std::move(parsed);
+  }
+
+  // 4. The bomb was held at pids.max of a leaf in the delegated cgroup.
+  ASSERT_FALSE(r.exit_code >= kJoinFailed && r.exit_code <= kUidFailed)
+      << "the child could not become an unprivileged member of " << delegated << " (exit " << r.exit_code << ")";
+  ASSERT_NE(r.exit_code, kExecFailed) << "could not execute " << confine << " as uid " << kUser << "\n" << r.describe();
+  EXPECT_TRUE(ProbeDenied(r));
+  EXPECT_TRUE(CompleteReport(r));
+  EXPECT_EQ(first_line(r.out), "EAGAIN") << r.describe();
+  EXPECT_GT(counter(r, "pids_max_hits"), 0U) << r.describe();
+  EXPECT_TRUE(limit_hit(r, "pids")) << r.describe();
+  ASSERT_TRUE(r.report.has_value()) << r.describe();
+  const json& enforced = (*r.report)["enforced"];
+  ASSERT_TRUE(enforced.is_array()) << r.describe();
+  const auto protection = [&](const std::string& name) {
+    const auto it = std::find_if(enforced.begin(), enforced.end(),
+                                 [&](const json& item) { return item.value("name", "") == name; });
+    return it == enforced.end() ? json::object() : *it;
+  };
+  const json tracking = protection("cgroup_tracking");
+  EXPECT_EQ(tracking.value("status", ""), "enforced") << r.describe();
+  EXPECT_EQ(tracking.value("detail", "").rfind(delegated, 0), 0U)
+      << "the job was not tracked under the delegated cgroup " << delegated << "\n" << r.describe();
+  const json pids = protection("pids_limit");
+  EXPECT_EQ(pids.value("status", ""), "enforced") << r.describe();
+  EXPECT_NE(pids.value("mechanism", "").find("pids.max"), std::string::npos) << r.describe();
+  const json memory = protection("memory_limit");
+  EXPECT_EQ(memory.value("status", ""), "enforced") << r.describe();
+  EXPECT_NE(memory.value("mechanism", "").find("memory.max"), std::string::npos) << r.describe();
+  // confine sat in the delegated cgroup itself and had to move out of it to enable controllers
+  // there: its supervisor cgroup shows it really ran inside the delegation.
+  EXPECT_TRUE(std::filesystem::is_directory(delegated + "/supervisor")) << r.describe();
+  std::vector<std::string> left;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(delegated, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_directory() && name.rfind("job-", 0) == 0) left.push_back(name);
+  }
+  EXPECT_FALSE(ec) << "cannot list " << delegated << ": " << ec.message();
+  EXPECT_EQ(joined(left), "(none)") << "job-* leaves under " << delegated << " after the run";
 }
 
 }  // namespace
