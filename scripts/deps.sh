@@ -12,6 +12,11 @@ packages=(
   bubblewrap                   # the launch benchmark compares against it
   util-linux procps            # setpriv/runuser for the rootless test pass, pgrep
 )
+# --print: just list the packages (.ci/run installs them itself).
+if [ "${1:-}" = "--print" ]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "scripts/deps.sh: run as root (apt-get install)" >&2
   exit 1

@@ -31,6 +31,11 @@ namespace confine::host {
 // by `uid` and owner-writable. Then `uid` may move processes between cgroups below `dir`, create
 // leaves in it and enable controllers for them (docs/cgroups.md). Only stats, never writes.
 [[nodiscard]] bool delegated_to(const std::string& dir, uid_t uid);
+// A small /proc or /sys file's whole text, or nullopt when it cannot be read.
+[[nodiscard]] std::optional<std::string> read_text(const std::string& path);
+// The leading integer of such a file, or nullopt.
+[[nodiscard]] std::optional<long> read_number(const std::string& path);
+
 // Whitespace-separated words, as in cgroup.controllers.
 [[nodiscard]] std::vector<std::string> words(std::string_view text);
 

@@ -38,25 +38,12 @@
 namespace confine::doctor {
 namespace {
 
+using host::read_number;
+using host::read_text;
+
 // glibc 2.36 has no P_PIDFD yet; it is idtype 3 in <linux/wait.h> (Linux 5.4).
 constexpr idtype_t kPidfdIdType = static_cast<idtype_t>(3);
 
-std::optional<std::string> read_text(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-std::optional<long> read_number(const std::string& path) {
-  const auto text = read_text(path);
-  if (!text) return std::nullopt;
-  char* end = nullptr;
-  const long value = std::strtol(text->c_str(), &end, 10);
-  if (end == text->c_str()) return std::nullopt;
-  return value;
-}
 
 ProbeResult ok(std::string detail) { return {ProbeOutcome::kOk, 0, std::move(detail)}; }
 ProbeResult failed(int err, std::string detail) { return {ProbeOutcome::kFailed, err, std::move(detail)}; }

@@ -15,7 +15,6 @@
 #include "confine/host.h"
 
 namespace confine::host {
-namespace {
 
 std::optional<std::string> read_text(const std::string& path) {
   std::ifstream in(path);
@@ -33,6 +32,8 @@ std::optional<long> read_number(const std::string& path) {
   if (end == text->c_str()) return std::nullopt;
   return value;
 }
+
+namespace {
 
 // mountinfo escapes space, tab, newline and backslash in paths as \ooo.
 std::string unescape(std::string_view field) {
