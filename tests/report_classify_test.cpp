@@ -120,7 +120,7 @@ const std::vector<Row>& rows() {
        Outcome::kSeccompViolation, 159, {}},
 
       // file size.
-      {"sigxfsz", {.term_signal = SIGXFSZ, .file_size_limit_set = true},
+      {"sigxfsz", {.term_signal = SIGXFSZ},
        Outcome::kFileSizeLimit, 153, {"file_size"}},
       {"sigxfsz_from_inherited_limit", {.term_signal = SIGXFSZ}, Outcome::kFileSizeLimit,
        kSignalExit(SIGXFSZ), {"file_size"}},

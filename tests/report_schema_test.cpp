@@ -178,7 +178,7 @@ std::vector<std::pair<std::string, Report>> every_outcome() {
       {"cpu_timeout", report_for({.term_signal = SIGXCPU, .cpu_timeout = true})},
       {"seccomp_notified", report_for({.term_signal = SIGKILL, .seccomp_notified = true})},
       {"seccomp_sigsys", report_for({.term_signal = SIGSYS})},
-      {"file_size_limit", report_for({.term_signal = SIGXFSZ, .file_size_limit_set = true})},
+      {"file_size_limit", report_for({.term_signal = SIGXFSZ})},
       {"setup_error", report_for({.setup_failed = true})},
       {"exec_enoent", report_for({.exec_errno = ENOENT})},
       {"exec_eacces", report_for({.exec_errno = EACCES})},

@@ -29,7 +29,6 @@ struct ReapFacts {
   uint64_t oom_kills = 0;
   uint64_t oom_group_kills = 0;
   uint64_t pids_max_hits = 0;
-  bool file_size_limit_set = false;
 
   // Failures before the target ran.
   bool setup_failed = false;

@@ -257,8 +257,6 @@ class Reaper {
     } else if (!result_.exec_at) {
       f.setup_failed = true;  // the child died before exec without saying why
     }
-    f.file_size_limit_set = std::any_of(in_.plan.rlimits.begin(), in_.plan.rlimits.end(),
-                                        [](const plan::Rlimit& r) { return r.resource == RLIMIT_FSIZE; });
 
     if (in_.leaf) {
       const cgroup::Leaf& leaf = *in_.leaf;

@@ -272,7 +272,6 @@ report::Report run(const plan::Plan& plan) {
   const char go = 1;
   if (::write(sync->write.get(), &go, 1) != 1) spdlog::debug("sync write failed: {}", std::strerror(errno));
   sync->write.reset();
-  const auto t_go = Clock::now();
 
   ReaperInput input{plan, job.get(), blocked.fd(), errors->read.get(), status->read.get(),
                     notify_parent.get(), leaf ? &*leaf : nullptr, t_clone};
@@ -320,7 +319,6 @@ report::Report run(const plan::Plan& plan) {
   }
   const auto exec_at = reaped.exec_at.value_or(t_exited);
   report.wall_time_us = reaped.exec_at ? micros(t_exited - exec_at) : 0;
-  (void)t_go;
   append_setup_phases(report.phases, marks, t_start, t_clone, reaped.exec_at);
   report.phases.push_back({"run", micros(t_exited - exec_at)});
   report.phases.push_back({"teardown", micros(t_done - t_exited)});

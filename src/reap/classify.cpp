@@ -55,8 +55,8 @@ Classification decide(const ReapFacts& facts) {
   if (facts.seccomp_notified || died_of(facts, SIGSYS)) {
     return make(Outcome::kSeccompViolation, report::kExitSignalBase + SIGSYS);
   }
-  // The kernel sends SIGXFSZ only for RLIMIT_FSIZE. facts.file_size_limit_set is deliberately
-  // not consulted: an inherited limit is still a file size limit the job ran into.
+  // The kernel sends SIGXFSZ only for RLIMIT_FSIZE; an inherited limit is still a file size
+  // limit the job ran into, so whether the policy set one does not matter.
   if (died_of(facts, SIGXFSZ)) {
     return make(Outcome::kFileSizeLimit, report::kExitSignalBase + SIGXFSZ, {"file_size"});
   }
