@@ -93,6 +93,22 @@ TEST_F(ProcessTest, NoCapabilitiesNoNewPrivsAndSeccompFilter) {
   EXPECT_EQ(fields["Seccomp"], "2");  // SECCOMP_MODE_FILTER
 }
 
+// The sandbox's init (pid 1 inside) shares the target's uid. It is not dumpable from before
+// the target exists and holds no capabilities, so the target can neither read its memory nor
+// open its descriptors (the status pipe the report is built from).
+TEST_F(ProcessTest, InitCannotBeInspectedByTheTarget) {
+  for (const char* path : {"/proc/1/mem", "/proc/1/environ", "/proc/1/fd/0"}) {
+    SCOPED_TRACE(path);
+    const RunResult r = run_probe({"read", path});
+    ASSERT_TRUE(ProbeDenied(r));
+    EXPECT_EQ(first_line(r.out), "EACCES") << r.describe();
+  }
+  const RunResult r = run_probe({"read", "/proc/1/status"});
+  ASSERT_TRUE(ProbeOk(r));
+  EXPECT_NE(r.out.find("CapEff:\t0000000000000000"), std::string::npos) << r.describe();
+  EXPECT_NE(r.out.find("CapPrm:\t0000000000000000"), std::string::npos) << r.describe();
+}
+
 TEST_F(ProcessTest, TargetRunsAsUid1000Inside) {
   const RunResult r = run_probe({"id"});
   ASSERT_TRUE(ProbeOk(r));

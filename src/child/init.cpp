@@ -215,6 +215,13 @@ void run(const Image& image) noexcept {
   for (int sig : kForwarded) sigaddset(&signals, sig);
   CONFINE_CHECK(::sigprocmask(SIG_BLOCK, &signals, nullptr), err, Step::kSignalMask, 0);
 
+  // Not dumpable from before the target exists: once the target execs it runs untrusted code
+  // with the init's uid, and a dumpable init would let it open /proc/1/mem or /proc/1/fd (the
+  // status pipe the report trusts) in the moments before the init drops its privileges below.
+  // The flag belongs to the memory the target shares until its execve, which resets it for the
+  // target's own new image.
+  (void)::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
   // The target shares the init's memory until its execve (CLONE_VM|CLONE_VFORK, as
   // posix_spawn does): no page tables are copied for a process that is about to replace its
   // image anyway, which saved about half a millisecond per launch here. The init is suspended
@@ -228,12 +235,11 @@ void run(const Image& image) noexcept {
   // The init keeps no write end of the error pipe: end-of-file now means the target exec'd.
   ::close(image.error_fd);
   if (image.notify_fd >= 0) ::close(image.notify_fd);
-  // The init runs beside untrusted code with its uid: no capabilities, no new privileges, and
-  // not dumpable, so the target cannot open /proc/1/mem or ptrace it.
+  // The init runs beside untrusted code with its uid: no capabilities and no new privileges
+  // (it is already not dumpable, above), so the target cannot open /proc/1/mem or ptrace it.
   Image quiet = image;
   quiet.error_fd = -1;
   drop_privileges(quiet, 0);
-  (void)::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   supervise(image, static_cast<pid_t>(pid), signals);
 }
 
