@@ -52,11 +52,17 @@ inline constexpr size_t kDevNodeCount = sizeof(kDevNodes) / sizeof(kDevNodes[0])
 // report can say how long each setup step took (clock_gettime is a vDSO call, not a syscall).
 enum class Mark : uint8_t {
   kStarted, kParentReady, kSourcesOpened, kIdsSwitched, kRootBuilt, kNetworkUp, kForked,
-  kTargetPrivilegesDropped, kFilterInstalled, kCount,
+  kTargetPrivilegesDropped, kFilterInstalled,
+  // Not a setup step: the init reaped the target. From here to the parent seeing the init gone
+  // is the sandbox's own teardown (the kernel unmounting the new root, dropping namespaces).
+  kTargetExited, kCount,
 };
+// The marks that end setup phases (kMarkNames names the phase that ends at the next mark).
+inline constexpr size_t kSetupMarkCount = static_cast<size_t>(Mark::kTargetExited);
 inline constexpr const char* kMarkNames[] = {
     "child_start", "child_wait_maps", "child_open_sources", "child_switch_ids", "child_build_root",
     "child_hostname_loopback", "child_fork_target", "target_drop_privileges", "target_seccomp",
+    "target_exited",
 };
 static_assert(sizeof(kMarkNames) / sizeof(kMarkNames[0]) == static_cast<size_t>(Mark::kCount));
 

@@ -136,6 +136,7 @@ int target_entry(void* image) { become_target(*static_cast<const Image*>(image))
     // Reap every exited child: orphans re-parented to us included, so no zombie piles up.
     while ((pid = ::waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
       if (pid == target) {
+        stamp(image, Mark::kTargetExited);
         ssize_t ignored = ::write(image.status_fd, &status, sizeof(status));
         (void)ignored;
         // Exiting as pid 1 makes the kernel SIGKILL every other process in the namespace:

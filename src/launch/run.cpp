@@ -123,12 +123,12 @@ void append_setup_phases(std::vector<report::Phase>& phases, const Marks& marks,
   phases.push_back({"prepare", micros_between(start, clone)});
   Clock::time_point previous = clone;
   const char* name = "clone";
-  for (size_t i = 0; i < static_cast<size_t>(child::Mark::kCount); ++i) {
+  for (size_t i = 0; i < child::kSetupMarkCount; ++i) {
     auto t = marks.at(static_cast<child::Mark>(i));
     if (!t) continue;
     phases.push_back({name, micros_between(previous, *t)});
     previous = *t;
-    name = i + 1 < static_cast<size_t>(child::Mark::kCount) ? child::kMarkNames[i + 1] : "";
+    name = child::kMarkNames[i + 1];
   }
   if (exec_at) phases.push_back({"execve", micros_between(previous, *exec_at)});
 }
@@ -320,7 +320,16 @@ report::Report run(const plan::Plan& plan) {
   const auto exec_at = reaped.exec_at.value_or(t_exited);
   report.wall_time_us = reaped.exec_at ? micros(t_exited - exec_at) : 0;
   append_setup_phases(report.phases, marks, t_start, t_clone, reaped.exec_at);
-  report.phases.push_back({"run", micros(t_exited - exec_at)});
+  // After exec: the target's own run until the init reaped it, then the sandbox going away (the
+  // kernel tears down the init's mounts and namespaces before the parent sees it exit), then
+  // confine's cleanup (the cgroup leaf).
+  const auto target_exited = marks.at(child::Mark::kTargetExited);
+  if (reaped.exec_at && target_exited && *target_exited >= exec_at && *target_exited <= t_exited) {
+    report.phases.push_back({"run", micros(*target_exited - exec_at)});
+    report.phases.push_back({"sandbox_exit", micros(t_exited - *target_exited)});
+  } else {
+    report.phases.push_back({"run", micros(t_exited - exec_at)});
+  }
   report.phases.push_back({"teardown", micros(t_done - t_exited)});
   return report;
 }
