@@ -184,7 +184,14 @@ plan::HostFacts probe() {
       // The launcher creates the parent later; until then its controllers are its parent's.
       const std::string source =
           access(facts.cgroup_parent.c_str(), F_OK) == 0 ? facts.cgroup_parent : parent_dir(facts.cgroup_parent);
-      facts.cgroup_controllers = controllers_of(source);
+      // Usable only where root can create directories: a read-only cgroup2 mount (or an
+      // override naming one) is "no usable cgroup", so the plan fails closed or, best-effort,
+      // runs without one and says so, rather than failing later at mkdir.
+      if (access(source.c_str(), W_OK) == 0) {
+        facts.cgroup_controllers = controllers_of(source);
+      } else {
+        facts.cgroup_parent.clear();
+      }
     } else if (const auto self = read_text("/proc/self/cgroup")) {
       // Rootless: leaves go beside us in our own cgroup, when systemd (systemd-run --user
       // --scope -p Delegate=yes) or another manager delegated it to this user. The launcher
