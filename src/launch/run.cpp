@@ -149,6 +149,18 @@ class BlockedSignals {
   BlockedSignals& operator=(const BlockedSignals&) = delete;
   [[nodiscard]] int fd() const { return fd_.get(); }
 
+  // Consumes the signals still queued (SIGCHLD aside): ones that arrived while no sandbox was
+  // running to forward them to. Restoring the mask with them pending would kill confine before
+  // it writes the report.
+  [[nodiscard]] std::vector<int> drain() const {
+    std::vector<int> pending;
+    signalfd_siginfo info{};
+    while (::read(fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+      if (info.ssi_signo != SIGCHLD) pending.push_back(static_cast<int>(info.ssi_signo));
+    }
+    return pending;
+  }
+
  private:
   sigset_t previous_{};
   UniqueFd fd_;
@@ -173,20 +185,9 @@ report::Report setup_failed(report::Report r, std::string step, const Error& e) 
   return r;
 }
 
-}  // namespace
-
-report::Report run(const plan::Plan& plan) {
+// The launch with the caller's signals held in `blocked` (see run() below).
+report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked, Clock::time_point t_start) {
   report::Report report = base_report(plan);
-  const auto t_start = Clock::now();
-
-  if (auto single = require_single_thread(); !single) return setup_failed(report, "threads", single.error());
-
-  // From here on the caller's signals wait in a signalfd: before the cgroup leaf exists, so a
-  // SIGTERM during setup cannot kill confine between creating the leaf and removing it. The
-  // reaper forwards them once the sandbox runs; the child inherits the mask, its init keeps
-  // its own and the target resets it. Declared before the leaf, so it is restored after the
-  // leaf is removed.
-  const BlockedSignals blocked;
 
   // The job's cgroup: the kill unit and the kernel's accounting for everything the job starts.
   std::optional<cgroup::Leaf> leaf;
@@ -331,6 +332,29 @@ report::Report run(const plan::Plan& plan) {
     report.phases.push_back({"run", micros(t_exited - exec_at)});
   }
   report.phases.push_back({"teardown", micros(t_done - t_exited)});
+  return report;
+}
+
+}  // namespace
+
+report::Report run(const plan::Plan& plan) {
+  const auto t_start = Clock::now();
+  if (auto single = require_single_thread(); !single) {
+    return setup_failed(base_report(plan), "threads", single.error());
+  }
+  // From here on the caller's signals wait in a signalfd: before the cgroup leaf exists, so a
+  // SIGTERM during setup cannot kill confine between creating the leaf and removing it. The
+  // reaper forwards them once the sandbox runs; the child inherits the mask, its init keeps
+  // its own and the target resets it. The leaf lives inside run_blocked, so it is gone before
+  // the mask is restored; signals that came when there was no sandbox to forward them to are
+  // consumed first and noted, so they cannot kill confine before it writes the report.
+  const BlockedSignals blocked;
+  report::Report report = run_blocked(plan, blocked, t_start);
+  for (int sig : blocked.drain()) {
+    report.warnings.push_back("confine received " + report::signal_name(sig) +
+                              " while no sandbox was running (during setup or after the job ended); "
+                              "it was not forwarded");
+  }
   return report;
 }
 
