@@ -48,5 +48,6 @@ std::span<const Command> process_commands();
 std::span<const Command> syscall_commands();
 std::span<const Command> network_commands();
 std::span<const Command> memory_commands();
+std::span<const Command> stress_commands();
 
 }  // namespace probe

@@ -164,8 +164,18 @@ void run(const Image& image) noexcept {
   // Die with confine: if the parent is killed (even with SIGKILL) the kernel kills us, and our
   // exit as pid 1 takes the whole namespace down.
   CONFINE_CHECK(::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), err, Step::kDeathSignal, 0);
+  // Every fd we do not use goes before we wait on the sync pipe, its write end above all: the
+  // clone copied it, and while we hold it the read below never sees end-of-file. A parent
+  // SIGKILLed between clone3 and the prctl above (no death signal for us then) would leave us
+  // blocked there forever, an orphan holding the caller's stdout and stderr open.
+  // notify_fd may be -1; sorted first, it is then skipped by close_other_fds' gap logic.
+  int keep[] = {0, 1, 2, image.sync_fd, image.error_fd, image.status_fd, image.notify_fd};
+  sort_small(keep, 7);
+  const int first = keep[0] < 0 ? 1 : 0;
+  CONFINE_CHECK(close_other_fds(keep + first, 7 - first), err, Step::kCloseFds, 0);
   // Wait for the parent to write the id maps. If it died before PDEATHSIG was armed, its end of
-  // the pipe is closed and read returns 0: exit instead of running unsupervised.
+  // the pipe (now the only one) is closed and read returns 0: exit instead of running
+  // unsupervised.
   char go = 0;
   ssize_t got;
   do {
@@ -173,12 +183,6 @@ void run(const Image& image) noexcept {
   } while (got < 0 && errno == EINTR);
   if (got != 1) ::_exit(kSetupFailedExit);
   ::close(image.sync_fd);
-
-  // notify_fd may be -1; sorted first, it is then skipped by close_other_fds' gap logic.
-  int keep[] = {0, 1, 2, image.error_fd, image.status_fd, image.notify_fd};
-  sort_small(keep, 6);
-  const int first = keep[0] < 0 ? 1 : 0;
-  CONFINE_CHECK(close_other_fds(keep + first, 6 - first), err, Step::kCloseFds, 0);
 
   // Private propagation, recursively, before any mount: our namespace is a copy of the host's,
   // and a mount under a shared host mount would otherwise propagate back to the host.

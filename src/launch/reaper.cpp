@@ -16,6 +16,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "confine/fd.h"
@@ -55,6 +57,11 @@ class Reaper {
       enforce_limits();
     }
     collect();
+    // Only now, with the job gone: a write to the caller's stderr blocks while the pipe is full,
+    // and the job itself may be the one filling it (a target flooding stderr, a caller that
+    // reads it slowly or not at all). Logged during supervision, "time limit reached" would
+    // block before the kill it announces, and the limit would never be enforced.
+    for (const auto& [level, message] : deferred_logs_) spdlog::log(level, "{}", message);
     return std::move(result_);
   }
 
@@ -68,7 +75,7 @@ class Reaper {
     int timeout = next_timeout_ms();
     int n = ::poll(fds, 5, timeout);
     if (n < 0 && errno != EINTR) {
-      spdlog::error("poll: {}", std::strerror(errno));
+      log_later(spdlog::level::err, std::string("poll: ") + std::strerror(errno));
       exited_ = true;  // cannot supervise: fall through to killing and collecting
       kill_everything();
       return;
@@ -156,7 +163,7 @@ class Reaper {
       v.nr = notification.data.nr;
       v.syscall = seccomp::syscall_name(notification.data.nr);
       v.arch = notification.data.arch == AUDIT_ARCH_X86_64 ? "x86_64" : std::to_string(notification.data.arch);
-      spdlog::info("seccomp: the job called {} (forbidden); killing it", v.syscall);
+      log_later(spdlog::level::info, "seccomp: the job called " + v.syscall + " (forbidden); killed it");
       result_.seccomp_violation = v;
       result_.facts.seccomp_notified = true;
     }
@@ -170,8 +177,8 @@ class Reaper {
       if (sig == SIGCHLD) continue;  // the pidfd tells us about the init
       // The init forwards it to the target; the caller's Ctrl-C reaches the job as it would
       // reach an unsandboxed command.
-      spdlog::debug("forwarding signal {} to the sandbox", sig);
       (void)send_signal(in_.pidfd, sig);
+      log_later(spdlog::level::debug, "forwarded signal " + std::to_string(sig) + " to the sandbox");
     }
   }
 
@@ -203,7 +210,8 @@ class Reaper {
   // A limit was hit: SIGTERM to every process of the job (so a well-behaved converter can clean
   // up), then SIGKILL to everything once the grace period is over.
   void terminate() {
-    spdlog::info("time limit reached; terminating the job (grace {} ms)", in_.plan.kill_grace.count());
+    log_later(spdlog::level::info, "time limit reached; terminated the job (grace " +
+                                       std::to_string(in_.plan.kill_grace.count()) + " ms)");
     if (in_.leaf) {
       (void)in_.leaf->signal_all(SIGTERM);
     } else {
@@ -280,8 +288,15 @@ class Reaper {
     f.pids_max_hits = result_.counters.pids_max_hits;
   }
 
+  // Messages for the caller's stderr, written once the job has ended (see run()).
+  void log_later(spdlog::level::level_enum level, std::string message) {
+    // Bounded: a caller sending signals in a loop must not grow confine's memory.
+    if (spdlog::should_log(level) && deferred_logs_.size() < 64) deferred_logs_.emplace_back(level, std::move(message));
+  }
+
   const ReaperInput& in_;
   ReapResult result_;
+  std::vector<std::pair<spdlog::level::level_enum, std::string>> deferred_logs_;
   UniqueFd listener_;
   bool notify_socket_open_ = false;
   bool exited_ = false;

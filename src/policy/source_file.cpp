@@ -102,6 +102,29 @@ ReadResult read_source(const std::string& path, uint64_t max_bytes, std::vector<
       return result;
     }
   }
+  // A policy rewritten in place while we read it (truncate, then write) reads as nothing or as a
+  // prefix, and both may be valid TOML: a different, usually weaker policy (no seccomp rules,
+  // no limits) than either the old or the new file. The file's size and times, before and
+  // after the read, tell; so does a zero-byte file, which is what a rewrite looks like between
+  // its truncate and its write (a policy that means "nothing" still says `version = 1`). Not
+  // ctime: a rename over the file (the right way to replace it) changes the old inode's.
+  if (S_ISREG(st.st_mode)) {
+    struct stat after {};
+    const bool changed = ::fstat(fd.get(), &after) != 0 || after.st_size != st.st_size ||
+                         after.st_mtim.tv_sec != st.st_mtim.tv_sec || after.st_mtim.tv_nsec != st.st_mtim.tv_nsec ||
+                         text.size() != static_cast<size_t>(st.st_size);
+    if (changed) {
+      diagnostics.push_back(Diagnostic{whole_file, "",
+                                       "the file changed while it was being read; replace a policy atomically "
+                                       "(write a new file, then rename it over the old one)"});
+      return result;
+    }
+    if (text.empty()) {
+      diagnostics.push_back(Diagnostic{whole_file, "",
+                                       "the file is empty (being rewritten?); a policy says at least `version = 1`"});
+      return result;
+    }
+  }
   if (!check_bytes(text, path, diagnostics)) return result;
   try {
     result.source.table = toml::parse(text, std::string_view(path));
