@@ -5,11 +5,30 @@
 
 namespace confine::policy::detail {
 
+namespace {
+
+// A key name as TOML would write it: bare when it can be, quoted otherwise (an empty name, or
+// one with dots or spaces), so a key path is never empty and never ambiguous.
+std::string key_text(std::string_view name) {
+  const bool bare = !name.empty() && name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                           "0123456789_-") == std::string_view::npos;
+  if (bare) return std::string(name);
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace
+
 std::string join_key(std::string_view prefix, std::string_view name) {
-  if (prefix.empty()) return std::string(name);
+  if (prefix.empty()) return key_text(name);
   std::string out(prefix);
   out += '.';
-  out += name;
+  out += key_text(name);
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 
@@ -55,6 +56,79 @@ bool check_bytes(std::string_view text, const std::string& path, std::vector<Dia
     i += length;
   }
   return !nul_seen && !bad_utf8_seen;
+}
+
+// TOML 1.0 allows characters beyond ASCII only inside strings and comments; everywhere else
+// they are a syntax error. They are reported here, before toml++ sees them: toml++ 3.3 reaches
+// an unreachable branch (undefined behaviour, found by fuzz/policy_fuzz.cpp) when it classifies
+// some of them, e.g. U+045C, as possible whitespace. Returns false after reporting the first.
+bool check_ascii_outside_strings(std::string_view text, const std::string& path, std::vector<Diagnostic>& diagnostics) {
+  enum class State { kCode, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral };
+  State state = State::kCode;
+  uint32_t line = 1;
+  uint32_t column = 1;
+  auto at = [&text](size_t i, std::string_view s) { return text.substr(i, s.size()) == s; };
+  for (size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    size_t advance = std::max<size_t>(utf8_char_length(text, i), 1);
+    switch (state) {
+      case State::kCode:
+        if (static_cast<unsigned char>(c) >= 0x80) {
+          diagnostics.push_back(Diagnostic{Origin{path, line, column}, "",
+                                           "TOML syntax error: a character beyond ASCII outside a string or "
+                                           "comment (keys that need one must be quoted)"});
+          return false;
+        }
+        if (c == '#') state = State::kComment;
+        if (at(i, "\"\"\"")) {
+          state = State::kMultiBasic;
+          advance = 3;
+        } else if (at(i, "'''")) {
+          state = State::kMultiLiteral;
+          advance = 3;
+        } else if (c == '"') {
+          state = State::kBasic;
+        } else if (c == '\'') {
+          state = State::kLiteral;
+        }
+        break;
+      case State::kComment:
+        if (c == '\n') state = State::kCode;
+        break;
+      case State::kBasic:
+        if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') advance = 1 + std::max<size_t>(utf8_char_length(text, i + 1), 1);
+        else if (c == '"' || c == '\n') state = State::kCode;  // a newline: toml++ reports it
+        break;
+      case State::kLiteral:
+        if (c == '\'' || c == '\n') state = State::kCode;
+        break;
+      case State::kMultiBasic:
+      case State::kMultiLiteral: {
+        const char quote = state == State::kMultiBasic ? '"' : '\'';
+        if (state == State::kMultiBasic && c == '\\' && i + 1 < text.size()) {
+          advance = 1 + std::max<size_t>(utf8_char_length(text, i + 1), 1);
+        } else if (c == quote && at(i, std::string(3, quote))) {
+          // Up to two more quotes may end the content right before the closing delimiter.
+          advance = 3;
+          while (advance < 5 && i + advance < text.size() && text[i + advance] == quote) ++advance;
+          state = State::kCode;
+        }
+        break;
+      }
+    }
+    for (size_t k = 0; k < advance && i < text.size(); ) {
+      const size_t len = std::max<size_t>(utf8_char_length(text, i), 1);
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+      i += len;
+      k += len;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -126,6 +200,7 @@ ReadResult read_source(const std::string& path, uint64_t max_bytes, std::vector<
     }
   }
   if (!check_bytes(text, path, diagnostics)) return result;
+  if (!check_ascii_outside_strings(text, path, diagnostics)) return result;
   try {
     result.source.table = toml::parse(text, std::string_view(path));
   } catch (const toml::parse_error& e) {

@@ -1,0 +1,37 @@
+// The command line, parsed into what main() dispatches on, without running anything.
+//
+// A seam of its own so the parser can be tested and fuzzed (fuzz/cli_fuzz.cpp) apart from the
+// subcommands it leads to: parse_command_line() only reads argv and writes help or usage errors
+// to the streams it is given.
+#pragma once
+
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+
+namespace confine::cli {
+
+enum class Subcommand { kNone, kRun, kCheck, kExplain, kDoctor };
+
+struct CommandLine {
+  Subcommand subcommand = Subcommand::kNone;
+  // Set when parsing already decided the exit code (help, version, a usage error): main returns
+  // it without dispatching.
+  std::optional<int> exit_code;
+  std::string log_level = "warn";
+  RunArgs run;  // run.command is everything after the first "--", verbatim
+  std::vector<std::string> check_policies;
+  std::string explain_policy;
+  bool explain_json = false;
+  std::string doctor_policy;
+  bool doctor_json = false;
+};
+
+// Help and version go to `out`, usage errors to `err`.
+[[nodiscard]] CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& out,
+                                             std::ostream& err);
+
+}  // namespace confine::cli
