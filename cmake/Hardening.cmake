@@ -8,13 +8,12 @@ target_compile_options(confine_flags INTERFACE
   -fstack-protector-strong -fstack-clash-protection -fcf-protection
   $<$<NOT:$<CONFIG:Debug>>:-D_FORTIFY_SOURCE=2>
   -D_GLIBCXX_ASSERTIONS)
-# PIE and full RELRO with immediate binding: the GOT is read-only before main runs.
-target_link_options(confine_flags INTERFACE -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack)
+# PIE and full RELRO with immediate binding: the GOT is read-only before main runs. A target
+# with the property CONFINE_STATIC_PIE links with -static-pie instead (the confine binary; gcc
+# makes a later -pie win over -static-pie, so the two must not both be on the command line).
+target_link_options(confine_flags INTERFACE
+  $<IF:$<BOOL:$<TARGET_PROPERTY:CONFINE_STATIC_PIE>>,-static-pie,-pie> -Wl,-z,relro,-z,now -Wl,-z,noexecstack)
 if(CONFINE_WERROR)
   target_compile_options(confine_flags INTERFACE -Werror)
 endif()
-if(CONFINE_SANITIZE)
-  target_compile_options(confine_flags INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
-                         -fno-sanitize-recover=undefined)
-  target_link_options(confine_flags INTERFACE -fsanitize=address,undefined)
-endif()
+# Sanitizers (CONFINE_SANITIZE) are in Sanitizers.cmake: they leave the child library out.

@@ -146,6 +146,52 @@ TEST_F(ProcessTest, RootOnlyHostSideUidIsNobody) {
   EXPECT_NE(r.exit_code, 0) << r.describe();  // stopped early by our SIGTERM
 }
 
+// confine keeps itself, the init and the target on one CPU while they set up (fewer
+// cross-CPU wake-ups); the job must still get every CPU its caller allowed.
+TEST_F(ProcessTest, TargetRunsOnEveryCpuTheCallerAllowed) {
+  const std::string mine = status_field(::getpid(), "Cpus_allowed_list:");
+  ASSERT_FALSE(mine.empty());
+  const RunResult r = run_probe({"read", "/proc/self/status"});
+  ASSERT_TRUE(ProbeOk(r));
+  EXPECT_NE(r.out.find("Cpus_allowed_list:\t" + mine + "\n"), std::string::npos) << "caller: " << mine << "\n"
+                                                                                 << r.describe();
+}
+
+// Once the target runs, the init unmaps its copy of confine's heap (the plan, the policy, the
+// caller's environment as confine parsed it): it keeps at most the page holding its own
+// thread block, while confine's heap is hundreds of KiB.
+TEST_F(ProcessTest, RootOnlyInitGivesBackConfinesHeap) {
+  CONFINE_REQUIRE_ROOT();
+  Running running = start_probe({"sleep", "30"});
+  pid_t target = 0;
+  for (int i = 0; i < 200 && target == 0; ++i) {
+    for (pid_t pid : processes_with_marker(tag_)) {
+      const auto cmdline = read_text("/proc/" + std::to_string(pid) + "/cmdline").value_or("");
+      if (cmdline.rfind(probe_binary() + std::string(1, '\0'), 0) == 0) target = pid;
+    }
+    if (target == 0) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_NE(target, 0) << "the sandboxed probe never appeared";
+  const pid_t init = static_cast<pid_t>(std::stol(status_field(target, "PPid:")));
+  const pid_t confine = static_cast<pid_t>(std::stol(status_field(init, "PPid:")));
+  auto heap_bytes = [](pid_t pid) -> uint64_t {
+    const auto maps = read_text("/proc/" + std::to_string(pid) + "/maps").value_or("");
+    for (const auto& line : lines(maps)) {
+      if (line.find("[heap]") == std::string::npos) continue;
+      const auto dash = line.find('-');
+      return std::stoull(line.substr(dash + 1, line.find(' ') - dash - 1), nullptr, 16) -
+             std::stoull(line.substr(0, dash), nullptr, 16);
+    }
+    return 0;
+  };
+  const uint64_t init_heap = heap_bytes(init);
+  const uint64_t confine_heap = heap_bytes(confine);
+  running.signal(SIGTERM);
+  (void)running.wait();
+  EXPECT_GE(confine_heap, 64U * 1024) << "confine's own heap (pid " << confine << ")";
+  EXPECT_LE(init_heap, 2U * 4096) << "the init (pid " << init << ") still maps confine's heap";
+}
+
 TEST_F(ProcessTest, KillAllCannotReachOutside) {
   // A host process the target would be allowed to signal by uid alone: run as root, it runs
   // as the target's host uid (65534); rootless, it is the caller's like the target. Only the

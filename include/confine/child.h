@@ -7,6 +7,7 @@
 #pragma once
 
 #include <linux/filter.h>
+#include <sched.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -103,6 +104,16 @@ struct Image {
   int notify_fd = -1;
   // kCount slots in a MAP_SHARED page, nanoseconds since boot (CLOCK_MONOTONIC); null = off.
   uint64_t* marks = nullptr;
+  // The caller's CPU affinity, restored in the target before its execve (the launcher keeps
+  // confine, the init and the target on one CPU while they set up). Null: leave it alone.
+  const cpu_set_t* affinity = nullptr;
+  size_t affinity_size = 0;
+  // confine's heap, as the clone copied it. Once the target runs, the init needs none of it
+  // (this image lives there too) and unmaps it: the init holds no copy of confine's heap
+  // while it runs beside the job, and the work of freeing it is done while the job runs
+  // rather than when the sandbox exits. Zero bytes: keep everything.
+  uintptr_t release_begin = 0;
+  size_t release_bytes = 0;
 };
 
 // Stamps `mark` (a vDSO clock read: no syscall, no allocation).
@@ -113,7 +124,7 @@ enum class Step : uint16_t {
   kDeathSignal, kWaitParent, kPropagation, kOpenTree, kSetIds, kRootTmpfs, kMountpoint,
   kMount, kMountAttr, kSymlink, kProc, kDev, kRootReadOnly, kPivotRoot, kHostname, kLoopback,
   kFork, kSetsid, kDevNode, kRlimit, kChdir, kCloseFds, kSecurebits, kBoundingSet, kCapabilities,
-  kNoNewPrivs, kSeccomp, kSignalMask, kExec,
+  kNoNewPrivs, kSeccomp, kSignalMask, kAffinity, kExec,
 };
 [[nodiscard]] const char* step_name(Step step) noexcept;
 

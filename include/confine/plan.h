@@ -45,6 +45,9 @@ struct HostFacts {
   std::function<std::optional<std::string>(const std::string&)> read_link;
   // X_OK check for exec path resolution.
   std::function<bool(const std::string&)> executable;
+  // Where compiled seccomp filters are cached (seccomp::FilterCache); none when unset, and the
+  // plan compiles the filter itself.
+  std::optional<seccomp::FilterCache> filter_cache;
 };
 
 // What the caller asked to run.

@@ -8,12 +8,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "confine/error.h"
+#include "confine/fd.h"
 #include "confine/policy.h"
 
 namespace confine::seccomp {
@@ -70,6 +72,28 @@ struct CompileOptions {
 // CLONE_NEW* flag gets the action resolved for `unshare`; ioctl TIOCSTI and TIOCLINUX fail with
 // EPERM, compared on the low 32 bits so high bits cannot smuggle them past the filter.
 [[nodiscard]] Expected<Program> compile(const Resolved& resolved, const CompileOptions& options = {});
+
+// A cache of compiled filters, so a launch attaches a filter instead of building it (building
+// costs about half a millisecond cold). Root only, in a directory only root can write (every
+// directory on the way root's and not writable by others, the cache directory itself 0700);
+// otherwise open() says there is none. Files are keyed by a SHA-256 over the resolved rules,
+// the options, this build of confine (its GNU build id), libseccomp's version and the kernel
+// release, and checked on load; anything unexpected is a miss. docs/seccomp.md has the rules.
+class FilterCache {
+ public:
+  [[nodiscard]] static std::optional<FilterCache> open(const std::string& dir);
+  [[nodiscard]] static std::string key(const Resolved& resolved, const CompileOptions& options,
+                                       std::string_view kernel_release);
+  [[nodiscard]] std::optional<Program> load(const std::string& key) const;
+  void store(const std::string& key, const Program& program) const;  // best effort
+  // The cached program for these rules, or compile() and store it.
+  [[nodiscard]] Expected<Program> compile(const Resolved& resolved, const CompileOptions& options,
+                                          std::string_view kernel_release) const;
+
+ private:
+  FilterCache() = default;
+  std::shared_ptr<UniqueFd> dir_;  // shared: copies of the cache (in a std::function) share it
+};
 
 // Userspace evaluation of a compiled program against a fabricated syscall, for tests and for
 // explaining what a filter does. Returns the SECCOMP_RET_* value.

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -81,6 +82,10 @@ void bring_up_loopback(int err) noexcept {
   // into the caller's shell (CVE-2017-5226, bubblewrap's --new-session). The seccomp filter
   // also denies TIOCSTI; this closes it even when seccomp is best-effort and unavailable.
   CONFINE_CHECK(::setsid(), err, Step::kSetsid, 0);
+  // The job runs on every CPU the caller allowed, not on the one setup was kept on.
+  if (image.affinity != nullptr) {
+    CONFINE_CHECK(::sched_setaffinity(0, image.affinity_size, image.affinity), err, Step::kAffinity, 0);
+  }
 
   for (size_t i = 0; i < image.rlimit_count; ++i) {
     rlimit64 limit{image.rlimits[i].soft, image.rlimits[i].hard};
@@ -245,7 +250,12 @@ void run(const Image& image) noexcept {
   Image quiet = image;
   quiet.error_fd = -1;
   drop_privileges(quiet, 0);
-  supervise(image, static_cast<pid_t>(pid), signals);
+  // What supervision needs, copied out of the image before the heap holding it goes.
+  Image kept{};
+  kept.status_fd = image.status_fd;
+  kept.marks = image.marks;
+  if (image.release_bytes > 0) (void)::munmap(reinterpret_cast<void*>(image.release_begin), image.release_bytes);
+  supervise(kept, static_cast<pid_t>(pid), signals);
 }
 
 const char* step_name(Step step) noexcept {
@@ -278,6 +288,7 @@ const char* step_name(Step step) noexcept {
     case Step::kNoNewPrivs: return "no_new_privs";
     case Step::kSeccomp: return "seccomp";
     case Step::kSignalMask: return "signal_mask";
+    case Step::kAffinity: return "cpu_affinity";
     case Step::kExec: return "execve";
   }
   return "unknown";

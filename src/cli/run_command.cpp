@@ -54,6 +54,13 @@ int finish(ReportSink& sink, const report::Report& report) {
 
 }  // namespace
 
+// The filter cache's directory: CONFINE_SECCOMP_CACHE names another one, or "off" for none.
+std::string filter_cache_dir() {
+  const char* value = std::getenv("CONFINE_SECCOMP_CACHE");
+  if (value == nullptr) return "/var/cache/confine/seccomp";
+  return std::string(value) == "off" ? std::string() : std::string(value);
+}
+
 std::string default_policy_path() {
   if (const char* dir = std::getenv("CONFINE_POLICY_DIR"); dir != nullptr && *dir != '\0') {
     return std::string(dir) + "/default.toml";
@@ -99,7 +106,9 @@ int run_command(const RunArgs& args) {
 
   // 2. Plan: resolve everything against this host; fail closed on what it cannot enforce.
   const auto plan_start = Clock::now();
-  const plan::HostFacts host = host::probe();
+  plan::HostFacts host = host::probe();
+  // Run by root, compiled filters are reused from a cache only root can write (docs/seccomp.md).
+  if (host.euid == 0) host.filter_cache = seccomp::FilterCache::open(filter_cache_dir());
   auto planned = plan::make_plan(*loaded.policy, plan::RunRequest{args.command, caller_environment(), policy_path}, host);
   if (!planned) {
     const Error& e = planned.error();

@@ -2,7 +2,7 @@
 
 #include <sched.h>
 
-#include <fstream>
+#include "confine/host.h"
 
 namespace confine::launch {
 namespace {
@@ -21,10 +21,8 @@ child::MountKind to_child(plan::MountKind kind) {
 }
 
 int read_cap_last() {
-  std::ifstream in("/proc/sys/kernel/cap_last_cap");
-  int last = 40;
-  in >> last;
-  return last;
+  const auto last = host::read_number("/proc/sys/kernel/cap_last_cap");
+  return last && *last > 0 && *last < 64 ? static_cast<int>(*last) : 40;
 }
 
 }  // namespace

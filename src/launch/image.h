@@ -27,6 +27,17 @@ class ChildImage {
     image_.status_fd = status_fd;
     image_.notify_fd = notify_fd;
   }
+  // The mask the target restores before exec (see child::Image::affinity).
+  void set_affinity(const cpu_set_t& mask) {
+    affinity_ = mask;
+    image_.affinity = &affinity_;
+    image_.affinity_size = sizeof affinity_;
+  }
+  // The range the init unmaps once the target runs (see child::Image::release_begin).
+  void set_release(uintptr_t begin, size_t bytes) {
+    image_.release_begin = begin;
+    image_.release_bytes = bytes;
+  }
   [[nodiscard]] const child::Image& image() const { return image_; }
 
  private:
@@ -38,6 +49,7 @@ class ChildImage {
   std::vector<child::Rlimit> rlimits_;
   std::vector<char*> argv_, envp_;
   sock_fprog seccomp_{};
+  cpu_set_t affinity_{};
   child::Image image_;
 };
 

@@ -87,7 +87,8 @@ Expected<std::optional<seccomp::Program>> plan_seccomp(const policy::Policy& pol
       sendmsg == resolved->syscalls.end() ? resolved->default_action : sendmsg->second;
   seccomp::CompileOptions options;
   options.notify_kills = host.seccomp_user_notif && sendmsg_action.kind == policy::SeccompAction::kAllow;
-  auto program = seccomp::compile(*resolved, options);
+  auto program = host.filter_cache ? host.filter_cache->compile(*resolved, options, host.kernel_release)
+                                   : seccomp::compile(*resolved, options);
   if (!program) return unexpected(std::move(program.error()).add_context("compile the seccomp filter"));
   // The per-syscall detail is in the program's summary; the report gets the policy's shape.
   protection.detail = std::string("default ") + policy::to_string(resolved->default_action.kind) +

@@ -1,0 +1,238 @@
+// The compiled-filter cache (docs/seccomp.md, "The filter cache").
+//
+// A cached filter decides which syscalls every later sandbox may make, so the cache is trusted
+// only where nobody but root can write: every directory on the way from / must be owned by root
+// and not writable by group or others (a sticky world-writable directory such as /tmp is allowed
+// on the way, since nobody else can rename or remove what root made in it), the cache directory
+// itself is root's with mode 0700, and every file is opened without following symlinks and
+// checked to be a root-owned regular file. The file names its key and carries a SHA-256 of its
+// contents, so a torn or stale file is ignored. Anything unexpected means "no cache": the
+// filter is then compiled as if there were none.
+#include <fcntl.h>
+#include <link.h>
+#include <seccomp.h>
+#include <sha2.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "confine/fd.h"
+#include "confine/seccomp.h"
+
+namespace confine::seccomp {
+namespace {
+
+constexpr std::string_view kMagic = "confine-seccomp-cache 1\n";
+constexpr size_t kMaxFileBytes = 1 << 20;
+
+bool trusted_dir(const struct stat& st, bool allow_sticky_shared) {
+  if (!S_ISDIR(st.st_mode) || st.st_uid != 0) return false;
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) == 0) return true;
+  return allow_sticky_shared && (st.st_mode & S_ISVTX) != 0;
+}
+
+std::string sha256_hex(std::string_view data) {
+  char hex[SHA256_DIGEST_STRING_LENGTH];
+  SHA256Data(reinterpret_cast<const uint8_t*>(data.data()), data.size(), hex);
+  return hex;
+}
+
+// The GNU build id of this executable: a rebuilt confine (new compiler code, new built-ins)
+// never reuses a filter an older build compiled.
+std::string build_id() {
+  std::string id;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* out) -> int {
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_NOTE) continue;
+          const auto* p = reinterpret_cast<const unsigned char*>(info->dlpi_addr + ph.p_vaddr);
+          const auto* end = p + ph.p_memsz;
+          while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const auto* note = reinterpret_cast<const ElfW(Nhdr)*>(p);
+            const auto* name = p + sizeof(ElfW(Nhdr));
+            const auto* desc = name + ((note->n_namesz + 3) & ~3U);
+            if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 && std::memcmp(name, "GNU", 4) == 0) {
+              static constexpr char kHex[] = "0123456789abcdef";
+              auto& text = *static_cast<std::string*>(out);
+              for (uint32_t b = 0; b < note->n_descsz; ++b) {
+                text += kHex[desc[b] >> 4];
+                text += kHex[desc[b] & 15];
+              }
+              return 1;
+            }
+            p = desc + ((note->n_descsz + 3) & ~3U);
+          }
+        }
+        return 1;  // only the executable itself (the first object) is of interest
+      },
+      &id);
+  return id;
+}
+
+void append_action(std::string& out, const Action& a) {
+  out += std::to_string(static_cast<int>(a.kind));
+  out += '/';
+  out += std::to_string(a.errno_value);
+}
+
+}  // namespace
+
+std::string FilterCache::key(const Resolved& resolved, const CompileOptions& options, std::string_view kernel_release) {
+  // Everything compile() depends on: the rules, the options, and what it is built with and for.
+  static const std::string binary = build_id();
+  const scmp_version* v = seccomp_version();
+  std::string text;
+  text += "confine " CONFINE_VERSION " build ";
+  text += binary.empty() ? std::string("unknown") : binary;
+  text += "\nlibseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
+  text += "\nkernel ";
+  text += kernel_release;
+  text += "\nnotify_kills ";
+  text += options.notify_kills ? "1" : "0";
+  text += "\ndefault ";
+  append_action(text, resolved.default_action);
+  for (const auto& [name, action] : resolved.syscalls) {
+    text += '\n';
+    text += name;
+    text += ' ';
+    append_action(text, action);
+  }
+  return sha256_hex(text);
+}
+
+std::optional<FilterCache> FilterCache::open(const std::string& dir) {
+  if (::geteuid() != 0 || dir.empty() || dir.front() != '/') return std::nullopt;
+  // Walk down from / by descriptor, never following a symlink, checking each directory.
+  UniqueFd current(::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!current) return std::nullopt;
+  struct stat st {};
+  if (::fstat(current.get(), &st) != 0 || !trusted_dir(st, true)) return std::nullopt;
+  size_t pos = 1;
+  while (pos < dir.size()) {
+    size_t slash = dir.find('/', pos);
+    if (slash == std::string::npos) slash = dir.size();
+    const std::string part = dir.substr(pos, slash - pos);
+    pos = slash + 1;
+    if (part.empty() || part == ".") continue;
+    if (part == "..") return std::nullopt;
+    const bool last = pos >= dir.size();
+    // Missing directories are created private to root from their first moment.
+    if (::mkdirat(current.get(), part.c_str(), 0700) != 0 && errno != EEXIST) return std::nullopt;
+    UniqueFd next(::openat(current.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!next || ::fstat(next.get(), &st) != 0) return std::nullopt;
+    if (!trusted_dir(st, !last)) return std::nullopt;
+    if (last && (st.st_mode & 07777) != 0700) return std::nullopt;
+    current = std::move(next);
+  }
+  FilterCache cache;
+  cache.dir_ = std::make_shared<UniqueFd>(std::move(current));
+  return cache;
+}
+
+std::optional<Program> FilterCache::load(const std::string& key) const {
+  UniqueFd fd(::openat(dir_->get(), (key + ".bpf").c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
+  if (!fd) return std::nullopt;
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
+      st.st_size <= 0 || static_cast<size_t>(st.st_size) > kMaxFileBytes) {
+    return std::nullopt;
+  }
+  std::string data(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < data.size()) {
+    const ssize_t n = ::read(fd.get(), data.data() + got, data.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;
+    got += static_cast<size_t>(n);
+  }
+  // Layout: magic, "key <key>\n", "sha256 <hex of the rest>\n", then the body:
+  // "notify <0|1>\n", "instructions <n>\n", n raw sock_filter structs, "summary <m>\n", m lines.
+  std::string_view view(data);
+  if (view.substr(0, kMagic.size()) != kMagic) return std::nullopt;
+  view.remove_prefix(kMagic.size());
+  auto take_line = [&view](std::string_view prefix) -> std::optional<std::string_view> {
+    const size_t nl = view.find('\n');
+    if (nl == std::string_view::npos || view.substr(0, prefix.size()) != prefix) return std::nullopt;
+    const std::string_view value = view.substr(prefix.size(), nl - prefix.size());
+    view.remove_prefix(nl + 1);
+    return value;
+  };
+  auto take_count = [&take_line](std::string_view prefix) -> std::optional<size_t> {
+    const auto text = take_line(prefix);
+    if (!text || text->empty() || text->size() > 7 || text->find_first_not_of("0123456789") != std::string_view::npos) {
+      return std::nullopt;
+    }
+    return static_cast<size_t>(std::stoul(std::string(*text)));
+  };
+  const auto file_key = take_line("key ");
+  if (!file_key || *file_key != key) return std::nullopt;
+  const auto digest = take_line("sha256 ");
+  if (!digest || *digest != sha256_hex(view)) return std::nullopt;
+  const auto notify = take_line("notify ");
+  const auto count = take_count("instructions ");
+  if (!notify || (*notify != "0" && *notify != "1") || !count || *count == 0 || *count > BPF_MAXINSNS ||
+      view.size() < *count * sizeof(sock_filter)) {
+    return std::nullopt;
+  }
+  Program program;
+  program.notify = *notify == "1";
+  program.instructions.resize(*count);
+  std::memcpy(program.instructions.data(), view.data(), *count * sizeof(sock_filter));
+  view.remove_prefix(*count * sizeof(sock_filter));
+  const auto lines = take_count("summary ");
+  if (!lines) return std::nullopt;
+  for (size_t i = 0; i < *lines; ++i) {
+    const size_t nl = view.find('\n');
+    if (nl == std::string_view::npos) return std::nullopt;
+    program.summary.emplace_back(view.substr(0, nl));
+    view.remove_prefix(nl + 1);
+  }
+  if (!view.empty()) return std::nullopt;
+  return program;
+}
+
+void FilterCache::store(const std::string& key, const Program& program) const {
+  std::string body;
+  body += "notify ";
+  body += program.notify ? "1\n" : "0\n";
+  body += "instructions " + std::to_string(program.instructions.size()) + "\n";
+  body.append(reinterpret_cast<const char*>(program.instructions.data()), program.instructions.size() * sizeof(sock_filter));
+  body += "summary " + std::to_string(program.summary.size()) + "\n";
+  for (const auto& line : program.summary) {
+    if (line.find('\n') != std::string::npos) return;  // cannot be stored; just do not cache
+    body += line;
+    body += '\n';
+  }
+  std::string data(kMagic);
+  data += "key " + key + "\nsha256 " + sha256_hex(body) + "\n" + body;
+  // Written under a private temporary name and renamed into place: a reader sees the whole
+  // file or none. Two confines storing the same key write the same bytes.
+  const std::string temp = "." + key + "." + std::to_string(::getpid()) + ".tmp";
+  UniqueFd fd(::openat(dir_->get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) return;
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  if (done != data.size() || ::renameat(dir_->get(), temp.c_str(), dir_->get(), (key + ".bpf").c_str()) != 0) {
+    (void)::unlinkat(dir_->get(), temp.c_str(), 0);
+  }
+}
+
+Expected<Program> FilterCache::compile(const Resolved& resolved, const CompileOptions& options,
+                                       std::string_view kernel_release) const {
+  const std::string k = key(resolved, options, kernel_release);
+  if (auto cached = load(k)) return std::move(*cached);
+  auto program = seccomp::compile(resolved, options);
+  if (program) store(k, *program);
+  return program;
+}
+
+}  // namespace confine::seccomp
