@@ -11,6 +11,11 @@ packages=(
   python3 python3-jsonschema   # report schema validation in the tests
   bubblewrap                   # the launch benchmark compares against it
   util-linux procps            # setpriv/runuser for the rootless test pass, pgrep
+  # The workload tests (label `workloads`) run the real converters under the shipped policies.
+  libreoffice-writer-nogui libreoffice-calc-nogui imagemagick ghostscript ffmpeg pandoc
+  poppler-utils                # pdfinfo, pdftotext: checking the converters' PDFs
+  python3-yaml                 # the Python policy's test: an installed add-on package stays out
+  clang libclang-rt-14-dev     # libFuzzer for the policy and command-line fuzz targets
 )
 # --print: just list the packages (.ci/run installs them itself).
 if [ "${1:-}" = "--print" ]; then
