@@ -65,7 +65,12 @@ step smoke-memhog "$confine" run -p policies/default.toml --ro "$probe_dir" --me
 #    (exit 0). On the host the integration suite checks the opposite verdict.
 step doctor sh -c '"$1" doctor -p policies/default.toml --json >"$2"' doctor "$confine" "$results/doctor.json"
 
-# 5. The integration tests that need cgroup v2 controllers. CONFINE_REQUIRE_ALL=1: a skip here
+# 5. A short soak with every controller: mixed outcomes one and two at a time, OOM kills
+#    included (scripts/soak.sh turns them on where memory is available), then nothing may be
+#    left: processes, cgroup leaves, mounts, temp dirs, fds. TCG is slow (about 1 run/s), so 60.
+step soak "$source/scripts/soak.sh" 60 --build "$build"
+
+# 6. The integration tests that need cgroup v2 controllers. CONFINE_REQUIRE_ALL=1: a skip here
 #    means the VM failed to provide what it exists for, so it counts as a failure.
 CONFINE_REQUIRE_ALL=1 step integration "$build/integration/integration_tests" \
   "--gtest_filter=$filter" "--gtest_output=xml:$results/integration.xml"

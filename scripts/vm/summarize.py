@@ -68,6 +68,9 @@ def main():
         print(f"confine doctor: exit {steps.get('doctor')}, fully_enforced {doctor.get('fully_enforced')}")
         if steps.get("doctor") != 0 or doctor.get("fully_enforced") is not True:
             problems.append("doctor: the VM has every controller, yet doctor did not call the default policy fully enforced")
+    print(f"scripts/soak.sh 60 (OOM runs included): exit {steps.get('soak')}")
+    if steps.get("soak") != 0:
+        problems.append("soak: leftovers, a leak or a wrong outcome (the guest log has soak.sh's figures)")
     hog, err = load_json(os.path.join(results, "smoke-memhog.json"))
     if hog is None:
         problems.append(f"smoke-memhog: no report ({err})")
