@@ -13,6 +13,7 @@ packages=(
   util-linux procps            # setpriv/runuser for the rootless test pass, pgrep
   # The workload tests (label `workloads`) run the real converters under the shipped policies.
   libreoffice-writer-nogui libreoffice-calc-nogui imagemagick ghostscript ffmpeg pandoc
+  libmagickcore-6.q16-6-extra  # ImageMagick's SVG coder (without it SVG input does not convert)
   poppler-utils                # pdfinfo, pdftotext: checking the converters' PDFs
   python3-yaml                 # the Python policy's test: an installed add-on package stays out
   clang libclang-rt-14-dev     # libFuzzer for the policy and command-line fuzz targets
