@@ -467,7 +467,15 @@ TEST_F(FaultTest, TooFewDescriptorsEndCleanly) {
   int failed = 0;
   int worked = 0;
   bool said_emfile = false;
-  for (rlim_t soft = 5; soft <= 24; ++soft) {
+  // Under the sanitizers the lowest limits starve their runtime, not confine: UBSan's vptr
+  // check cannot read the process's memory map without a descriptor and reports every object
+  // as having an invalid vptr. There the sweep starts where the runtime has room.
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr rlim_t kLowest = 12;
+#else
+  constexpr rlim_t kLowest = 5;
+#endif
+  for (rlim_t soft = kLowest; soft <= 24; ++soft) {
     const std::string report = base_ + "/report-nofile-" + std::to_string(soft) + ".json";
     Spawn spawn{run_argv(report, {}, {"exit", "0"})};
     spawn.nofile_soft = soft;

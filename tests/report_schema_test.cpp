@@ -369,12 +369,15 @@ TEST(ReportSchema, EveryFieldIsDocumented) {
   const std::string doc = read_file(kReportDoc);
   ASSERT_FALSE(doc.empty()) << kReportDoc;
   std::set<std::string> names;
-  collect_property_names(ordered_json::parse(read_file(kSchema)), names);
+  // Held in a variable: a range-for over a member of a temporary would iterate freed memory
+  // (the temporary dies before the loop body; AddressSanitizer caught it).
+  const ordered_json schema = ordered_json::parse(read_file(kSchema));
+  collect_property_names(schema, names);
   ASSERT_GT(names.size(), 30U);
   for (const std::string& name : names) {
     EXPECT_NE(doc.find("`" + name + "`"), std::string::npos) << name << " is not in report.md";
   }
-  for (const auto& outcome : ordered_json::parse(read_file(kSchema))["properties"]["outcome"]["enum"]) {
+  for (const auto& outcome : schema["properties"]["outcome"]["enum"]) {
     EXPECT_NE(doc.find("`" + outcome.get<std::string>() + "`"), std::string::npos) << outcome;
   }
 }
