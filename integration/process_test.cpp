@@ -44,6 +44,19 @@ bool wait_for_file(const std::string& path, std::chrono::milliseconds timeout) {
   return false;
 }
 
+// The sandboxed probe carrying `tag`, seen from the host (its argv starts with the probe's
+// path; confine's own argv carries the tag too), or 0 when it does not appear within 2 s.
+pid_t sandboxed_probe(const std::string& tag) {
+  for (int i = 0; i < 200; ++i) {
+    for (pid_t pid : processes_with_marker(tag)) {
+      const auto cmdline = read_text("/proc/" + std::to_string(pid) + "/cmdline").value_or("");
+      if (cmdline.rfind(probe_binary() + std::string(1, '\0'), 0) == 0) return pid;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  return 0;
+}
+
 using ProcessTest = SandboxTest;
 
 TEST_F(ProcessTest, CallerSecretsDoNotReachTheTarget) {
@@ -130,14 +143,7 @@ TEST_F(ProcessTest, RootOnlyHostSideUidIsNobody) {
   CONFINE_REQUIRE_ROOT();
   Running running = start_probe({"sleep", "30"});
   // The target seen from the host: find it by its tag, read its credentials.
-  pid_t target = 0;
-  for (int i = 0; i < 200 && target == 0; ++i) {
-    for (pid_t pid : processes_with_marker(tag_)) {
-      const auto cmdline = read_text("/proc/" + std::to_string(pid) + "/cmdline").value_or("");
-      if (cmdline.rfind(probe_binary() + std::string(1, '\0'), 0) == 0) target = pid;
-    }
-    if (target == 0) std::this_thread::sleep_for(10ms);
-  }
+  const pid_t target = sandboxed_probe(tag_);
   ASSERT_NE(target, 0) << "the sandboxed probe never appeared";
   const std::string uid = status_field(target, "Uid:");
   running.signal(SIGTERM);
@@ -167,14 +173,7 @@ TEST_F(ProcessTest, RootOnlyInitGivesBackConfinesHeap) {
                   "(confine then hands the init nothing to release)";
 #endif
   Running running = start_probe({"sleep", "30"});
-  pid_t target = 0;
-  for (int i = 0; i < 200 && target == 0; ++i) {
-    for (pid_t pid : processes_with_marker(tag_)) {
-      const auto cmdline = read_text("/proc/" + std::to_string(pid) + "/cmdline").value_or("");
-      if (cmdline.rfind(probe_binary() + std::string(1, '\0'), 0) == 0) target = pid;
-    }
-    if (target == 0) std::this_thread::sleep_for(10ms);
-  }
+  const pid_t target = sandboxed_probe(tag_);
   ASSERT_NE(target, 0) << "the sandboxed probe never appeared";
   const pid_t init = static_cast<pid_t>(std::stol(status_field(target, "PPid:")));
   const pid_t confine = static_cast<pid_t>(std::stol(status_field(init, "PPid:")));
