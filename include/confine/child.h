@@ -108,10 +108,10 @@ struct Image {
   // confine, the init and the target on one CPU while they set up). Null: leave it alone.
   const cpu_set_t* affinity = nullptr;
   size_t affinity_size = 0;
-  // confine's heap, as the clone copied it. Once the target runs, the init needs none of it
-  // (this image lives there too) and unmaps it: the init holds no copy of confine's heap
-  // while it runs beside the job, and the work of freeing it is done while the job runs
-  // rather than when the sandbox exits. Zero bytes: keep everything.
+  // The mapping that holds this image (launch::ImageCopy; confine's heap is not in the child at
+  // all). Once the target runs, the init needs none of it and unmaps it, keeping only what
+  // supervision reads: the init holds no copy of the plan, argv or environment while it runs
+  // beside the job. Zero bytes: keep everything.
   uintptr_t release_begin = 0;
   size_t release_bytes = 0;
 };

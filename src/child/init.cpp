@@ -250,7 +250,7 @@ void run(const Image& image) noexcept {
   Image quiet = image;
   quiet.error_fd = -1;
   drop_privileges(quiet, 0);
-  // What supervision needs, copied out of the image before the heap holding it goes.
+  // What supervision needs, copied out of the image before the mapping holding it goes.
   Image kept{};
   kept.status_fd = image.status_fd;
   kept.marks = image.marks;

@@ -1,6 +1,11 @@
 #include "image.h"
 
 #include <sched.h>
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
 
 #include "confine/host.h"
 
@@ -96,6 +101,106 @@ Expected<std::unique_ptr<ChildImage>> ChildImage::build(const plan::Plan& plan) 
   img.argv = c.argv_.data();
   img.envp = c.envp_.data();
   return out;
+}
+
+namespace {
+
+// Lays a child::Image out in one block. Run twice: with no base it only measures; with a base
+// of at least that many bytes it copies. Every pointer it returns points into the block.
+class Packer {
+ public:
+  explicit Packer(char* base) : base_(base) {}
+
+  template <class T>
+  T* reserve(size_t count) {
+    used_ = (used_ + alignof(T) - 1) & ~(alignof(T) - 1);
+    T* at = base_ != nullptr ? reinterpret_cast<T*>(base_ + used_) : nullptr;
+    used_ += count * sizeof(T);
+    return at;
+  }
+  template <class T>
+  T* copy(const T* from, size_t count) {
+    T* at = reserve<T>(count);
+    if (at != nullptr && count > 0) std::memcpy(at, from, count * sizeof(T));
+    return at;
+  }
+  const char* string(const char* s) { return s == nullptr ? nullptr : copy(s, std::strlen(s) + 1); }
+  char* const* strings(char* const* list) {
+    if (list == nullptr) return nullptr;
+    size_t n = 0;
+    while (list[n] != nullptr) ++n;
+    char** at = reserve<char*>(n + 1);
+    for (size_t i = 0; i < n; ++i) {
+      const char* s = string(list[i]);
+      if (at != nullptr) at[i] = const_cast<char*>(s);
+    }
+    if (at != nullptr) at[n] = nullptr;
+    return at;
+  }
+  [[nodiscard]] size_t used() const { return used_; }
+
+ private:
+  char* base_;
+  size_t used_ = 0;
+};
+
+child::Image* pack(Packer& p, const child::Image& from) {
+  child::Image* slot = p.reserve<child::Image>(1);
+  child::Image to = from;
+  child::MountStep* steps = p.reserve<child::MountStep>(from.mount_count);
+  for (size_t i = 0; i < from.mount_count; ++i) {
+    child::MountStep step = from.mounts[i];
+    step.source = p.string(step.source);
+    step.target = p.string(step.target);
+    step.size = p.string(step.size);
+    step.mode = p.string(step.mode);
+    if (steps != nullptr) steps[i] = step;
+  }
+  to.mounts = steps;
+  to.root_parent = p.string(from.root_parent);
+  to.hostname = p.string(from.hostname);
+  to.cwd = p.string(from.cwd);
+  to.rlimits = p.copy(from.rlimits, from.rlimit_count);
+  if (from.seccomp != nullptr) {
+    sock_fprog* prog = p.reserve<sock_fprog>(1);
+    sock_filter* code = p.copy(from.seccomp->filter, from.seccomp->len);
+    if (prog != nullptr) *prog = sock_fprog{from.seccomp->len, code};
+    to.seccomp = prog;
+  }
+  to.exec_path = p.string(from.exec_path);
+  to.argv = p.strings(from.argv);
+  to.envp = p.strings(from.envp);
+  if (from.affinity != nullptr) {
+    to.affinity = reinterpret_cast<const cpu_set_t*>(
+        p.copy(reinterpret_cast<const unsigned char*>(from.affinity), from.affinity_size));
+  }
+  if (slot != nullptr) *slot = to;
+  return slot;
+}
+
+}  // namespace
+
+Expected<ImageCopy> ImageCopy::make(const child::Image& from) {
+  Packer measure(nullptr);
+  (void)pack(measure, from);
+  const size_t bytes = (measure.used() + 4095) & ~size_t{4095};
+  // MAP_POPULATE: the pages are written right below anyway; one call beats a fault per page.
+  void* base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (base == MAP_FAILED) return fail_errno(errno, "mmap for the child's image");
+  Packer write(static_cast<char*>(base));
+  child::Image* image = pack(write, from);
+  // Once the target runs, the init needs none of this (see child::Image::release_begin).
+  image->release_begin = reinterpret_cast<uintptr_t>(base);
+  image->release_bytes = bytes;
+  return ImageCopy(base, bytes, image);
+}
+
+ImageCopy::ImageCopy(ImageCopy&& other) noexcept
+    : base_(std::exchange(other.base_, nullptr)), bytes_(std::exchange(other.bytes_, 0)),
+      image_(std::exchange(other.image_, nullptr)) {}
+
+ImageCopy::~ImageCopy() {
+  if (base_ != nullptr) (void)::munmap(base_, bytes_);
 }
 
 }  // namespace confine::launch

@@ -33,11 +33,6 @@ class ChildImage {
     image_.affinity = &affinity_;
     image_.affinity_size = sizeof affinity_;
   }
-  // The range the init unmaps once the target runs (see child::Image::release_begin).
-  void set_release(uintptr_t begin, size_t bytes) {
-    image_.release_begin = begin;
-    image_.release_bytes = bytes;
-  }
   [[nodiscard]] const child::Image& image() const { return image_; }
 
  private:
@@ -51,6 +46,30 @@ class ChildImage {
   sock_fprog seccomp_{};
   cpu_set_t affinity_{};
   child::Image image_;
+};
+
+// A deep copy of a child::Image in one private anonymous mapping of its own: the image, its
+// mount steps, rlimits, filter, argv, envp and every string they point to. The launcher marks
+// confine's heap MADV_DONTFORK across the clone (launch/run.cpp), so the child has no heap at
+// all and must find everything it reads here. Unmapped when this object goes.
+class ImageCopy {
+ public:
+  [[nodiscard]] static Expected<ImageCopy> make(const child::Image& from);
+  ImageCopy(ImageCopy&& other) noexcept;
+  ImageCopy& operator=(ImageCopy&&) = delete;
+  ImageCopy(const ImageCopy&) = delete;
+  ImageCopy& operator=(const ImageCopy&) = delete;
+  ~ImageCopy();
+
+  [[nodiscard]] const child::Image& image() const { return *image_; }
+  [[nodiscard]] uintptr_t begin() const { return reinterpret_cast<uintptr_t>(base_); }
+  [[nodiscard]] size_t bytes() const { return bytes_; }
+
+ private:
+  ImageCopy(void* base, size_t bytes, child::Image* image) : base_(base), bytes_(bytes), image_(image) {}
+  void* base_ = nullptr;
+  size_t bytes_ = 0;
+  child::Image* image_ = nullptr;
 };
 
 }  // namespace confine::launch

@@ -164,6 +164,41 @@ class PinnedToThisCpu {
   bool pinned_ = false;
 };
 
+// malloc's heap, kept out of the clone: MADV_DONTFORK on it while this object lives. The child
+// runs from an ImageCopy outside the heap and never allocates, so it needs none of the heap;
+// without this the clone copies the page table entries of a prefaulted heap (about 130 pages
+// for a default launch) and write-protects them in both processes, and confine then takes a
+// copy-on-write fault, about 10 us each here, on every heap page it writes while the job
+// runs. The first page stays: glibc puts the main thread's TLS block (errno, the stack
+// protector's canary) at the start of the brk area, just below the arena, and the child reads
+// it. Nothing is marked when the bounds are unknown (a sanitizer's allocator does not use brk).
+class HeapNotForked {
+ public:
+  HeapNotForked() {
+    const auto end = reinterpret_cast<uintptr_t>(::sbrk(0));
+    const auto arena = static_cast<uintptr_t>(::mallinfo2().arena);
+    constexpr uintptr_t kPage = 4096;
+    if (arena == 0 || arena > end) return;
+    const uintptr_t begin = (end - arena + kPage - 1) & ~(kPage - 1);
+    const uintptr_t last = end & ~(kPage - 1);
+    if (last <= begin) return;
+    if (::madvise(reinterpret_cast<void*>(begin), last - begin, MADV_DONTFORK) != 0) return;
+    begin_ = begin;
+    bytes_ = last - begin;
+  }
+  // Back to normal in confine (the child has its own memory by now): a later clone in this
+  // process, such as a test's, must not find a heap it does not expect to be missing.
+  ~HeapNotForked() {
+    if (bytes_ > 0) (void)::madvise(reinterpret_cast<void*>(begin_), bytes_, MADV_DOFORK);
+  }
+  HeapNotForked(const HeapNotForked&) = delete;
+  HeapNotForked& operator=(const HeapNotForked&) = delete;
+
+ private:
+  uintptr_t begin_ = 0;
+  size_t bytes_ = 0;
+};
+
 // SIGCHLD, SIGINT, SIGTERM, SIGHUP and SIGQUIT blocked and readable from a signalfd while it
 // lives; the previous mask comes back when it goes.
 class BlockedSignals {
@@ -258,22 +293,16 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
     notify_child.reset(pair[1]);
   }
   image.set_fds(sync->read.get(), errors->write.get(), status->write.get(), notify_child.get());
-  // malloc's heap (the main arena grows by brk from its start; anything mapped separately is
-  // not in it), whole pages only; see child::Image::release_begin. Zero when unknown (a
-  // sanitizer's allocator), and the init then keeps everything.
-  {
-    const auto end = reinterpret_cast<uintptr_t>(::sbrk(0));
-    const auto arena = static_cast<uintptr_t>(::mallinfo2().arena);
-    constexpr uintptr_t kPage = 4096;
-    const uintptr_t begin = (end - arena + kPage - 1) & ~(kPage - 1);
-    const uintptr_t last = end & ~(kPage - 1);
-    if (arena > 0 && arena <= end && last > begin) image.set_release(begin, last - begin);
-  }
   const PinnedToThisCpu pinned;
   if (const cpu_set_t* mask = pinned.caller_mask()) image.set_affinity(*mask);
   // A page shared with the child, where it stamps its setup checkpoints (child::Mark).
   Marks marks;
   image.set_marks(marks.slots());
+
+  // The child reads only this copy, outside the heap (see HeapNotForked below).
+  auto copied = ImageCopy::make(image.image());
+  if (!copied) return setup_failed(report, "image", copied.error());
+  const ImageCopy& child_image = *copied;
 
   // Run as root, confine drops its own supplementary groups: the child inherits them, and with
   // setgroups denied in its namespace it could never drop them itself; a root group would
@@ -292,9 +321,14 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   args.exit_signal = SIGCHLD;
   if (leaf) args.cgroup = static_cast<uint64_t>(leaf->dir_fd());
   const auto t_clone = Clock::now();
-  long pid = ::syscall(SYS_clone3, &args, sizeof(args));
-  if (pid == 0) child::run(image.image());  // never returns
-  const int clone_errno = errno;
+  long pid = 0;
+  int clone_errno = 0;
+  {
+    const HeapNotForked heap;
+    pid = ::syscall(SYS_clone3, &args, sizeof(args));
+    if (pid == 0) child::run(child_image.image());  // never returns
+    clone_errno = errno;
+  }
   if (pid < 0) {
     return setup_failed(report, "clone3",
                         Error{ErrorCode::kSystem, clone_errno, "clone3 with namespaces", {},
