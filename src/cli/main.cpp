@@ -69,6 +69,22 @@ void prefault_stack() {
   populate(top - kStackBytes, top - kPage);  // the page we are on is present already
 }
 
+// confine's code, mapped in one call. A launch runs code scattered over most of the 3 MiB of
+// text (libc, libstdc++, CLI11, spdlog, toml++, libseccomp, confine), and each first touch of
+// a 64 KiB stretch was a read fault, about 40 of them after this point. MADV_POPULATE_READ
+// maps the page-cache pages without a fault each. It runs as a constructor, ahead of the C++
+// library's own static initialisers, which are the first big users. Linux 5.14; on older
+// kernels it fails and costs nothing.
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+extern "C" char __executable_start[], etext[];  // the linker's bounds of the text segment
+__attribute__((constructor(101))) void populate_text() {
+  const auto begin = reinterpret_cast<uintptr_t>(__executable_start) & ~(kPage - 1);
+  const auto end = (reinterpret_cast<uintptr_t>(etext) + kPage - 1) & ~(kPage - 1);
+  if (end > begin) (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ);
+}
+
 // Descriptors 0, 1 and 2 are open from here on, /dev/null for any the caller closed. Otherwise
 // the next open() lands there: the report file opened as fd 2 collects confine's own log lines
 // in front of the JSON, and the sandbox keeps 0-2 for the target, so a descriptor confine
