@@ -74,7 +74,9 @@ void prefault_stack() {
 // a 64 KiB stretch was a read fault, about 40 of them after this point. MADV_POPULATE_READ
 // maps the page-cache pages without a fault each. It runs as a constructor, ahead of the C++
 // library's own static initialisers, which are the first big users. Linux 5.14; on older
-// kernels it fails and costs nothing.
+// kernels it fails and costs nothing. Where cli/entry.cpp is built in, it has done this (and
+// more) before glibc's start-up code ran.
+#if !defined(CONFINE_EARLY_POPULATE)
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #endif
@@ -84,6 +86,7 @@ __attribute__((constructor(101))) void populate_text() {
   const auto end = (reinterpret_cast<uintptr_t>(etext) + kPage - 1) & ~(kPage - 1);
   if (end > begin) (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ);
 }
+#endif
 
 // Descriptors 0, 1 and 2 are open from here on, /dev/null for any the caller closed. Otherwise
 // the next open() lands there: the report file opened as fd 2 collects confine's own log lines
