@@ -65,15 +65,18 @@ bool copy_path(char* dst, const char* src) noexcept {
 
 // Walks `rel` (no leading "/") from `root_fd`, creating missing directories, never following a
 // symlink (O_NOFOLLOW on each component; a symlink component yields ENOTDIR/ELOOP). Returns an
-// O_PATH fd of the final component, created as a directory or an empty file when missing.
+// fd of the final component, created as a directory or an empty file when missing: O_PATH, or
+// for a file it just created, the O_WRONLY descriptor that created it (a mountpoint all the
+// same: attach() moves onto the fd's own path). Every syscall here runs once per component of
+// every mount, so the walk starts from `root_fd` itself rather than a duplicate of it, and a
+// missing file is created in one call instead of a failed open, a create and a reopen.
 int make_mountpoint(int root_fd, const char* rel, bool is_dir, bool create) noexcept {
   char buf[kPathMax];
   if (!copy_path(buf, rel)) {
     errno = ENAMETOOLONG;
     return -1;
   }
-  int dir = ::openat(root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return -1;
+  int dir = root_fd;  // borrowed until the first component is open: never closed here
   char* component = buf;
   while (true) {
     char* slash = std::strchr(component, '/');
@@ -81,14 +84,10 @@ int make_mountpoint(int root_fd, const char* rel, bool is_dir, bool create) noex
     if (!last) *slash = '\0';
     int next = -1;
     if (last && !is_dir) {
-      next = ::openat(dir, component, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-      if (next < 0 && errno == ENOENT && create) {
-        int f = ::openat(dir, component, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444);
-        if (f >= 0) {
-          ::close(f);
-          next = ::openat(dir, component, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        }
-      }
+      // O_EXCL never follows a symlink: an existing name, symlink or not, is EEXIST and then
+      // opened without following, as if it had been opened first.
+      next = create ? ::openat(dir, component, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444) : -1;
+      if (!create || (next < 0 && errno == EEXIST)) next = ::openat(dir, component, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     } else {
       next = ::openat(dir, component, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
       if (next < 0 && errno == ENOENT && create) {
@@ -97,9 +96,11 @@ int make_mountpoint(int root_fd, const char* rel, bool is_dir, bool create) noex
         }
       }
     }
-    int saved = errno;
-    ::close(dir);
-    errno = saved;
+    if (dir != root_fd) {
+      int saved = errno;
+      ::close(dir);
+      errno = saved;
+    }
     if (next < 0) return -1;
     if (last) return next;
     dir = next;
