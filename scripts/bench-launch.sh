@@ -2,7 +2,7 @@
 # Launch overhead of `confine run -p policies/default.toml -- /bin/true` against the bare
 # command and against bubblewrap with comparable isolation, measured side by side in one run.
 # Prints a table (median and p90 per launch, launches per second one and two at a time), then
-# confine's own per-phase times from one report. Usage: scripts/bench-launch.sh [RUNS]
+# the median of confine's own per-phase times over 31 reports. Usage: scripts/bench-launch.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-300}
@@ -18,12 +18,24 @@ echo "machine: $(nproc) cores, kernel $(uname -r), user $(id -un)"
   bare /bin/true --- \
   bubblewrap "$(command -v bwrap)" "${bwrap_args[@]:1}" /bin/true --- \
   confine "$confine" run --log-level error -p policies/default.toml -- /bin/true
-report=$(mktemp)
-"$confine" run --log-level error -p policies/default.toml --report "$report" -- /bin/true
-echo "confine phases (one run, microseconds):"
-python3 - "$report" <<'PY'
-import json, sys
-for phase in json.load(open(sys.argv[1]))["phases"]:
-    print(f"  {phase['name']:12} {phase['duration_us']:8}")
+# Phases: the median of each over 31 runs (one run's figures wander by 100 us and more here).
+phase_runs=31
+reports=$(mktemp -d)
+for i in $(seq "$phase_runs"); do
+  "$confine" run --log-level error -p policies/default.toml --report "$reports/$i.json" -- /bin/true
+done
+echo "confine phases (median of $phase_runs runs, microseconds):"
+python3 - "$reports" <<'PY'
+import json, os, statistics, sys
+phases = {}
+for name in sorted(os.listdir(sys.argv[1])):
+    for phase in json.load(open(os.path.join(sys.argv[1], name)))["phases"]:
+        phases.setdefault(phase["name"], []).append(phase["duration_us"])
+total = 0
+for name, values in phases.items():
+    median = statistics.median(values)
+    total += median
+    print(f"  {name:24} {median:8.0f}")
+print(f"  {'sum of medians':24} {total:8.0f}")
 PY
-rm -f "$report"
+rm -rf "$reports"
