@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "confine/policy.h"
 
@@ -114,6 +116,67 @@ TEST(Robustness, MissingAndUnreadableFilesReportStrerror) {
     ASSERT_EQ(r.diagnostics.size(), 1U);
     EXPECT_NE(r.diagnostics[0].message.find("Permission denied"), std::string::npos);
   }
+}
+
+// A FIFO nobody writes to, named by `extends` or given directly, is refused at once. Opening
+// one for reading used to block until a writer came, hanging `confine check` and `confine run`.
+// Each load runs in a child with an alarm, so a regression fails here instead of hanging.
+TEST(Robustness, FifoWithoutAWriterIsRefusedNotWaitedOn) {
+  TempDir dir;
+  const std::string fifo = (dir.path() / "fifo.toml").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string parent = dir.write("parent.toml", "version = 1\nextends = [\"fifo.toml\"]\n");
+  for (const std::string& path : {parent, fifo}) {
+    int out[2];
+    ASSERT_EQ(::pipe(out), 0);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::alarm(10);
+      const LoadResult r = load(path);
+      const std::string text = all(r);
+      (void)!::write(out[1], text.data(), text.size());
+      ::_exit(r.ok() ? 1 : 0);
+    }
+    ::close(out[1]);
+    std::string said;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) said.append(buf, static_cast<size_t>(n));
+    ::close(out[0]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status)) << path << ": the load hung and was killed by signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 0) << path << " loaded: " << said;
+    EXPECT_NE(said.find(fifo), std::string::npos) << said;
+    EXPECT_NE(said.find("the pipe gave nothing"), std::string::npos) << said;
+  }
+}
+
+// A pipe whose writer is still producing the policy (`confine run -p <(generate)`) is waited
+// for: the open is non-blocking, the reads are not.
+TEST(Robustness, PolicyFromAPipeWaitsForItsWriter) {
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  std::thread writer([fd = p[1]] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const std::string text = "version = 1\n[env]\nkeep = [\"FROM_PIPE\"]\n";
+    (void)!::write(fd, text.data(), text.size());
+    ::close(fd);
+  });
+  const LoadResult r = load("/proc/self/fd/" + std::to_string(p[0]));
+  writer.join();
+  ::close(p[0]);
+  ASSERT_TRUE(r.ok()) << all(r);
+  ASSERT_EQ(r.policy->env.keep.size(), 1U);
+  EXPECT_EQ(r.policy->env.keep.front().value, "FROM_PIPE");
+}
+
+// Devices are not policies: /dev/zero never ends, and a terminal would wait for typing.
+TEST(Robustness, DevicesAreRefused) {
+  const LoadResult r = load("/dev/zero");
+  ASSERT_EQ(r.diagnostics.size(), 1U) << all(r);
+  EXPECT_EQ(r.diagnostics[0].origin.str(), "/dev/zero");
+  EXPECT_NE(r.diagnostics[0].message.find("not a regular file or a pipe"), std::string::npos) << all(r);
 }
 
 TEST(Robustness, ExtendsDepthLimit) {

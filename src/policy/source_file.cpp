@@ -135,7 +135,10 @@ bool check_ascii_outside_strings(std::string_view text, const std::string& path,
 
 ReadResult read_source(const std::string& path, uint64_t max_bytes, std::vector<Diagnostic>& diagnostics) {
   ReadResult result;
-  const int raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  // O_NONBLOCK for the open only: opening a FIFO for reading otherwise blocks until some
+  // process opens it for writing, so a policy (or an `extends` entry) naming a FIFO nobody
+  // writes to would hang `confine run` and `confine check` before they could say anything.
+  const int raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (raw < 0) {
     result.open_errno = errno;
     return result;
@@ -150,8 +153,20 @@ ReadResult read_source(const std::string& path, uint64_t max_bytes, std::vector<
     result.open_errno = EISDIR;
     return result;
   }
-  result.source.identity = {st.st_dev, st.st_ino};
   const Origin whole_file{path, 0, 0};
+  // A file, or a pipe (`-p <(generate-policy)`). Not a device: /dev/zero never ends, a
+  // terminal waits for typing, and neither is where a security policy comes from.
+  if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+    diagnostics.push_back(Diagnostic{whole_file, "", "not a regular file or a pipe (a device?); refusing to read a policy from it"});
+    return result;
+  }
+  // Reads block again: a pipe's writer may still be producing the policy. A FIFO without one
+  // reads as end-of-file at once, and comes out empty below.
+  if (const int flags = ::fcntl(fd.get(), F_GETFL); flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) < 0) {
+    result.open_errno = errno;
+    return result;
+  }
+  result.source.identity = {st.st_dev, st.st_ino};
   const std::string cap = std::to_string(max_bytes) + "-byte limit";
   if (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) > max_bytes) {
     diagnostics.push_back(Diagnostic{whole_file, "",
@@ -198,6 +213,10 @@ ReadResult read_source(const std::string& path, uint64_t max_bytes, std::vector<
                                        "the file is empty (being rewritten?); a policy says at least `version = 1`"});
       return result;
     }
+  } else if (text.empty()) {
+    diagnostics.push_back(Diagnostic{whole_file, "",
+                                     "the pipe gave nothing (no writer?); a policy says at least `version = 1`"});
+    return result;
   }
   if (!check_bytes(text, path, diagnostics)) return result;
   if (!check_ascii_outside_strings(text, path, diagnostics)) return result;
