@@ -297,6 +297,31 @@ TEST_F(PlanTest, RlimitsAndCapabilities) {
   EXPECT_HAS(expect_error(ErrorCode::kInvalidArgument).message, "test.toml:71:1");
 }
 
+// A limit above the hard limit confine inherited cannot be set inside the user namespace; the
+// plan refuses it with the policy line instead of the child failing with EPERM.
+TEST_F(PlanTest, LimitsAboveTheInheritedHardLimitAreRefused) {
+  uint64_t nofile_hard = 100;
+  host.hard_limit = [&](int resource) -> std::optional<uint64_t> {
+    if (resource == RLIMIT_NOFILE) return nofile_hard;
+    if (resource == RLIMIT_CORE) return 0;
+    return std::nullopt;
+  };
+  policy.limits.open_files = from_file<std::optional<uint64_t>>(4096, 50);
+  Error e = expect_error(ErrorCode::kUnsupported);
+  EXPECT_HAS(e.message, "test.toml:50:1: limits.open_files: needs RLIMIT_NOFILE = 4096, above the hard limit of 100");
+  EXPECT_HAS(e.hint, "ulimit -H");
+
+  nofile_hard = 4096;  // equal is fine
+  (void)expect_plan();
+
+  policy.limits.core_dumps = from_file(true, 52);  // unlimited core files against a hard 0
+  e = expect_error(ErrorCode::kUnsupported);
+  EXPECT_HAS(e.message, "test.toml:52:1: limits.core_dumps: needs RLIMIT_CORE = unlimited, above the hard limit of 0");
+
+  host.hard_limit = nullptr;  // unknown: nothing to check against
+  (void)expect_plan();
+}
+
 TEST_F(PlanTest, DenyRules) {
   policy.filesystem.deny = {rule("/usr/share/secrets", 29), rule("/usr/share/secrets/key.pem", 29),
                             rule("/etc/passwd", 29), rule("/usr/share/absent", 29), rule("/proc/sys", 29)};

@@ -45,6 +45,9 @@ struct HostFacts {
   std::function<std::optional<std::string>(const std::string&)> read_link;
   // X_OK check for exec path resolution.
   std::function<bool(const std::string&)> executable;
+  // confine's own hard limit for an RLIMIT_* resource (getrlimit), which the sandbox inherits
+  // and can never raise; unset or nullopt when unknown, and then nothing is checked.
+  std::function<std::optional<uint64_t>(int resource)> hard_limit;
   // Where compiled seccomp filters are cached (seccomp::FilterCache); none when unset, and the
   // plan compiles the filter itself.
   std::optional<seccomp::FilterCache> filter_cache;

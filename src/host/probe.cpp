@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/landlock.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -224,6 +225,11 @@ plan::HostFacts probe() {
   facts.file_kind = [](const std::string& path) { return file_kind(path); };
   facts.read_link = [](const std::string& path) { return read_link(path); };
   facts.executable = [](const std::string& path) { return executable(path); };
+  facts.hard_limit = [](int resource) -> std::optional<uint64_t> {
+    rlimit limit{};
+    if (::getrlimit(resource, &limit) != 0) return std::nullopt;
+    return static_cast<uint64_t>(limit.rlim_max);
+  };
   return facts;
 }
 

@@ -37,6 +37,35 @@ std::vector<Rlimit> plan_rlimits(const policy::Policy& policy) {
   return out;
 }
 
+Expected<void> check_inherited_limits(const std::vector<Rlimit>& rlimits, const policy::Policy& policy,
+                                      const HostFacts& host) {
+  if (!host.hard_limit) return {};
+  const auto& limits = policy.limits;
+  for (const auto& r : rlimits) {
+    const std::optional<uint64_t> hard = host.hard_limit(r.resource);
+    if (!hard || r.hard <= *hard) continue;
+    // The policy key behind each rlimit, so the message points at the line to change.
+    std::string key = "limits";
+    policy::Origin origin;
+    switch (r.resource) {
+      case RLIMIT_NOFILE: key = "limits.open_files", origin = limits.open_files.origin; break;
+      case RLIMIT_FSIZE: key = "limits.file_size", origin = limits.file_size_bytes.origin; break;
+      case RLIMIT_CORE: key = "limits.core_dumps", origin = limits.core_dumps.origin; break;
+      case RLIMIT_NPROC: key = "limits.pids", origin = limits.pids.origin; break;
+      case RLIMIT_AS: key = "limits.memory", origin = limits.memory_bytes.origin; break;
+      default: break;
+    }
+    const auto text = [](uint64_t v) { return v == RLIM_INFINITY ? std::string("unlimited") : std::to_string(v); };
+    return fail(ErrorCode::kUnsupported,
+                (origin.is_default() ? std::string() : origin.str() + ": ") + key + ": needs " + r.name + " = " +
+                    text(r.hard) + ", above the hard limit of " + text(*hard) +
+                    " that confine inherited; inside its user namespace the sandbox can lower a limit but never raise one",
+                "lower the policy's value, or raise the caller's hard limit first (ulimit -H, or LimitNOFILE= and "
+                "friends in a systemd unit)");
+  }
+  return {};
+}
+
 Rlimit nproc_fallback(uint64_t pids) { return fixed(RLIMIT_NPROC, "RLIMIT_NPROC", pids); }
 
 Rlimit address_space_fallback(uint64_t bytes) { return fixed(RLIMIT_AS, "RLIMIT_AS", bytes); }

@@ -178,6 +178,7 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
   if (!resources) return unexpected(resources.error());
   // rlimits standing in for missing controllers (best-effort only); the protections name them.
   plan.rlimits.insert(plan.rlimits.end(), resources->fallback_rlimits.begin(), resources->fallback_rlimits.end());
+  if (auto ok = steps::check_inherited_limits(plan.rlimits, policy, host); !ok) return unexpected(ok.error());
   plan.cgroup_parent = resources->cgroup_parent;
   plan.cgroup_writes = resources->writes;
   plan.warnings.insert(plan.warnings.end(), resources->warnings.begin(), resources->warnings.end());

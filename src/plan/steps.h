@@ -57,6 +57,10 @@ enum class RlimitFallbacks { kOff, kUse };
 
 // limits.cpp: rlimits and the capability mask.
 [[nodiscard]] std::vector<Rlimit> plan_rlimits(const policy::Policy& policy);
+// Fails when an rlimit is above the hard limit confine inherited (HostFacts::hard_limit):
+// the child could not set it (EPERM), so the plan says so, naming the policy key.
+[[nodiscard]] Expected<void> check_inherited_limits(const std::vector<Rlimit>& rlimits, const policy::Policy& policy,
+                                                    const HostFacts& host);
 [[nodiscard]] Expected<uint64_t> plan_keep_caps(const policy::Policy& policy);
 // limits.cpp: the rlimits that stand in for a missing cgroup controller.
 // RLIMIT_NPROC at `pids`: counted per user namespace only on Linux >= 5.14 (ucounts), so callers
