@@ -64,6 +64,32 @@ class ConflictChecker {
   ConflictChecker(const Policy& policy, const KeyIndex& keys, std::vector<Diagnostic>& diagnostics)
       : policy_(policy), keys_(keys), diagnostics_(diagnostics) {}
 
+  // Reports every claim at or under /dev or /proc while the policy has confine mount fresh ones
+  // there (filesystem.dev, filesystem.proc): the bind or tmpfs would be hidden or clobbered.
+  // The plan refuses these too; finding them here lets `confine check` say so, located.
+  void check_special(const std::vector<Claim>& claims) {
+    const struct {
+      std::string_view dir;
+      bool on;
+      std::string_view option;
+    } specials[] = {{"/dev", policy_.filesystem.dev.value, "filesystem.dev"},
+                    {"/proc", policy_.filesystem.proc.value, "filesystem.proc"}};
+    for (const auto& special : specials) {
+      if (!special.on) continue;
+      for (const Claim& claim : claims) {
+        const std::string_view path = *claim.path;
+        const bool within = path == special.dir || (path.size() > special.dir.size() && path.substr(0, special.dir.size()) == special.dir &&
+                                                    path[special.dir.size()] == '/');
+        if (!within) continue;
+        diagnostics_.push_back(Diagnostic{
+            *claim.origin, key_of(claim),
+            "'" + *claim.path + "' is under " + std::string(special.dir) + ", which " + std::string(special.option) +
+                " = true replaces with a fresh mount; remove this rule, or set " + std::string(special.option) +
+                " = false if the sandbox really needs the host's " + std::string(special.dir)});
+      }
+    }
+  }
+
   // Reports every path claimed by both `a` and `b`, at whichever claim was applied later.
   void check(const std::vector<Claim>& a, const std::vector<Claim>& b, std::string_view why) {
     std::map<std::string_view, const Claim*> by_path;
@@ -125,6 +151,7 @@ void finalize(Policy& policy, const KeyIndex& keys, std::vector<Diagnostic>& dia
   checker.check(rw, deny, "deny masks paths inside an allowed tree, not the allowed path itself");
   checker.check(ro, tmpfs, "the tmpfs would hide the bind mount");
   checker.check(rw, tmpfs, "the tmpfs would hide the bind mount");
+  for (const auto* list : {&ro, &rw, &tmpfs}) checker.check_special(*list);
 }
 
 void sort_diagnostics(std::vector<Diagnostic>& diagnostics) {
