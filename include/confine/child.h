@@ -52,8 +52,8 @@ inline constexpr size_t kDevNodeCount = sizeof(kDevNodes) / sizeof(kDevNodes[0])
 // Checkpoints the child stamps with CLOCK_MONOTONIC into a page shared with the parent, so the
 // report can say how long each setup step took (clock_gettime is a vDSO call, not a syscall).
 enum class Mark : uint8_t {
-  kStarted, kParentReady, kSourcesOpened, kIdsSwitched, kRootBuilt, kNetworkUp, kForked,
-  kTargetPrivilegesDropped, kFilterInstalled,
+  kStarted, kParentReady, kSourcesOpened, kIdsSwitched, kRootBuilt, kNetworkUp, kPrivilegesDropped,
+  kForked, kTargetPrivilegesDropped, kFilterInstalled,
   // Not a setup step: the init reaped the target. From here to the parent seeing the init gone
   // is the sandbox's own teardown (the kernel unmounting the new root, dropping namespaces).
   kTargetExited, kCount,
@@ -62,8 +62,8 @@ enum class Mark : uint8_t {
 inline constexpr size_t kSetupMarkCount = static_cast<size_t>(Mark::kTargetExited);
 inline constexpr const char* kMarkNames[] = {
     "child_start", "child_wait_maps", "child_open_sources", "child_switch_ids", "child_build_root",
-    "child_hostname_loopback", "child_fork_target", "target_drop_privileges", "target_seccomp",
-    "target_exited",
+    "child_hostname_loopback", "child_drop_privileges", "child_fork_target", "target_drop_privileges",
+    "target_seccomp", "target_exited",
 };
 static_assert(sizeof(kMarkNames) / sizeof(kMarkNames[0]) == static_cast<size_t>(Mark::kCount));
 

@@ -100,7 +100,8 @@ void bring_up_loopback(int err) noexcept {
   // exec. CLOSE_RANGE_CLOEXEC rather than closing now keeps error_fd usable until execve.
   CONFINE_CHECK(sys::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), err, Step::kCloseFds, 0);
 
-  drop_privileges(image, image.keep_caps);
+  // Capabilities, securebits and no_new_privs came with the clone: the init dropped them to
+  // exactly the target's before forking it (below, in run()).
 
   // Default signal dispositions and an empty mask: the init's blocked set and whatever the
   // caller ignored (a service often ignores SIGPIPE) must not leak into the target.
@@ -232,6 +233,16 @@ void run(const Image& image) noexcept {
   // target's own new image.
   (void)::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
+  // The target's privileges, applied here, in the init, before the target exists: the target
+  // inherits them across the clone (credentials, securebits, the bounding set and
+  // no_new_privs all are), and from the first instruction of untrusted code the init holds
+  // no more than the job. Dropped in the target instead, the init kept every capability of
+  // the namespace until the scheduler ran it again after the target's execve; on a busy
+  // machine the target ran first and read a full CapEff from /proc/1/status. Nothing the init
+  // does from here on needs a capability: cloning, waiting, and signalling its own uid.
+  drop_privileges(image, image.keep_caps);
+  stamp(image, Mark::kPrivilegesDropped);
+
   // The target shares the init's memory until its execve (CLONE_VM|CLONE_VFORK, as
   // posix_spawn does): no page tables are copied for a process that is about to replace its
   // image anyway, which saved about half a millisecond per launch here. The init is suspended
@@ -245,11 +256,9 @@ void run(const Image& image) noexcept {
   // The init keeps no write end of the error pipe: end-of-file now means the target exec'd.
   ::close(image.error_fd);
   if (image.notify_fd >= 0) ::close(image.notify_fd);
-  // The init runs beside untrusted code with its uid: no capabilities and no new privileges
-  // (it is already not dumpable, above), so the target cannot open /proc/1/mem or ptrace it.
-  Image quiet = image;
-  quiet.error_fd = -1;
-  drop_privileges(quiet, 0);
+  // The init runs beside untrusted code with its uid: not dumpable and with the job's own
+  // privileges (above), and now not even the capabilities the policy kept for the job.
+  drop_remaining_capabilities();
   // What supervision needs, copied out of the image before the mapping holding it goes.
   Image kept{};
   kept.status_fd = image.status_fd;

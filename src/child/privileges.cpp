@@ -85,6 +85,12 @@ void drop_privileges(const Image& image, uint64_t keep) noexcept {
   CONFINE_CHECK(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), err, Step::kNoNewPrivs, 0);
 }
 
+void drop_remaining_capabilities() noexcept {
+  // Ambient capabilities must stay within permitted and inheritable: emptying those clears
+  // them too.
+  (void)capset_masks(0, 0, 0);
+}
+
 void install_seccomp(const Image& image) noexcept {
   if (image.seccomp == nullptr) return;
   // Last step before execve, so the filter need not allow any setup syscall. The filter was

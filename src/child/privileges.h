@@ -9,6 +9,10 @@ namespace confine::child {
 
 void switch_ids(const Image& image) noexcept;
 void drop_privileges(const Image& image, uint64_t keep) noexcept;
+// Permitted, effective, inheritable and ambient all empty. Lowering needs no capability, so
+// this works after drop_privileges left only `keep`; it reports nothing (the init calls it
+// with no error pipe left).
+void drop_remaining_capabilities() noexcept;
 void install_seccomp(const Image& image) noexcept;
 
 }  // namespace confine::child
