@@ -33,7 +33,6 @@ import json
 import os
 import random
 import re
-import resource
 import select
 import shutil
 import signal
@@ -56,12 +55,12 @@ class Scenario:
     confine_args: list[str] = field(default_factory=list)
     probe_args: list[str] | None = None  # None: `command` instead of the probe
     command: list[str] | None = None
-    low_nofile: bool = False  # run confine with RLIMIT_NOFILE hard 128 (policy asks 256)
     check: str = ""  # extra check on the output
 
 
 def scenarios(work: str, with_oom: bool) -> list[Scenario]:
     not_executable = os.path.join(work, "bin", "not-executable")
+    locked = os.path.join(work, "locked")
     s = [
         Scenario("ok", "ok", 0, 6, probe_args=["exit", "0"]),
         Scenario("exit_nonzero", "exit_nonzero", 3, 3, probe_args=["exit", "3"]),
@@ -74,8 +73,10 @@ def scenarios(work: str, with_oom: bool) -> list[Scenario]:
                  command=[not_executable]),
         Scenario("setup_missing_ro", "setup_error", 125, 2,
                  confine_args=["--ro", os.path.join(work, "no-such-dir")], probe_args=["exit", "0"]),
-        Scenario("setup_child_rlimit", "setup_error", 125, 2, probe_args=["exit", "0"], low_nofile=True,
-                 check="setup_step_rlimit"),
+        # A failure only the child can find: the working directory is bound in, but mode 000, and
+        # the target (uid 1000, no capabilities) cannot enter it.
+        Scenario("setup_child_chdir", "setup_error", 125, 2, confine_args=["--rw", locked, "--cwd", locked],
+                 probe_args=["exit", "0"], check="setup_step_chdir"),
         Scenario("daemon_left_behind", "ok", 0, 2, probe_args=["daemonize", "-", "--exit"]),
         Scenario("fds", "ok", 0, 2, probe_args=["fds"], check="only_stdio"),
     ]
@@ -216,6 +217,8 @@ class Soak:
             f.write("#!/bin/sh\nexit 0\n")
         os.chmod(path, 0o644)
         os.mkdir(os.path.join(self.work, "reports"), 0o755)
+        os.mkdir(os.path.join(self.work, "locked"))
+        os.chmod(os.path.join(self.work, "locked"), 0)  # mkdir's mode is cut by the umask anyway
         self.cgroup_parent = cgroup_parent()
         with_oom = {"auto": bool(self.cgroup_parent) and memory_controller(self.cgroup_parent),
                     "yes": True, "no": False}[args.oom]
@@ -239,11 +242,8 @@ class Soak:
         # must not reach the sandbox, so once confine is gone nobody holds its write end.
         canary_r, canary_w = os.pipe()
 
-        def lower_nofile() -> None:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
-
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                pass_fds=(canary_w,), preexec_fn=lower_nofile if sc.low_nofile else None)
+                                pass_fds=(canary_w,))
         os.close(canary_w)
         self.confine_pids.append(proc.pid)
         return Run(index, sc, proc, os.pidfd_open(proc.pid), report, canary_r, time.monotonic())
@@ -286,8 +286,8 @@ class Soak:
         if report is not None:
             if report.get("outcome") != sc.outcome:
                 problems.append(f"outcome {report.get('outcome')} (expected {sc.outcome})")
-            if sc.check == "setup_step_rlimit" and (report.get("setup_error") or {}).get("step") != "rlimit":
-                problems.append(f"setup_error {report.get('setup_error')} (expected step rlimit)")
+            if sc.check == "setup_step_chdir" and (report.get("setup_error") or {}).get("step") != "chdir":
+                problems.append(f"setup_error {report.get('setup_error')} (expected step chdir)")
         if sc.check == "only_stdio":
             fds = sorted(line.split()[0] for line in out.decode(errors="replace").splitlines() if line)
             if fds != ["0", "1", "2"]:
@@ -404,6 +404,7 @@ class Soak:
 
         self.memory_check()
         self.print_figures(elapsed)
+        os.chmod(os.path.join(self.work, "locked"), 0o700)  # rmtree must be able to open it
         shutil.rmtree(self.work, ignore_errors=True)
         if self.wrong:
             print(f"soak: {len(self.wrong)} runs ended wrongly:", file=sys.stderr)
