@@ -187,14 +187,15 @@ TEST_F(ProcessTest, TargetRunsOnEveryCpuTheCallerAllowed) {
                                                                                  << r.describe();
 }
 
-// Once the target runs, the init unmaps its copy of confine's heap (the plan, the policy, the
-// caller's environment as confine parsed it): it keeps at most the page holding its own
-// thread block, while confine's heap is hundreds of KiB.
+// The init never holds confine's heap (the plan, the policy, the caller's environment as
+// confine parsed it): the clone leaves it out (MADV_DONTFORK), so the init maps at most the
+// page holding its own thread block, while confine's heap is hundreds of KiB. (It also unmaps
+// its copy of the child image once the target runs.)
 TEST_F(ProcessTest, RootOnlyInitGivesBackConfinesHeap) {
   CONFINE_REQUIRE_ROOT();
 #if defined(__SANITIZE_ADDRESS__)
   GTEST_SKIP() << "AddressSanitizer's allocator does not use the brk heap this test measures "
-                  "(confine then hands the init nothing to release)";
+                  "(confine then leaves nothing out of the clone)";
 #endif
   Running running = start_probe({"sleep", "30"});
   const pid_t target = sandboxed_probe(tag_);
