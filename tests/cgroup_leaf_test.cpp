@@ -1,7 +1,9 @@
 // cgroup::Leaf against a fake cgroupfs (a temp dir: controller enabling along the path) and,
 // where this host allows, against the real cgroup2 mount (process tracking, kill, removal).
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -84,6 +86,46 @@ TEST_F(FakeCgroupfs, RemovesStaleLeavesOfDeadOwners) {
   auto leaf = confine::cgroup::Leaf::create((root_ / "confine").string(), {});
   EXPECT_FALSE(fs::exists(root_ / "confine" / "job-4194305-deadbeef"));
   EXPECT_TRUE(fs::exists(root_ / "confine" / mine));
+}
+
+TEST_F(FakeCgroupfs, KeepsALockedLeafWhoseOwnerPidIsNotHere) {
+  // A confine in another pid namespace sharing this parent: its pid means nothing here (this
+  // one cannot exist), but it holds its leaf's flock, so its job is alive and must stay.
+  const fs::path foreign = root_ / "confine" / "job-4194305-0f0f0f0f";
+  fs::create_directory(foreign);
+  int held = ::open(foreign.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(held, 0);
+  ASSERT_EQ(::flock(held, LOCK_EX | LOCK_NB), 0);
+  { auto leaf = confine::cgroup::Leaf::create((root_ / "confine").string(), {}); }
+  EXPECT_TRUE(fs::exists(foreign)) << "a live (locked) leaf was removed";
+  ::close(held);  // its owner is gone now
+  { auto leaf = confine::cgroup::Leaf::create((root_ / "confine").string(), {}); }
+  EXPECT_FALSE(fs::exists(foreign)) << "an unlocked leaf of a dead pid stayed";
+}
+
+TEST_F(FakeCgroupfs, ACreatedLeafIsLockedWhileItLives) {
+  auto leaf = confine::cgroup::Leaf::create((root_ / "confine").string(), {});
+  ASSERT_TRUE(leaf) << leaf.error().render();
+  const int other = ::open(leaf->path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(other, 0);
+  EXPECT_EQ(::flock(other, LOCK_EX | LOCK_NB), -1);
+  EXPECT_EQ(errno, EWOULDBLOCK);
+  ::close(other);
+}
+
+TEST(RealCgroup, ALeafIsLockedOnTheRealCgroupfs) {
+  REQUIRE_REAL_CGROUP(root);
+  const std::string parent = root + "/confine-unit-lock-" + std::to_string(getpid());
+  {
+    auto leaf = confine::cgroup::Leaf::create(parent);
+    ASSERT_TRUE(leaf) << leaf.error().render();
+    const int other = ::open(leaf->path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(other, 0);
+    EXPECT_EQ(::flock(other, LOCK_EX | LOCK_NB), -1) << "cgroupfs took a second exclusive flock";
+    EXPECT_EQ(errno, EWOULDBLOCK);
+    ::close(other);
+  }
+  EXPECT_FALSE(fs::exists(parent)) << "the leaf's parent was left behind";
 }
 
 TEST(RealCgroup, TracksKillsAndRemovesAJob) {

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,6 +55,10 @@ bool confine_is_running(long pid) {
 // A confine killed with SIGKILL cannot remove its leaf (its sandbox died with it, through the
 // parent-death signal, but the directory stays). The next run removes such leftovers: leaves
 // whose owning confine is gone are killed (in case anything still runs there) and removed.
+// Gone means both: no confine runs under the pid in the name, and nobody holds the flock a
+// live owner keeps on its leaf (Leaf::create). The pid alone misjudges a confine in another
+// pid namespace sharing this parent (its pid means nothing here, and its live job would be
+// killed); the lock alone misses the moment between an owner's mkdir and its flock.
 void remove_stale_leaves(const std::string& parent) {
   DIR* dir = ::opendir(parent.c_str());
   if (dir == nullptr) return;
@@ -64,6 +69,7 @@ void remove_stale_leaves(const std::string& parent) {
     if (pid == ::getpid() || confine_is_running(pid)) continue;
     const std::string path = parent + "/" + entry->d_name;
     UniqueFd stale(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (stale && ::flock(stale.get(), LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK) continue;  // alive
     if (stale) (void)write_file(stale.get(), "cgroup.kill", "1");
     for (int attempt = 0; attempt < 100 && ::rmdir(path.c_str()) < 0 && errno == EBUSY; ++attempt) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -199,6 +205,10 @@ Expected<Leaf> Leaf::create(const std::string& parent, const std::vector<std::st
     ::rmdir(path.c_str());
     return fail_errno(e, "open cgroup " + path);
   }
+  // The mark of a live owner, whatever pid namespace it runs in (remove_stale_leaves): an
+  // exclusive flock, held as long as this fd is open and gone with confine's last fd, however
+  // it dies. The clone's copy of the fd shares the lock; the child closes it at once.
+  (void)::flock(dir.get(), LOCK_EX | LOCK_NB);
   return Leaf(path, std::move(dir));
 }
 
