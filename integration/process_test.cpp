@@ -282,6 +282,17 @@ TEST_P(ForwardedSignalTest, ReachesTheTarget) {
 INSTANTIATE_TEST_SUITE_P(Caller, ForwardedSignalTest, ::testing::Values(SIGINT, SIGTERM, SIGHUP, SIGQUIT),
                          [](const ::testing::TestParamInfo<int>& p) { return std::string(sigabbrev_np(p.param)); });
 
+// --cpu-time sets limits.cpu_time from the command line, as --timeout sets the wall time.
+TEST_F(ProcessTest, RootOnlyCpuTimeFlagEndsTheJob) {
+  CONFINE_REQUIRE_ROOT();
+  CONFINE_REQUIRE(!confine_cgroup_parent().empty(), "no cgroup v2 hierarchy to measure CPU time in");
+  const RunResult r = run_probe({"spin", "30"}, with_args({"--cpu-time", "500ms"}));
+  EXPECT_TRUE(Ended(r, "cpu_timeout", 124));
+  if (r.report) {
+    EXPECT_EQ((*r.report)["limits_hit"], nlohmann::json::array({"cpu_time"})) << r.describe();
+  }
+}
+
 TEST_F(ProcessTest, DaemonLeftBehindByTheTargetIsKilled) {
   // The target exits 0 at once and leaves a daemon: the job is over, so is the daemon.
   const std::string pidfile = job_path("daemon.pid");

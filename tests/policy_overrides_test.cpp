@@ -32,6 +32,7 @@ TEST(Overrides, ApplyWithCommandLineOrigin) {
   o.cwd = "/jobs/42";
   o.env = {"FOO=bar=baz", "EMPTY="};
   o.timeout = "5m";
+  o.cpu_time = "90s";
   o.memory = "1G";
   o.pids = "128";
   o.cpus = "2.5";
@@ -50,6 +51,8 @@ TEST(Overrides, ApplyWithCommandLineOrigin) {
   EXPECT_EQ(p.env.set.at("EMPTY").value, "");
   EXPECT_EQ(p.limits.wall_time.value, Millis{300'000});
   EXPECT_EQ(p.limits.wall_time.origin.str(), "<command line>");
+  EXPECT_EQ(p.limits.cpu_time.value, Millis{90'000});
+  EXPECT_EQ(p.limits.cpu_time.origin.str(), "<command line>");
   EXPECT_EQ(p.limits.memory_bytes.value, uint64_t{1} << 30);
   EXPECT_EQ(p.limits.pids.value, 128U);
   EXPECT_EQ(p.limits.cpus.value, 2.5);
@@ -62,11 +65,13 @@ TEST(Overrides, UnlimitedIsAccepted) {
   Policy p = default_policy();
   Overrides o;
   o.timeout = "unlimited";
+  o.cpu_time = "unlimited";
   o.memory = "unlimited";
   o.pids = "unlimited";
   o.cpus = "unlimited";
   ASSERT_TRUE(apply_overrides(p, o).empty());
   EXPECT_FALSE(p.limits.wall_time.value.has_value());
+  EXPECT_FALSE(p.limits.cpu_time.value.has_value());
   EXPECT_FALSE(p.limits.memory_bytes.value.has_value());
   EXPECT_FALSE(p.limits.pids.value.has_value());
   EXPECT_FALSE(p.limits.cpus.value.has_value());
@@ -81,6 +86,7 @@ TEST(Overrides, EveryBadFlagIsReportedAndNothingIsApplied) {
   o.cwd = "here";
   o.env = {"NOEQUALS", "1BAD=x"};
   o.timeout = "30";
+  o.cpu_time = "0s";
   o.memory = "0";
   o.pids = "-3";
   o.cpus = "2000";
@@ -89,7 +95,7 @@ TEST(Overrides, EveryBadFlagIsReportedAndNothingIsApplied) {
   const std::pair<const char*, const char*> expected[] = {
       {"--ro", "is relative"},        {"--rw", "whole host writable"},  {"--rw", "contains '..'"},
       {"--cwd", "is relative"},       {"--env", "expected NAME=VALUE"}, {"--env", "'1BAD' is invalid"},
-      {"--timeout", "missing a unit"}, {"--memory", "greater than zero"}, {"--pids", "positive integer"},
+      {"--timeout", "missing a unit"}, {"--cpu-time", "greater than zero"}, {"--memory", "greater than zero"}, {"--pids", "positive integer"},
       {"--cpus", "at most 1024"},      {"--net", "did you mean 'host'?"},
   };
   EXPECT_EQ(problems.size(), std::size(expected)) << all(problems);

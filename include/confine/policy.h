@@ -152,7 +152,7 @@ struct Overrides {
   std::vector<std::string> ro, rw;
   std::optional<std::string> cwd;
   std::vector<std::string> env;  // NAME=VALUE
-  std::optional<std::string> timeout, memory, pids, cpus, net;
+  std::optional<std::string> timeout, cpu_time, memory, pids, cpus, net;
   bool best_effort = false;  // resources become best-effort
 };
 // Validates and applies overrides, reporting problems as diagnostics against "<command line>".

@@ -17,6 +17,7 @@ void add_run_options(CLI::App& run, RunArgs& args, std::string& log_level) {
   run.add_option("--cwd", args.overrides.cwd, "Working directory inside the sandbox");
   run.add_option("--env", args.overrides.env, "Set NAME=VALUE in the target's environment (repeatable)");
   run.add_option("--timeout", args.overrides.timeout, "Wall-time limit, e.g. 30s, 1m30s");
+  run.add_option("--cpu-time", args.overrides.cpu_time, "CPU-time limit for the whole job, e.g. 10s");
   run.add_option("--memory", args.overrides.memory, "Memory limit, e.g. 512M, 2G");
   run.add_option("--pids", args.overrides.pids, "Limit on processes and threads");
   run.add_option("--cpus", args.overrides.cpus, "CPU limit in CPUs, e.g. 0.5, 2");

@@ -75,6 +75,14 @@ std::vector<Diagnostic> apply_overrides(Policy& policy, const Overrides& overrid
       problem("--timeout", value.error().message);
     }
   }
+  if (overrides.cpu_time && text_ok("--cpu-time", *overrides.cpu_time)) {
+    auto value = detail::duration_limit(*overrides.cpu_time, detail::Zero::kRejected, detail::Unlimited::kAllowed);
+    if (value) {
+      next.limits.cpu_time = {*value, here};
+    } else {
+      problem("--cpu-time", value.error().message);
+    }
+  }
   if (overrides.memory && text_ok("--memory", *overrides.memory)) {
     auto value = detail::size_limit(*overrides.memory, detail::Zero::kRejected, detail::Unlimited::kAllowed);
     if (value) {
