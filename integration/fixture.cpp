@@ -197,6 +197,17 @@ RunResult SandboxTest::run_command(const std::vector<std::string>& command, cons
   return ::testing::AssertionSuccess();
 }
 
+::testing::AssertionResult EndedByLimit(const RunResult& r, const std::string& outcome, int exit_code,
+                                        const std::string& limit) {
+  if (auto ended = Ended(r, outcome, exit_code); !ended) return ended;
+  const auto& hit = (*r.report)["limits_hit"];
+  if (hit != nlohmann::json::array({limit})) {
+    return ::testing::AssertionFailure() << "limits_hit is " << hit.dump() << " (expected [\"" << limit << "\"])\n"
+                                         << r.describe();
+  }
+  return ::testing::AssertionSuccess();
+}
+
 ::testing::AssertionResult ProbeDenied(const RunResult& r) {
   if (auto ended = Ended(r, "exit_nonzero", 1); !ended) return ended;
   const auto& target = (*r.report)["target"];

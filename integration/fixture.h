@@ -91,6 +91,9 @@ class SandboxTest : public ::testing::Test {
 // The probe's contract (probe.h) and confine's report, checked together. Each prints the whole
 // run (stdout, stderr, report) on failure.
 ::testing::AssertionResult Ended(const RunResult& r, const std::string& outcome, int exit_code);
+// Ended, and the report's limits_hit names exactly `limit` ("wall_time", "cpu_time", ...).
+::testing::AssertionResult EndedByLimit(const RunResult& r, const std::string& outcome, int exit_code,
+                                        const std::string& limit);
 // The probe ran and its operation failed the way a sandbox should make it fail (exit 1).
 ::testing::AssertionResult ProbeDenied(const RunResult& r);
 // The probe ran and its operation succeeded (exit 0).
