@@ -40,14 +40,18 @@ std::vector<Diagnostic> apply_overrides(Policy& policy, const Overrides& overrid
   add_paths(overrides.ro, "--ro", next.filesystem.ro);
   add_paths(overrides.rw, "--rw", next.filesystem.rw);
 
-  if (overrides.cwd && text_ok("--cwd", *overrides.cwd)) {
-    auto path = detail::normalize_path(*overrides.cwd);
-    if (path) {
-      next.process.cwd = {*path, here};
+  // One flag with one value: parsed by the same function as the key it sets, stored with the
+  // command line as its origin, or reported under the flag's name.
+  auto set = [&](const std::optional<std::string>& text, std::string_view flag, auto parse, auto& target) {
+    if (!text || !text_ok(flag, *text)) return;
+    auto value = parse(*text);
+    if (value) {
+      target = {*value, here};
     } else {
-      problem("--cwd", path.error().message);
+      problem(flag, value.error().message);
     }
-  }
+  };
+  set(overrides.cwd, "--cwd", [](const std::string& t) { return detail::normalize_path(t); }, next.process.cwd);
 
   for (const std::string& assignment : overrides.env) {
     if (!text_ok("--env", assignment)) continue;
@@ -67,54 +71,22 @@ std::vector<Diagnostic> apply_overrides(Policy& policy, const Overrides& overrid
     }
   }
 
-  if (overrides.timeout && text_ok("--timeout", *overrides.timeout)) {
-    auto value = detail::duration_limit(*overrides.timeout, detail::Zero::kRejected, detail::Unlimited::kAllowed);
-    if (value) {
-      next.limits.wall_time = {*value, here};
-    } else {
-      problem("--timeout", value.error().message);
-    }
-  }
-  if (overrides.cpu_time && text_ok("--cpu-time", *overrides.cpu_time)) {
-    auto value = detail::duration_limit(*overrides.cpu_time, detail::Zero::kRejected, detail::Unlimited::kAllowed);
-    if (value) {
-      next.limits.cpu_time = {*value, here};
-    } else {
-      problem("--cpu-time", value.error().message);
-    }
-  }
-  if (overrides.memory && text_ok("--memory", *overrides.memory)) {
-    auto value = detail::size_limit(*overrides.memory, detail::Zero::kRejected, detail::Unlimited::kAllowed);
-    if (value) {
-      next.limits.memory_bytes = {*value, here};
-    } else {
-      problem("--memory", value.error().message);
-    }
-  }
-  if (overrides.pids && text_ok("--pids", *overrides.pids)) {
-    auto value = detail::count_limit(std::string_view(*overrides.pids));
-    if (value) {
-      next.limits.pids = {*value, here};
-    } else {
-      problem("--pids", value.error().message);
-    }
-  }
-  if (overrides.cpus && text_ok("--cpus", *overrides.cpus)) {
-    auto value = detail::cpus_limit(std::string_view(*overrides.cpus));
-    if (value) {
-      next.limits.cpus = {*value, here};
-    } else {
-      problem("--cpus", value.error().message);
-    }
-  }
-  if (overrides.net && text_ok("--net", *overrides.net)) {
-    auto value = detail::parse_network_mode(*overrides.net);
-    if (value) {
-      next.network.mode = {*value, here};
-    } else {
-      problem("--net", value.error().message);
-    }
-  }
+  using detail::Unlimited;
+  using detail::Zero;
+  set(overrides.timeout, "--timeout",
+      [](const std::string& t) { return detail::duration_limit(t, Zero::kRejected, Unlimited::kAllowed); },
+      next.limits.wall_time);
+  set(overrides.cpu_time, "--cpu-time",
+      [](const std::string& t) { return detail::duration_limit(t, Zero::kRejected, Unlimited::kAllowed); },
+      next.limits.cpu_time);
+  set(overrides.memory, "--memory",
+      [](const std::string& t) { return detail::size_limit(t, Zero::kRejected, Unlimited::kAllowed); },
+      next.limits.memory_bytes);
+  set(overrides.pids, "--pids", [](const std::string& t) { return detail::count_limit(std::string_view(t)); },
+      next.limits.pids);
+  set(overrides.cpus, "--cpus", [](const std::string& t) { return detail::cpus_limit(std::string_view(t)); },
+      next.limits.cpus);
+  set(overrides.net, "--net", [](const std::string& t) { return detail::parse_network_mode(t); }, next.network.mode);
   if (overrides.best_effort) next.enforcement.resources = {Enforcement::kBestEffort, here};
 
   const detail::KeyIndex no_file_keys;  // file entries are named by list; flags by their flag
