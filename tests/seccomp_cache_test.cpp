@@ -50,6 +50,17 @@ class FilterCacheTest : public ::testing::Test {
     if (!base_.empty()) std::filesystem::remove_all(base_);
   }
   std::string file_for(const std::string& key) const { return dir_ + "/" + key + ".bpf"; }
+  // Opens the cache and compiles the kill rules into it (kernel release "k"): stored_ and the
+  // file's key, stored_key_.
+  void store_kill_rules() {
+    stored_ = FilterCache::open(dir_);
+    ASSERT_TRUE(stored_.has_value());
+    const Resolved r = rules(SeccompAction::kKill);
+    stored_key_ = FilterCache::key(r, {}, "k");
+    ASSERT_TRUE(stored_->compile(r, {}, "k").has_value());
+  }
+  std::optional<FilterCache> stored_;
+  std::string stored_key_;
 
   std::string base_;
   std::string dir_;
@@ -94,11 +105,9 @@ TEST_F(FilterCacheTest, KeyCoversRulesOptionsAndKernel) {
 }
 
 TEST_F(FilterCacheTest, RefusesFilesOthersCouldHaveWritten) {
-  auto cache = FilterCache::open(dir_);
-  ASSERT_TRUE(cache.has_value());
-  const Resolved r = rules(SeccompAction::kKill);
-  const std::string key = FilterCache::key(r, {}, "k");
-  ASSERT_TRUE(cache->compile(r, {}, "k").has_value());
+  ASSERT_NO_FATAL_FAILURE(store_kill_rules());
+  auto& cache = stored_;
+  const std::string& key = stored_key_;
   const std::string path = file_for(key);
   ASSERT_TRUE(cache->load(key).has_value());
 
@@ -118,11 +127,9 @@ TEST_F(FilterCacheTest, RefusesFilesOthersCouldHaveWritten) {
 }
 
 TEST_F(FilterCacheTest, RefusesTamperedOrTruncatedContents) {
-  auto cache = FilterCache::open(dir_);
-  ASSERT_TRUE(cache.has_value());
-  const Resolved r = rules(SeccompAction::kKill);
-  const std::string key = FilterCache::key(r, {}, "k");
-  ASSERT_TRUE(cache->compile(r, {}, "k").has_value());
+  ASSERT_NO_FATAL_FAILURE(store_kill_rules());
+  auto& cache = stored_;
+  const std::string& key = stored_key_;
   const std::string path = file_for(key);
   std::string bytes;
   {
