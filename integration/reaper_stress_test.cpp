@@ -56,6 +56,22 @@ class ReaperStressTest : public SandboxTest {
     return r;
   }
 
+  // A probe that prints `first` once it is set up and then holds out: the 500 ms wall-time
+  // limit must end the whole job as a wall timeout within the kill grace (and a margin).
+  ::testing::AssertionResult killed_at_the_timeout(const std::vector<std::string>& probe_args,
+                                                   const std::string& first) {
+    milliseconds took{};
+    const RunResult r = timed_run(probe_args, "500ms", took);
+    if (auto ended = EndedByLimit(r, "wall_timeout", 124, "wall_time"); !ended) return ended;
+    if (first_line(r.out) != first) {
+      return ::testing::AssertionFailure() << "the probe's first line is not '" << first << "'\n" << r.describe();
+    }
+    if (took >= milliseconds(500) + kGrace + kMargin) {
+      return ::testing::AssertionFailure() << "took " << took.count() << " ms\n" << r.describe();
+    }
+    return ::testing::AssertionSuccess();
+  }
+
   // A confine whose stdout and stderr are pipes this test reads only when it chooses to
   // (the fixture's harness always drains them). Tagged like every other run.
   struct Unread {
@@ -250,20 +266,13 @@ TEST_F(ReaperStressTest, SlowReaderOfBothStreamsStillTimesOut) {
 // SIGSTOP'd and ignoring SIGTERM: the SIGTERM waits (a stopped process does not run its
 // handlers), the grace passes, SIGKILL works on stopped processes.
 TEST_F(ReaperStressTest, SelfStoppedTargetIsKilledAtTimeout) {
-  milliseconds took{};
-  const RunResult r = timed_run({"stop-self"}, "500ms", took);
-  EXPECT_TRUE(EndedByLimit(r, "wall_timeout", 124, "wall_time"));
-  EXPECT_EQ(first_line(r.out), "stopping") << r.describe();
-  EXPECT_LT(took, milliseconds(500) + kGrace + kMargin);
+  EXPECT_TRUE(killed_at_the_timeout({"stop-self"}, "stopping"));
 }
 
 // A child in a ptrace stop (its tracer, the target, never resumes it): only SIGKILL ends it.
 TEST_F(ReaperStressTest, PtraceStoppedChildIsKilledAtTimeout) {
-  milliseconds took{};
-  const RunResult r = timed_run({"ptrace-stop"}, "500ms", took);
-  EXPECT_TRUE(Ended(r, "wall_timeout", 124));
-  EXPECT_EQ(first_line(r.out), "tracee stopped") << "the policy must allow ptrace for this test\n" << r.describe();
-  EXPECT_LT(took, milliseconds(500) + kGrace + kMargin);
+  EXPECT_TRUE(killed_at_the_timeout({"ptrace-stop"}, "tracee stopped"))
+      << "(the policy must allow ptrace for this test)";
 }
 
 // --- Fork storms, zombies, threads ------------------------------------------------------------
@@ -271,20 +280,12 @@ TEST_F(ReaperStressTest, PtraceStoppedChildIsKilledAtTimeout) {
 // Quiet until the reaper's SIGTERM, then a fork storm whose pids change all the time, through
 // the whole kill grace: the kill must still get every one of them.
 TEST_F(ReaperStressTest, ForkStormStartedByTheTeardownIsKilled) {
-  milliseconds took{};
-  const RunResult r = timed_run({"term-storm", "4"}, "500ms", took);
-  EXPECT_TRUE(Ended(r, "wall_timeout", 124));
-  EXPECT_EQ(first_line(r.out), "armed") << r.describe();
-  EXPECT_LT(took, milliseconds(500) + kGrace + kMargin);
+  EXPECT_TRUE(killed_at_the_timeout({"term-storm", "4"}, "armed"));
 }
 
 // A fork storm already raging when the time runs out.
 TEST_F(ReaperStressTest, ForkStormRunningAtTimeoutIsKilled) {
-  milliseconds took{};
-  const RunResult r = timed_run({"fork-storm", "4"}, "500ms", took);
-  EXPECT_TRUE(Ended(r, "wall_timeout", 124));
-  EXPECT_EQ(first_line(r.out), "storm started") << r.describe();
-  EXPECT_LT(took, milliseconds(500) + kGrace + kMargin);
+  EXPECT_TRUE(killed_at_the_timeout({"fork-storm", "4"}, "storm started"));
 }
 
 // 100 orphaned zombies under a limit of 32 processes: zombies count against the limit, so the
