@@ -104,6 +104,9 @@ std::string canonical_text(const Policy& p) {
   // hash it always had.
   json out = doc;
   if (l.memory_high_bytes.value) out["limits"]["memory_high_bytes"] = *l.memory_high_bytes.value;
+  if (p.enforcement.landlock.value != Enforcement::kBestEffort) {
+    out["enforcement"]["landlock"] = to_string(p.enforcement.landlock.value);
+  }
   return detail::dump(out, -1);
 }
 
