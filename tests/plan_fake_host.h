@@ -161,6 +161,7 @@ inline HostFacts fake_host(std::shared_ptr<FakeTree> tree, Caller caller) {
   host.cgroup_parent = caller == Caller::kRoot ? "/sys/fs/cgroup/confine"
                                                : "/sys/fs/cgroup/user.slice/user-1000.slice/app.slice";
   host.cgroup_controllers = {"cpu", "io", "memory", "pids"};
+  host.landlock_abi = 7;  // Linux 6.15 and later (the development machine runs 6.18)
   host.file_kind = [tree](const std::string& p) { return tree->kind(p); };
   host.read_link = [tree](const std::string& p) { return tree->readlink(p); };
   host.executable = [tree](const std::string& p) { return tree->executable(p); };
