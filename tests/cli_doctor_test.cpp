@@ -43,6 +43,7 @@ HostProbes hybrid_root_host() {
   h.seccomp_filter = true;
   h.seccomp_actions = {"kill_process", "kill_thread", "trap", "errno", "user_notif", "log", "allow"};
   h.seccomp_user_notif = true;
+  h.landlock_abi = 7;
   return h;
 }
 
@@ -70,6 +71,7 @@ plan::HostFacts facts_for(const HostProbes& probes) {
   facts.user_namespaces = true;  // as the sysctls say; corrected_facts applies the real probe
   facts.seccomp = probes.seccomp_filter;
   facts.seccomp_user_notif = probes.seccomp_user_notif;
+  facts.landlock_abi = probes.landlock_abi;
   return facts;
 }
 

@@ -77,6 +77,7 @@ struct PolicyCheck {
   std::vector<std::string> needed_controllers;  // "memory", "pids", "cpu" the limits need
   policy::Enforcement resources = policy::Enforcement::kRequired;
   policy::Enforcement seccomp = policy::Enforcement::kRequired;
+  policy::Enforcement landlock = policy::Enforcement::kBestEffort;
   // The host cannot create user namespaces; the plan was made as if it could, so the rest of
   // the policy's shortfalls still show.
   bool assumed_user_namespaces = false;
@@ -133,6 +134,7 @@ struct Finding {
   check.needed_controllers = needed_controllers(policy);
   check.resources = policy.enforcement.resources.value;
   check.seccomp = policy.enforcement.seccomp.value;
+  check.landlock = policy.enforcement.landlock.value;
   if (!facts.user_namespaces) {
     // Without user namespaces make_plan stops at the first step; plan as if they were fixed so
     // every other shortfall is listed too (the user-namespace finding covers this one).

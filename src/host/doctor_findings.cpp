@@ -10,6 +10,7 @@
 #include <string>
 
 #include "confine/doctor.h"
+#include "confine/landlock.h"
 
 namespace confine::doctor {
 namespace {
@@ -254,10 +255,21 @@ Finding seccomp_finding(const HostProbes& host) {
 }
 
 Finding landlock_finding(const HostProbes& host) {
-  if (host.landlock_abi > 0) {
-    return {"landlock", Severity::kInfo, "ABI " + std::to_string(host.landlock_abi) + " (confine does not use it yet)", {}};
+  if (host.landlock_abi <= 0) {
+    // A warning: whether it matters is the policy's question (enforcement.landlock), answered by
+    // the policy findings.
+    return {"landlock", Severity::kWarning,
+            "not available: the filesystem allow-list rests on the mount namespace alone", {landlock::kEnableFix}};
   }
-  return {"landlock", Severity::kInfo, "not available (confine does not use it yet)", {}};
+  const int abi = host.landlock_abi;
+  std::string summary = "ABI " + std::to_string(abi) + ": a second wall under the mounts (the filesystem allow-list";
+  if (abi >= 4) summary += ", TCP bind and connect with network.mode = \"none\"";
+  if (abi >= 6) summary += ", signals and abstract unix sockets scoped to the sandbox";
+  summary += ")";
+  if (abi == 1) summary += "; ABI 1 refuses renames and links across directories (Linux 5.19 lifts it)";
+  if (abi < 4) summary += "; TCP rules need ABI 4 (Linux 6.7)";
+  if (abi < 6) summary += "; scoping needs ABI 6 (Linux 6.12); the namespaces cover both meanwhile";
+  return {"landlock", Severity::kOk, summary, {}};
 }
 
 // The fix for one protection the plan could not put in force.
@@ -270,6 +282,7 @@ std::vector<std::string> protection_fixes(const HostProbes& host, const std::str
   if (name == "pids_limit") return controller_fixes(host, "pids");
   if (name == "cpu_limit") return controller_fixes(host, "cpu");
   if (name == "seccomp") return {"use a kernel built with CONFIG_SECCOMP_FILTER"};
+  if (name == "landlock") return {landlock::kEnableFix};
   return {};
 }
 
@@ -295,6 +308,11 @@ void add_policy_findings(const HostProbes& host, const PolicyCheck& policy, std:
     if (policy.seccomp == policy::Enforcement::kRequired && !host.seccomp_filter) {
       fixes.push_back("use a kernel built with CONFIG_SECCOMP_FILTER");
       fixes.push_back("or run without a syscall filter: mark [enforcement] seccomp = \"best-effort\"");
+    } else if (policy.landlock == policy::Enforcement::kRequired && host.landlock_abi <= 0) {
+      fixes.emplace_back(landlock::kEnableFix);
+      fixes.emplace_back(
+          "or run with the mount namespace alone: mark [enforcement] landlock = \"best-effort\" (the report then "
+          "says the Landlock layer was skipped)");
     } else if (policy.resources == policy::Enforcement::kRequired && !missing.empty()) {
       for (const auto& c : missing) {
         for (auto& fix : controller_fixes(host, c)) {
