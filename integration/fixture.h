@@ -43,6 +43,7 @@ struct RunOptions {
   std::vector<std::string> env;   // NAME=VALUE added to confine's own environment
   std::optional<int> stdin_fd;    // default /dev/null
   bool bind_job = true;           // --rw <job dir>
+  std::vector<std::string> wrapper;  // a command that runs confine (its argv before confine's own)
   std::chrono::milliseconds deadline{60000};
 };
 
@@ -61,6 +62,10 @@ inline RunOptions with_stdin(int fd) {
   options.stdin_fd = fd;
   return options;
 }
+// confine run through `confine-probe without-landlock`: the Landlock syscalls fail with ENOSYS
+// for confine and everything it starts, as on a kernel without Landlock. The controls of the
+// tests that show what the Landlock layer alone stops.
+RunOptions without_landlock(RunOptions options = {});
 
 class SandboxTest : public ::testing::Test {
  protected:
