@@ -37,6 +37,7 @@ struct HostFacts {
   // empty when there is none usable.
   std::string cgroup2_mount;
   std::string cgroup_parent;
+  std::string cgroup_parent_source;  // why there (host::place_cgroup), for the report
   std::vector<std::string> cgroup_controllers;  // enabled for children of cgroup_parent
   int landlock_abi = 0;
   // Filesystem probes, so plans can be tested against a fake tree. lstat-like: does not follow

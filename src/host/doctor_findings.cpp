@@ -10,6 +10,7 @@
 #include <string>
 
 #include "confine/doctor.h"
+#include "confine/host.h"
 #include "confine/landlock.h"
 
 namespace confine::doctor {
@@ -55,11 +56,6 @@ std::string sysctl_text(const char* name, const std::optional<long>& value) {
 
 bool rootless(const HostProbes& host) { return host.euid != 0; }
 
-bool delegated(const HostProbes& host) {
-  return rootless(host) && !host.own_cgroup.empty() && host.own_cgroup != "/" && host.own_cgroup_owned &&
-         host.subtree_control_writable;
-}
-
 // How to get a directory confine can create job leaves in.
 std::vector<std::string> cgroup_parent_fixes(const HostProbes& host) {
   if (host.cgroup2_mount.empty()) {
@@ -67,7 +63,7 @@ std::vector<std::string> cgroup_parent_fixes(const HostProbes& host) {
             "yourself: mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified"};
   }
   if (rootless(host)) return {kDelegateFix};
-  if (host.cgroup_parent_source == "CONFINE_CGROUP_PARENT") {
+  if (host.cgroup_parent_source.find(host::kCgroupOverrideSource) != std::string::npos) {
     return {"point CONFINE_CGROUP_PARENT at a directory inside " + host.cgroup2_mount +
                 " that root can create directories in, or unset it to use " + host.cgroup2_mount + "/confine"};
   }
@@ -192,13 +188,13 @@ Finding cgroup_parent_finding(const HostProbes& host) {
     std::string summary = "own cgroup " + own + (host.own_cgroup_owned ? " is" : " is not") + " owned by uid " +
                           std::to_string(host.euid) + ", its cgroup.subtree_control is" +
                           (host.subtree_control_writable ? "" : " not") + " writable";
-    if (!delegated(host) || host.cgroup_parent.empty()) {
+    if (host.cgroup_parent.empty()) {
       return {"cgroup_parent", Severity::kWarning,
               summary + ": not a delegated subtree, so confine has no cgroup to put jobs in; " +
                   describe(host.leaf_create),
               {kDelegateFix}};
     }
-    summary = "delegated subtree " + host.cgroup_parent + " (" + summary + "); " + describe(host.leaf_create);
+    summary = host.cgroup_parent + " (" + host.cgroup_parent_source + "; " + summary + "); " + describe(host.leaf_create);
     if (host.leaf_create.outcome == ProbeOutcome::kFailed) {
       return {"cgroup_parent", Severity::kWarning, summary, cgroup_parent_fixes(host)};
     }

@@ -268,12 +268,7 @@ HostProbes probe_host(const plan::HostFacts& facts) {
   }
   out.cgroup_parent = facts.cgroup_parent;
   out.leaf_controllers = facts.cgroup_controllers;
-  if (facts.euid == 0) {
-    const char* env = std::getenv("CONFINE_CGROUP_PARENT");
-    out.cgroup_parent_source = env != nullptr && *env != '\0' ? "CONFINE_CGROUP_PARENT" : "<cgroup2 mount>/confine";
-  } else if (!facts.cgroup_parent.empty()) {
-    out.cgroup_parent_source = "own cgroup (delegated)";
-  }
+  out.cgroup_parent_source = facts.cgroup_parent_source;
   probe_delegation(out);
   probe_leaf(out);
 
