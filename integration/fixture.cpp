@@ -14,8 +14,6 @@
 #include <thread>
 
 namespace integ {
-namespace {
-
 std::string cgroup2_mount() {
   const auto mountinfo = read_text("/proc/self/mountinfo");
   if (!mountinfo) return {};
@@ -34,6 +32,8 @@ std::string cgroup2_mount() {
   }
   return first;
 }
+
+namespace {
 
 std::string random_hex() {
   std::random_device rd;

@@ -19,6 +19,8 @@ namespace integ {
 bool is_root();
 // CONFINE_REQUIRE_ALL=1: every skip is a failure (CI says this host can run everything).
 bool require_all();
+// The cgroup2 mount: /sys/fs/cgroup, or the first cgroup2 mount (hybrid hosts); "" when none.
+std::string cgroup2_mount();
 // The cgroup v2 directory confine puts its leaves in when run as root ("" when none).
 std::string confine_cgroup_parent();
 // rmdir, retried while the kernel still counts a dying process in it (EBUSY).

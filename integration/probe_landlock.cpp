@@ -1,24 +1,17 @@
-// Probes for what only the Landlock layer stops (docs/security.md, "Landlock"), and a host-side
-// helper that takes Landlock away, for the controls.
+// Probes for what only the Landlock layer stops (docs/security.md, "Landlock"); the controls
+// take Landlock away with `without-landlock` (probe_wrappers.cpp).
 //
 // Inside the sandbox the mount namespace already hides every host path, so these probes reach
 // the host the ways mounts do not cover: through a directory fd the caller leaked (the shape of
 // CVE-2024-21626), or by binding a TCP port on the sandbox's own loopback.
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <netinet/in.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstddef>
 #include <string>
-#include <vector>
 
 #include "probe.h"
 
@@ -89,43 +82,10 @@ int cmd_bind_tcp(Args a) {
   return kOk;
 }
 
-#if defined(__x86_64__)
-constexpr uint32_t kNativeArch = AUDIT_ARCH_X86_64;
-#elif defined(__aarch64__)
-constexpr uint32_t kNativeArch = AUDIT_ARCH_AARCH64;
-#endif
-
-// without-landlock CMD [ARG...]: run on the host, around confine. Installs a seccomp filter that
-// fails the three Landlock syscalls with ENOSYS, as on a kernel without Landlock (or in a
-// container whose seccomp profile predates it), then execs CMD. The filter is inherited, so
-// confine and its sandbox see no Landlock at all; every other syscall is untouched.
-int cmd_without_landlock(Args a) {
-  const sock_filter filter[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNativeArch, 1, 0),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_landlock_create_ruleset, 3, 0),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_landlock_add_rule, 2, 0),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_landlock_restrict_self, 1, 0),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
-  };
-  const sock_fprog program{static_cast<unsigned short>(sizeof filter / sizeof filter[0]),
-                           const_cast<sock_filter*>(filter)};
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return unexpected(errno, "PR_SET_NO_NEW_PRIVS");
-  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) < 0) return unexpected(errno, "seccomp");
-  std::vector<char*> argv(a.begin(), a.end());
-  argv.push_back(nullptr);
-  ::execv(argv[0], argv.data());
-  return unexpected(errno, std::string("execv ") + a[0]);
-}
-
 constexpr Command kCommands[] = {
     {"read-at", "FD NAME", 2, 2, cmd_read_at},
     {"write-at", "FD NAME", 2, 2, cmd_write_at},
     {"bind-tcp", "HOST PORT", 2, 2, cmd_bind_tcp},
-    {"without-landlock", "CMD [ARG...]", 1, 256, cmd_without_landlock},
 };
 
 }  // namespace
