@@ -54,6 +54,11 @@ inline constexpr const char* kCgroupSharedSource = "<cgroup2 mount>/confine";
 // initial one's, inode PROC_CGROUP_INIT_INO); also true when that cannot be read.
 [[nodiscard]] bool in_initial_cgroup_namespace();
 
+// The AppArmor label of this process, from /proc/self/attr/apparmor/current (or attr/current):
+// "unconfined", or "confine (unconfined)" when confine's profile is attached; empty when AppArmor
+// is not the active LSM. Ubuntu's userns restriction spares exactly the processes with a profile.
+[[nodiscard]] std::string apparmor_label();
+
 // A small /proc or /sys file's whole text, or nullopt when it cannot be read.
 [[nodiscard]] std::optional<std::string> read_text(const std::string& path);
 // The leading integer of such a file, or nullopt.

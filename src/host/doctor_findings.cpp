@@ -7,6 +7,7 @@
 // therefore which fix applies.
 #include <algorithm>
 #include <cstring>
+#include <sstream>
 #include <string>
 
 #include "confine/doctor.h"
@@ -99,6 +100,48 @@ std::vector<std::string> controller_fixes(const HostProbes& host, const std::str
   return fixes;  // empty as root with the controller at the root: confine enables it itself
 }
 
+// The profile as one shell command that writes it: the template's comments left out, and
+// printf's and the shell's special characters escaped.
+std::string write_profile_command(const std::string& binary) {
+  std::string body;
+  std::istringstream in(apparmor_profile(binary));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind('#', 0) == 0 || (body.empty() && line.empty())) continue;
+    body += line + "\n";
+  }
+  std::string escaped;
+  for (const char c : body) {
+    if (c == '\n') escaped += "\\n";
+    else if (c == '%') escaped += "%%";
+    else if (c == '\\') escaped += "\\\\";
+    else if (c == '\'') escaped += "'\\''";
+    else escaped += c;
+  }
+  return "printf '" + escaped + "' > " + apparmor_profile_path();
+}
+
+// Ubuntu's restriction: a profile for this very binary, loaded, is the fix that keeps the
+// restriction for every other program; lifting the sysctl is the blunt one.
+std::vector<std::string> apparmor_fixes(const HostProbes& host) {
+  const std::string path = apparmor_profile_path();
+  const std::string load = "apparmor_parser -r " + path;
+  const std::string exe = host.self_exe.empty() ? "/usr/local/bin/confine" : host.self_exe;
+  std::vector<std::string> fixes;
+  if (!host.apparmor_profile) {
+    fixes.push_back("give confine its AppArmor profile (as root; `cmake --install` installs the same file for the "
+                    "installed binary): " + write_profile_command(exe) + " && " + load);
+  } else if (const std::string attached = apparmor_attachment(*host.apparmor_profile); attached != exe) {
+    fixes.push_back(path + " is for " + (attached.empty() ? std::string("no binary") : attached) + ", not for " + exe +
+                    ": run " + (attached.empty() ? std::string("that binary") : attached) +
+                    ", or rewrite the profile for this one (as root): " + write_profile_command(exe) + " && " + load);
+  } else {
+    fixes.push_back("load the profile confine installed, which allows it user namespaces (as root): " + load);
+  }
+  fixes.emplace_back(
+      "or lift the restriction for every program (weaker): sysctl -w kernel.apparmor_restrict_unprivileged_userns=0");
+  return fixes;
+}
+
 std::vector<std::string> userns_fixes(const HostProbes& host) {
   std::vector<std::string> fixes;
   if (host.max_user_namespaces && *host.max_user_namespaces <= 0) {
@@ -107,11 +150,8 @@ std::vector<std::string> userns_fixes(const HostProbes& host) {
   if (rootless(host) && host.unprivileged_userns_clone && *host.unprivileged_userns_clone == 0) {
     fixes.emplace_back("sysctl -w kernel.unprivileged_userns_clone=1");
   }
-  if (rootless(host) && host.apparmor_restrict_unprivileged_userns &&
-      *host.apparmor_restrict_unprivileged_userns != 0) {
-    fixes.emplace_back(
-        "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0   (or give confine an AppArmor "
-        "profile with the `userns,` rule)");
+  if (apparmor_blocks_userns(host)) {
+    for (auto& fix : apparmor_fixes(host)) fixes.push_back(std::move(fix));
   }
   if (!fixes.empty()) {
     fixes.emplace_back("make it permanent with the same setting in /etc/sysctl.d/99-confine.conf");
@@ -134,6 +174,14 @@ Finding user_namespace_finding(const HostProbes& host) {
                         sysctl_text("kernel.unprivileged_userns_clone", host.unprivileged_userns_clone) + ", " +
                         sysctl_text("kernel.apparmor_restrict_unprivileged_userns",
                                     host.apparmor_restrict_unprivileged_userns);
+  if (apparmor_blocks_userns(host)) {
+    // unshare may well succeed: the namespace is then created without capabilities, and
+    // nothing can be mounted in it.
+    summary += "; AppArmor restricts unprivileged user namespaces and confine runs without a profile (label \"" +
+               (host.apparmor_label.empty() ? std::string("unknown") : host.apparmor_label) +
+               "\"): its namespaces would get no capabilities";
+    return {"user_namespaces", Severity::kProblem, summary, userns_fixes(host)};
+  }
   if (host.user_namespace.outcome == ProbeOutcome::kOk) return {"user_namespaces", Severity::kOk, summary, {}};
   // Every sandbox confine builds starts with CLONE_NEWUSER: without it nothing runs.
   return {"user_namespaces", Severity::kProblem, summary, userns_fixes(host)};

@@ -254,6 +254,9 @@ HostProbes probe_host(const plan::HostFacts& facts) {
   out.unprivileged_userns_clone = read_number("/proc/sys/kernel/unprivileged_userns_clone");
   out.apparmor_restrict_unprivileged_userns = read_number("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
   out.user_namespace = probe_user_namespace();
+  out.apparmor_label = host::apparmor_label();
+  if (const auto exe = host::read_link("/proc/self/exe")) out.self_exe = *exe;
+  out.apparmor_profile = read_text(apparmor_profile_path());
 
   const CloneProbe clone = probe_clone3(-1);
   out.clone3 = clone.clone3;

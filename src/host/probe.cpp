@@ -76,10 +76,13 @@ bool user_namespaces_allowed(uid_t euid) {
   if (const auto clone = read_number("/proc/sys/kernel/unprivileged_userns_clone"); clone && *clone == 0) {
     return false;
   }
-  // Ubuntu 23.10+: AppArmor confines unprivileged user namespaces unless a profile allows them.
+  // Ubuntu 23.10+: AppArmor gives an unconfined program's user namespaces no capabilities; a
+  // profile of its own (packaging/apparmor/confine.in, `userns,`) is what lifts that. Under any
+  // profile the profile decides: if it forbids them, the clone fails and says so.
   if (const auto restrict = read_number("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
       restrict && *restrict != 0) {
-    return false;
+    const std::string label = apparmor_label();
+    return !label.empty() && label != "unconfined";
   }
   return true;
 }
@@ -129,6 +132,17 @@ std::string parent_dir(const std::string& path) {
 }
 
 }  // namespace
+
+std::string apparmor_label() {
+  for (const char* path : {"/proc/self/attr/apparmor/current", "/proc/self/attr/current"}) {
+    if (const auto text = read_text(path)) {
+      std::string label = *text;
+      while (!label.empty() && (label.back() == '\n' || label.back() == '\0')) label.pop_back();
+      return label;
+    }
+  }
+  return {};
+}
 
 bool in_initial_cgroup_namespace() {
   struct stat st {};
