@@ -102,6 +102,15 @@ TEST_F(LandlockTest, AHostDirectoryFdLeakedIntoTheSandboxOpensNothing) {
   EXPECT_TRUE(std::filesystem::exists(leaked_ + "/planted"));
 }
 
+TEST_F(LandlockTest, InheritedStdinReopensThroughProc) {
+  // stdin is the caller's /dev/null; /dev/stdin leads to it through /proc/self/fd/0, i.e. by
+  // the host's path. The rule on the device inode itself lets that through, as before Landlock.
+  REQUIRE_LANDLOCK(1);
+  const RunResult r = run_probe({"read", "/dev/stdin"});
+  EXPECT_TRUE(ProbeOk(r));
+  EXPECT_EQ(r.out, "");
+}
+
 TEST_F(LandlockTest, TcpBindAndConnectAreDeniedWithNetworkNone) {
   // The empty network namespace still has its own loopback; Landlock denies TCP on it too.
   REQUIRE_LANDLOCK(4);
