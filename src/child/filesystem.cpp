@@ -163,6 +163,8 @@ void open_sources(const Image& image, Trees& trees) noexcept {
       if (tree < 0) die(image.error_fd, Step::kOpenTree, static_cast<int>(i), errno);
       uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (step.read_only ? MOUNT_ATTR_RDONLY : 0);
       CONFINE_CHECK(set_tree_attrs(tree, attrs), image.error_fd, Step::kMountAttr, static_cast<int>(i));
+      // Its Landlock rule goes on the cloned tree itself: the inode the bind will show, whatever
+      // happens to the host path from now on. Without it the job could open nothing there.
       landlock_allow(image, trees.landlock, tree, step.landlock_access, static_cast<int>(i));
       trees.fds[i] = tree;
     } else if (step.kind == MountKind::kMaskFile) {
@@ -200,7 +202,7 @@ void build_dev(const Image& image, int index, int mountpoint, const MountStep& s
   const int err = image.error_fd;
   int dev = new_tmpfs(step.size, step.mode, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
   CONFINE_CHECK(dev, err, Step::kDev, index);
-  landlock_allow(image, trees.landlock, dev, step.landlock_access, index);
+  landlock_allow(image, trees.landlock, dev, step.landlock_access, index);  // listing /dev, the devices' rights
   CONFINE_CHECK(attach(dev, mountpoint), err, Step::kDev, index);
   for (size_t d = 0; d < kDevNodeCount; ++d) {
     int node = make_mountpoint(dev, kDevNodes[d], /*is_dir=*/false, /*create=*/true);
@@ -263,6 +265,7 @@ void build_root(const Image& image, Trees& trees) noexcept {
       case MountKind::kTmpfs: {
         int tmp = new_tmpfs(step.size, step.mode, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
         CONFINE_CHECK(tmp, err, Step::kMount, index);
+        // A fresh tmpfs's root exists only from now on, so its Landlock rule is added here.
         landlock_allow(image, trees.landlock, tmp, step.landlock_access, index);
         CONFINE_CHECK(attach(tmp, mountpoint), err, Step::kMount, index);
         ::close(tmp);
@@ -286,7 +289,7 @@ void build_root(const Image& image, Trees& trees) noexcept {
         CONFINE_CHECK(sys::fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0), err, Step::kProc, index);
         int proc = sys::fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
         CONFINE_CHECK(proc, err, Step::kProc, index);
-        landlock_allow(image, trees.landlock, proc, step.landlock_access, index);
+        landlock_allow(image, trees.landlock, proc, step.landlock_access, index);  // as for tmpfs
         CONFINE_CHECK(attach(proc, mountpoint), err, Step::kProc, index);
         ::close(proc);
         ::close(fs);
