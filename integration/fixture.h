@@ -44,6 +44,7 @@ struct RunOptions {
   std::vector<std::string> args;  // more `confine run` options, placed before "--"
   std::vector<std::string> env;   // NAME=VALUE added to confine's own environment
   std::optional<int> stdin_fd;    // default /dev/null
+  std::optional<int> stdout_fd, stderr_fd;  // default: pipes, read into RunResult::out and err
   bool bind_job = true;           // --rw <job dir>
   std::vector<std::string> wrapper;  // a command that runs confine (its argv before confine's own)
   std::chrono::milliseconds deadline{60000};

@@ -33,6 +33,7 @@ struct MountStep {
   const char* target = nullptr;  // path inside the new root, without the leading "/"
   const char* size = nullptr;    // tmpfs size in bytes, decimal (kTmpfs, kDev, kMaskDir)
   const char* mode = nullptr;    // tmpfs root mode, octal (kTmpfs, kDev, kMaskDir)
+  const char* inodes = nullptr;  // tmpfs nr_inodes, decimal (kTmpfs, kDev, kMaskDir)
   uint64_t landlock_access = 0;  // Landlock rule on this mount's root; 0 = none
 };
 
@@ -84,6 +85,7 @@ struct Image {
   const MountStep* mounts = nullptr;
   size_t mount_count = 0;
   const char* root_parent = "/tmp";  // existing directory the new root tmpfs is attached to
+  const char* root_inodes = "1024";  // nr_inodes of the new root tmpfs: its mountpoints, no more
 
   // Identity and namespaces.
   uint32_t uid = 0, gid = 0;
@@ -104,6 +106,10 @@ struct Image {
   const char* exec_path = nullptr;
   char* const* argv = nullptr;
   char* const* envp = nullptr;
+
+  // The job's stdin, stdout and stderr (launch::Relay's pipes or pty, /dev/null): the init puts
+  // them at 0, 1 and 2 first thing, so no process of the sandbox ever holds the caller's.
+  int stdio[3] = {-1, -1, -1};
 
   // Pipes to the parent. sync_fd: the parent writes one byte once the id maps are written, or
   // closes it to abort. error_fd: failure records; end-of-file with none means exec succeeded.
@@ -137,7 +143,7 @@ enum class Step : uint16_t {
   kDeathSignal, kWaitParent, kPropagation, kOpenTree, kSetIds, kRootTmpfs, kMountpoint,
   kMount, kMountAttr, kSymlink, kProc, kDev, kRootReadOnly, kPivotRoot, kHostname, kLoopback,
   kFork, kSetsid, kDevNode, kRlimit, kChdir, kCloseFds, kSecurebits, kBoundingSet, kCapabilities,
-  kNoNewPrivs, kSeccomp, kSignalMask, kAffinity, kExec,
+  kNoNewPrivs, kSeccomp, kSignalMask, kAffinity, kExec, kStdio,
   // Landlock: the ruleset, a rule (index: the mount step; mount_count for the new root), and
   // landlock_restrict_self.
   kLandlockRuleset, kLandlockRule, kLandlockRestrict,

@@ -59,6 +59,7 @@ struct RunRequest {
   std::vector<std::string> argv;         // argv[0] is the command as given
   std::vector<std::string> caller_env;   // NAME=VALUE, the caller's environment
   std::string policy_path;               // for the report
+  bool relay_stdin = false;              // the job's stdin is confine's, relayed; else /dev/null
 };
 
 enum class MountKind {
@@ -81,6 +82,7 @@ struct MountOp {
   bool read_only = true;
   bool source_is_dir = true;  // decides whether the mountpoint is a directory or a file
   uint64_t size_bytes = 0;    // kTmpfs
+  uint64_t inodes = 0;        // kTmpfs: nr_inodes (0: the child's default for the kind)
   uint32_t mode = 0755;       // kTmpfs, kMaskDir
   std::string origin;         // "file:line:col" of the rule, for error messages
   // The Landlock rule the child adds on this mount's root (landlock::k* rights, already masked
@@ -145,6 +147,10 @@ struct Plan {
   // Resources.
   std::string cgroup_parent;        // where the job's leaf is created; empty = no cgroup
   std::vector<CgroupWrite> cgroup_writes;
+
+  // Stdio: always pipes (or a pty) that confine relays (launch/relay.h).
+  bool relay_stdin = false;
+  std::optional<uint64_t> output_limit;  // bytes of stdout+stderr
 
   // Time.
   std::optional<std::chrono::milliseconds> wall_time;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <span>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -34,6 +35,15 @@ using std::chrono::milliseconds;
 // nothing, and a busy one is caught within this much of its limit.
 constexpr milliseconds kCpuPollFloor{20};
 
+
+// `from + span`, saturating: a limit of 2562048 hours (2^63 ns) or more would overflow the clock's
+// nanosecond count and land in the past, killing the job at once. Anything past a century is
+// as good as no limit.
+Clock::time_point deadline_after(Clock::time_point from, milliseconds span) {
+  constexpr milliseconds kCentury = std::chrono::hours(24 * 365 * 100);
+  return from + std::min(span, kCentury);  // compared in milliseconds: in nanoseconds it overflows
+}
+
 int send_signal(int pidfd, int sig) {
   return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
 }
@@ -45,7 +55,7 @@ enum class Phase { kRunning, kTerminating, kKilled };
 class Reaper {
  public:
   explicit Reaper(const ReaperInput& in) : in_(in) {
-    if (in.plan.wall_time) wall_deadline_ = in.started + *in.plan.wall_time;
+    if (in.plan.wall_time) wall_deadline_ = deadline_after(in.started, *in.plan.wall_time);
     if (in.plan.cpu_time && in.leaf) next_cpu_check_ = Clock::now() + kCpuPollFloor;
   }
 
@@ -57,6 +67,21 @@ class Reaper {
       enforce_limits();
     }
     collect();
+    // What the job wrote before it ended still sits in its pipes.
+    if (in_.relay != nullptr) {
+      // A job confine ended (a limit, a cancel) gets no more time for its output than for its
+      // own ending: the kill grace. A job that ended by itself gets a caller that reads slowly
+      // (`| less`) as long as its wall-time limit lasts.
+      if (phase_ != Phase::kRunning) {
+        in_.relay->drain(deadline_after(Clock::now(), in_.plan.kill_grace));
+      } else {
+        std::optional<Clock::time_point> until;
+        if (wall_deadline_) until = deadline_after(*wall_deadline_, in_.plan.kill_grace);
+        in_.relay->drain(until);
+      }
+      // Output past the limit counts even when the job exited before confine could kill it.
+      if (in_.relay->limit_exceeded()) result_.facts.output_limit = true;
+    }
     // Only now, with the job gone: a write to the caller's stderr blocks while the pipe is full,
     // and the job itself may be the one filling it (a target flooding stderr, a caller that
     // reads it slowly or not at all). Logged during supervision, "time limit reached" would
@@ -67,13 +92,14 @@ class Reaper {
 
  private:
   void poll_once() {
-    pollfd fds[5] = {{in_.pidfd, POLLIN, 0},
-                     {in_.signal_fd, POLLIN, 0},
-                     {error_fd_open_ ? in_.error_fd : -1, POLLIN, 0},
-                     {notify_socket_open_ ? in_.notify_socket : -1, POLLIN, 0},
-                     {listener_.get(), POLLIN, 0}};
+    fds_.assign({{in_.pidfd, POLLIN, 0},
+                 {in_.signal_fd, POLLIN, 0},
+                 {error_fd_open_ ? in_.error_fd : -1, POLLIN, 0},
+                 {notify_socket_open_ ? in_.notify_socket : -1, POLLIN, 0},
+                 {listener_.get(), POLLIN, 0}});
+    if (in_.relay != nullptr) in_.relay->poll_fds(fds_);
     int timeout = next_timeout_ms();
-    int n = ::poll(fds, 5, timeout);
+    int n = ::poll(fds_.data(), fds_.size(), timeout);
     if (n < 0 && errno != EINTR) {
       log_later(spdlog::level::err, std::string("poll: ") + std::strerror(errno));
       exited_ = true;  // cannot supervise: fall through to killing and collecting
@@ -81,12 +107,13 @@ class Reaper {
       return;
     }
     if (n <= 0) return;
-    if (fds[2].revents != 0) read_error_record();
-    if (fds[3].revents != 0) receive_listener();
-    if (fds[4].revents & POLLIN) read_violation();
-    if (fds[4].revents & (POLLHUP | POLLERR)) listener_.reset();  // no process uses the filter now
-    if (fds[1].revents & POLLIN) relay_signals();
-    if (fds[0].revents & POLLIN) exited_ = true;
+    if (fds_[2].revents != 0) read_error_record();
+    if (fds_[3].revents != 0) receive_listener();
+    if (fds_[4].revents & POLLIN) read_notifications();
+    if (fds_[4].revents & (POLLHUP | POLLERR)) listener_.reset();  // no process uses the filter now
+    if (fds_[1].revents & POLLIN) relay_signals();
+    if (in_.relay != nullptr) in_.relay->on_poll(std::span<const pollfd>(fds_).subspan(kOwnFds));
+    if (fds_[0].revents & POLLIN) exited_ = true;
   }
 
   int next_timeout_ms() const {
@@ -146,28 +173,90 @@ class Reaper {
     }
   }
 
-  // A forbidden syscall: its thread is blocked inside the kernel until we answer, which we
-  // never do. Record which syscall it was, then kill the whole job: one job, one kill unit.
-  void read_violation() {
-    seccomp_notif_sizes sizes{};
-    if (::syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0) sizes.seccomp_notif = sizeof(seccomp_notif);
-    std::vector<char> buffer(std::max<size_t>(sizes.seccomp_notif, sizeof(seccomp_notif)), 0);
+  // Notifications from the job's filter. A forbidden syscall: its thread is blocked inside the
+  // kernel until we answer, which we never do; record which syscall it was, then kill the whole
+  // job (one job, one kill unit). A supervised call (exit_group, execve, a signal: anything that
+  // could end a thread parked on a violation): every notification already queued is read first,
+  // so a violation can never be taken away by the job's own exit, and then the call continues.
+  void read_notifications() {
+    std::vector<uint64_t> to_continue;
+    bool first = true;
+    while (listener_) {
+      if (!first) {
+        pollfd more{listener_.get(), POLLIN, 0};
+        if (::poll(&more, 1, 0) <= 0 || (more.revents & POLLIN) == 0) break;
+      }
+      first = false;
+      auto notification = receive_notification();
+      if (!notification) break;
+      if (is_supervised(*notification)) {
+        to_continue.push_back(notification->id);
+      } else {
+        record_violation(*notification);
+      }
+    }
+    if (result_.facts.seccomp_notified) {
+      if (phase_ != Phase::kKilled) kill_everything();
+      return;  // the threads waiting on a continue die with the job
+    }
+    for (uint64_t id : to_continue) continue_call(id);
+  }
+
+  std::optional<seccomp_notif> receive_notification() {
+    std::vector<char> buffer(std::max<size_t>(notif_sizes().seccomp_notif, sizeof(seccomp_notif)), 0);
     if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_RECV, buffer.data()) < 0) {
+      // ENOENT: the thread was gone before we read it. Anything else: the listener is unusable.
       if (errno != EINTR && errno != ENOENT) listener_.reset();
-      return;
+      return std::nullopt;
     }
     seccomp_notif notification;
     std::memcpy(&notification, buffer.data(), sizeof notification);
-    if (!result_.seccomp_violation) {
-      report::SeccompViolation v;
-      v.nr = notification.data.nr;
-      v.syscall = seccomp::syscall_name(notification.data.nr);
-      v.arch = notification.data.arch == AUDIT_ARCH_X86_64 ? "x86_64" : std::to_string(notification.data.arch);
-      log_later(spdlog::level::info, "seccomp: the job called " + v.syscall + " (forbidden); killed it");
-      result_.seccomp_violation = v;
-      result_.facts.seccomp_notified = true;
+    return notification;
+  }
+
+  bool is_supervised(const seccomp_notif& n) const {
+    if (n.data.arch != AUDIT_ARCH_X86_64 || !in_.plan.seccomp) return false;
+    const auto& supervised = in_.plan.seccomp->supervised;
+    return std::binary_search(supervised.begin(), supervised.end(), n.data.nr);
+  }
+
+  void record_violation(const seccomp_notif& n) {
+    if (result_.seccomp_violation) return;
+    report::SeccompViolation v;
+    v.nr = n.data.nr;
+    v.syscall = seccomp::syscall_name(n.data.nr);
+    v.arch = n.data.arch == AUDIT_ARCH_X86_64 ? "x86_64" : std::to_string(n.data.arch);
+    log_later(spdlog::level::info, "seccomp: the job called " + v.syscall + " (forbidden); killed it");
+    result_.seccomp_violation = v;
+    result_.facts.seccomp_notified = true;
+  }
+
+  // Lets a supervised call run as if no filter had stopped it (SECCOMP_USER_NOTIF_FLAG_CONTINUE:
+  // the kernel executes it itself, with the caller's own arguments).
+  void continue_call(uint64_t id) {
+    std::vector<char> buffer(std::max<size_t>(notif_sizes().seccomp_notif_resp, sizeof(seccomp_notif_resp)), 0);
+    seccomp_notif_resp response{};
+    response.id = id;
+    response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    std::memcpy(buffer.data(), &response, sizeof response);
+    // ENOENT: the caller died meanwhile (killed with the job, or by a signal); nothing to answer.
+    if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, buffer.data()) < 0 && errno != ENOENT && errno != EINTR) {
+      log_later(spdlog::level::warn, std::string("seccomp: could not let a supervised call continue: ") +
+                                         std::strerror(errno) + "; ending the job");
+      kill_everything();
     }
-    if (phase_ != Phase::kKilled) kill_everything();
+  }
+
+  static const seccomp_notif_sizes& notif_sizes() {
+    static const seccomp_notif_sizes sizes = [] {
+      seccomp_notif_sizes s{};
+      if (::syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &s) < 0) {
+        s.seccomp_notif = sizeof(seccomp_notif);
+        s.seccomp_notif_resp = sizeof(seccomp_notif_resp);
+      }
+      return s;
+    }();
+    return sizes;
   }
 
   void relay_signals() {
@@ -175,6 +264,8 @@ class Reaper {
     while (::read(in_.signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
       const int sig = static_cast<int>(info.ssi_signo);
       if (sig == SIGCHLD) continue;  // the pidfd tells us about the init
+      // The caller's terminal changed size: so does the job's pty, and the job hears of it.
+      if (sig == SIGWINCH && in_.relay != nullptr) in_.relay->resize_terminal();
       // The init forwards it to the target; the caller's Ctrl-C reaches the job as it would
       // reach an unsandboxed command.
       (void)send_signal(in_.pidfd, sig);
@@ -184,6 +275,13 @@ class Reaper {
 
   void enforce_limits() {
     if (exited_) return;
+    // Past limits.output the job is killed at once: it could not write anything more anyway.
+    if (in_.relay != nullptr && in_.relay->limit_exceeded() && !result_.facts.output_limit) {
+      result_.facts.output_limit = true;
+      log_later(spdlog::level::info, "output limit reached; killed the job");
+      if (phase_ != Phase::kKilled) kill_everything();
+      return;
+    }
     const auto now = Clock::now();
     if (phase_ == Phase::kRunning) {
       if (wall_deadline_ && now >= *wall_deadline_) {
@@ -218,7 +316,7 @@ class Reaper {
       (void)send_signal(in_.pidfd, SIGTERM);  // the init forwards it to the target
     }
     phase_ = Phase::kTerminating;
-    kill_deadline_ = Clock::now() + in_.plan.kill_grace;
+    kill_deadline_ = deadline_after(Clock::now(), in_.plan.kill_grace);
     if (in_.plan.kill_grace.count() == 0) kill_everything();
   }
 
@@ -294,7 +392,9 @@ class Reaper {
     if (spdlog::should_log(level) && deferred_logs_.size() < 64) deferred_logs_.emplace_back(level, std::move(message));
   }
 
+  static constexpr size_t kOwnFds = 5;  // pidfd, signals, errors, notify socket, listener; then the relay's
   const ReaperInput& in_;
+  std::vector<pollfd> fds_;
   ReapResult result_;
   std::vector<std::pair<spdlog::level::level_enum, std::string>> deferred_logs_;
   UniqueFd listener_;

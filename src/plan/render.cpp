@@ -51,7 +51,7 @@ std::string mount_line(size_t index, const MountOp& op) {
       break;
     case MountKind::kTmpfs:
       line += " rw size=" + (op.size_bytes ? steps::size_text(op.size_bytes) : std::string("default")) +
-              " mode=" + mode_text(op.mode);
+              (op.inodes ? " inodes=" + std::to_string(op.inodes) : std::string()) + " mode=" + mode_text(op.mode);
       break;
     case MountKind::kSymlink:
       line += " -> " + op.source;
@@ -162,6 +162,8 @@ std::string render(const Plan& plan) {
   line("wall_time: " + duration_text(plan.wall_time));
   line("cpu_time: " + duration_text(plan.cpu_time));
   line("kill_grace: " + std::to_string(plan.kill_grace.count()) + "ms");
+  line(std::string("stdin: ") + (plan.relay_stdin ? "relayed" : "/dev/null"));
+  line("output_limit: " + (plan.output_limit ? steps::size_text(*plan.output_limit) : std::string("none")));
   line("env:");
   for (const std::string& entry : plan.envp) {
     const size_t eq = entry.find('=');
