@@ -2,15 +2,19 @@
 // take Landlock away with `without-landlock` (probe_wrappers.cpp).
 //
 // Inside the sandbox the mount namespace already hides every host path, so these probes reach
-// the host the ways mounts do not cover: through a directory fd the caller leaked (the shape of
-// CVE-2024-21626), or by binding a TCP port on the sandbox's own loopback.
+// the host the ways mounts do not cover: through a host directory fd handed to the job (over a
+// unix socket in its job directory: the shape of CVE-2024-21626's leaked fd), or by binding a
+// TCP port on the sandbox's own loopback.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "probe.h"
@@ -18,47 +22,72 @@
 namespace probe {
 namespace {
 
-bool parse_fd(const char* text, int& fd) {
-  unsigned long long value = 0;
-  if (!parse_u64(text, value) || value > 1024) return false;
-  fd = static_cast<int>(value);
-  return true;
+// Connects to the unix socket at `path` and receives the one descriptor sent over it
+// (SCM_RIGHTS); -1 with errno set on failure.
+int receive_fd(const char* path) {
+  const int sock = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return -1;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (std::strlen(path) >= sizeof addr.sun_path) {
+    ::close(sock);
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  std::strcpy(addr.sun_path, path);
+  if (::connect(sock, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) < 0) {
+    const int err = errno;
+    ::close(sock);
+    errno = err;
+    return -1;
+  }
+  char byte = 0;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &iov;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  const ssize_t got = ::recvmsg(sock, &message, MSG_CMSG_CLOEXEC);
+  const int err = errno;
+  ::close(sock);
+  const cmsghdr* header = got > 0 ? CMSG_FIRSTHDR(&message) : nullptr;
+  if (header == nullptr || header->cmsg_type != SCM_RIGHTS) {
+    errno = got < 0 ? err : EPROTO;
+    return -1;
+  }
+  int fd = -1;
+  std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
+  return fd;
 }
 
-// read-at FD NAME: open NAME relative to the directory fd FD (inherited from the caller) and
-// print it.
-int cmd_read_at(Args a) {
-  int dir = -1;
-  if (!parse_fd(a[0], dir)) return kUsage;
+// passed-read SOCKET NAME: receives a directory fd from whoever listens on the unix socket
+// SOCKET (a host process, in the tests), opens NAME relative to it and prints it.
+int cmd_passed_read(Args a) {
+  const int dir = receive_fd(a[0]);
+  if (dir < 0) return unexpected(errno, std::string("receive a descriptor over ") + a[0]);
   const int fd = ::openat(dir, a[1], O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return denied(errno, std::string("openat ") + a[0] + " " + a[1]);
+  if (fd < 0) return denied(errno, std::string("openat (passed directory) ") + a[1]);
   std::string text;
   char buf[4096];
   for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) != 0;) {
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      return denied(err, std::string("read ") + a[1]);
-    }
+    if (n < 0) return denied(errno, std::string("read ") + a[1]);
     text.append(buf, static_cast<size_t>(n));
   }
-  ::close(fd);
   print(text);
   return kOk;
 }
 
-// write-at FD NAME: create NAME in the directory fd FD.
-int cmd_write_at(Args a) {
-  int dir = -1;
-  if (!parse_fd(a[0], dir)) return kUsage;
+// passed-write SOCKET NAME: as passed-read, but creates NAME in the directory.
+int cmd_passed_write(Args a) {
+  const int dir = receive_fd(a[0]);
+  if (dir < 0) return unexpected(errno, std::string("receive a descriptor over ") + a[0]);
   const int fd = ::openat(dir, a[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return denied(errno, std::string("openat for writing ") + a[0] + " " + a[1]);
+  if (fd < 0) return denied(errno, std::string("openat for writing (passed directory) ") + a[1]);
   const std::string text = "written by confine-probe\n";
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  const int err = errno;
-  ::close(fd);
-  if (!written) return denied(err, std::string("write ") + a[1]);
+  if (::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) return denied(errno, "write");
   print("ok\n");
   return kOk;
 }
@@ -83,8 +112,8 @@ int cmd_bind_tcp(Args a) {
 }
 
 constexpr Command kCommands[] = {
-    {"read-at", "FD NAME", 2, 2, cmd_read_at},
-    {"write-at", "FD NAME", 2, 2, cmd_write_at},
+    {"passed-read", "SOCKET NAME", 2, 2, cmd_passed_read},
+    {"passed-write", "SOCKET NAME", 2, 2, cmd_passed_write},
     {"bind-tcp", "HOST PORT", 2, 2, cmd_bind_tcp},
 };
 
