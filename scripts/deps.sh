@@ -17,6 +17,7 @@ packages=(
   poppler-utils                # pdfinfo, pdftotext: checking the converters' PDFs
   python3-yaml                 # the Python policy's test: an installed add-on package stays out
   clang libclang-rt-14-dev     # libFuzzer for the policy and command-line fuzz targets
+  apparmor                     # apparmor_parser: the shipped AppArmor profile must parse
 )
 # --print: just list the packages (.ci/run installs them itself).
 if [ "${1:-}" = "--print" ]; then
