@@ -63,6 +63,7 @@ struct RunRequest {
   std::vector<std::string> caller_env;   // NAME=VALUE, the caller's environment
   std::string policy_path;               // for the report
   bool relay_stdin = false;              // the job's stdin is confine's, relayed; else /dev/null
+  bool audit = false;                    // --audit: denials are listed, not enforced
 };
 
 enum class MountKind {
@@ -161,6 +162,10 @@ struct Plan {
   std::vector<Rlimit> rlimits;
   uint64_t keep_caps = 0;  // bit N = capability N kept in bounding/permitted/effective/ambient
   std::optional<seccomp::Program> seccomp;  // absent only when best-effort and unavailable
+  // With a notifying filter: the same rules without notification, which the reaper runs on each
+  // notification to decide it (seccomp::evaluate).
+  std::optional<seccomp::Program> seccomp_verdict;
+  bool audit = false;  // nothing is denied: every denial is listed in the report and allowed
   std::optional<LandlockRuleset> landlock;  // absent only when best-effort and unavailable
 
   // Resources.

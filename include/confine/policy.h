@@ -65,6 +65,7 @@ struct SeccompRule {
   std::vector<std::string> syscalls;  // syscall names and @group names, validated
   std::optional<int> errno_value;     // only for kErrno; defaults to Seccomp::errno_value
   Origin origin;
+  bool log = false;                   // only for kErrno: each call is named in the report
 };
 
 using Millis = std::chrono::milliseconds;
@@ -139,6 +140,8 @@ struct Policy {
   struct Seccomp {
     Sourced<SeccompAction> default_action{SeccompAction::kAllow, {}};
     Sourced<int> errno_value{1 /* EPERM */, {}};
+    // With default_action = "errno": each call the default refuses is named in the report.
+    Sourced<bool> log{false, {}};
     std::vector<SeccompRule> rules;  // later rules win for a syscall named twice
   } seccomp;
 

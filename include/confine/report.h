@@ -62,6 +62,32 @@ struct SeccompViolation {
   std::string arch;     // "x86_64", "i386", "x32", ...
 };
 
+// A call the filter denied (or, in an audit, would have denied), named and counted.
+struct Denial {
+  std::string syscall;  // name, or "syscall_<nr>"
+  int nr = -1;
+  std::string arch;     // "x86_64", or the AUDIT_ARCH_* number
+  std::string action;   // "kill" or "errno"
+  int errno_value = 0;  // for "errno"
+  uint64_t count = 0;   // calls with this syscall and action
+  int first_pid = 0;    // the first caller, as confine's pid namespace sees it
+};
+
+// A path the job tried that exists on the host but is not in the sandbox (--audit).
+struct AuditPath {
+  std::string path;       // as the job named it, resolved against its cwd or dirfd
+  std::string operation;  // "open", "create", "exec", "stat", "list", ...
+  uint64_t count = 0;
+  int first_pid = 0;
+};
+
+// `confine run --audit`: a run that enforced no seccomp denial and lists what it would have
+// denied, and the paths the job looked for that the policy does not expose.
+struct Audit {
+  std::vector<Denial> syscalls;
+  std::vector<AuditPath> paths;
+};
+
 struct Phase {
   std::string name;  // "policy", "plan", "clone", "child_setup", "run", "teardown"
   uint64_t duration_us = 0;
@@ -126,6 +152,8 @@ struct Report {
   std::optional<SetupFailure> setup_error;
   std::optional<ExecFailure> exec_error;
   std::optional<SeccompViolation> seccomp_violation;
+  std::vector<Denial> denials;  // every named denial (the violation that ended the job included)
+  std::optional<Audit> audit;   // present only for --audit runs
   std::vector<Phase> phases;
   std::vector<std::string> warnings;
 };

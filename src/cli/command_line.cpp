@@ -39,6 +39,10 @@ void add_run_options(CLI::App& run, RunArgs& args, std::string& log_level) {
   run.add_option("--log-level", log_level, "trace, debug, info, warn (default), error, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   run.add_flag("--dry-run", args.dry_run, "Print the plan and exit without running anything");
+  run.add_flag("--audit", args.audit,
+               "Complain mode for a policy under development: nothing the seccomp filter would deny is "
+               "denied; every such call, and every path the job tried that exists on the host but is "
+               "not in the sandbox, is listed in the report's audit (which marks the run as not enforcing)");
 }
 
 }  // namespace

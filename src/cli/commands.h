@@ -17,6 +17,7 @@ struct RunArgs {
   std::optional<int> report_fd;
   bool dry_run = false;
   std::string stdin_mode = "null";  // --stdin: "null" or "relay"
+  bool audit = false;               // --audit
   std::vector<std::string> command;
 };
 

@@ -104,7 +104,7 @@ int run_command(const RunArgs& args) {
   // Run by root, compiled filters are reused from a cache only root can write (docs/seccomp.md).
   if (host.euid == 0) host.filter_cache = seccomp::FilterCache::open(filter_cache_dir());
   auto planned = plan::make_plan(
-      *loaded.policy, plan::RunRequest{args.command, caller_environment(), policy_path, args.stdin_mode == "relay"},
+      *loaded.policy, plan::RunRequest{args.command, caller_environment(), policy_path, args.stdin_mode == "relay", args.audit},
       host);
   if (!planned) {
     const Error& e = planned.error();

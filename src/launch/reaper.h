@@ -37,6 +37,7 @@ struct ReapResult {
   std::optional<uint64_t> pids_peak;
   report::Counters counters;
   std::optional<report::SeccompViolation> seccomp_violation;
+  std::vector<report::Denial> denials;  // in the order first seen; would-be denials in an audit
 };
 
 [[nodiscard]] ReapResult reap_job(const ReaperInput& input);

@@ -419,6 +419,11 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   report.pids_peak = reaped.pids_peak;
   report.counters = reaped.counters;
   report.seccomp_violation = reaped.seccomp_violation;
+  if (plan.audit) {
+    report.audit = report::Audit{std::move(reaped.denials), {}};
+  } else {
+    report.denials = std::move(reaped.denials);
+  }
   if (reaped.setup_failure) {
     if (reaped.setup_failure->step == child::Step::kExec) {
       report.exec_error = report::ExecFailure{plan.exec_path, reaped.setup_failure->sys_errno};
