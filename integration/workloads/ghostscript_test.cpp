@@ -47,6 +47,27 @@ class GhostscriptWorkload : public WorkloadTest {
     }
     return "";
   }
+
+  // `gs -dSAFER -sDEVICE=png16m -rRESOLUTION -sOutputFile=<out>/PREFIX-%d.png INPUT` of a
+  // three-page document, sandboxed and unsandboxed: the sandboxed run delivers the three pages,
+  // each byte-equal to the unsandboxed run's (png16m output has no timestamps).
+  void render_three_pages_both(const std::string& input, const std::string& resolution, const std::string& prefix) {
+    const auto to_png = [&](const std::string& out) {
+      return gs_args("-dSAFER", {"-sDEVICE=png16m", "-r" + resolution, "-sOutputFile=" + out + "/" + prefix + "-%d.png", input});
+    };
+    const RunResult png = run_workload("ghostscript.toml", to_png(kOutArea));
+    ASSERT_TRUE(Ended(png, "ok", 0));
+    const std::set<std::string> pages{prefix + "-1.png", prefix + "-2.png", prefix + "-3.png"};
+    EXPECT_TRUE(Delivered(png, pages));
+    ASSERT_EQ(run_unsandboxed(to_png(plain_out_)).exit_code, 0);
+    for (const std::string& page : pages) {
+      const auto sandboxed = read_text(out_path(page));
+      ASSERT_TRUE(sandboxed.has_value()) << page << " was not delivered";
+      EXPECT_GT(sandboxed->size(), 100U) << page;
+      // Compared as a bool: a failure should not print two PNGs.
+      EXPECT_TRUE(sandboxed == read_text(plain_out_path(page))) << page << " differs from the unsandboxed run";
+    }
+  }
 };
 
 TEST_F(GhostscriptWorkload, PostScriptToPdfAndPdfToPngMatchUnsandboxed) {
@@ -63,40 +84,18 @@ TEST_F(GhostscriptWorkload, PostScriptToPdfAndPdfToPngMatchUnsandboxed) {
   EXPECT_EQ(pdf_pages(out_path("doc.pdf")), "3");
   EXPECT_EQ(pdf_pages(plain_out_path("doc.pdf")), "3");
 
-  // PDF -> PNG, one file per page, each run from its own PDF. png16m output has no timestamps:
-  // byte-equal to the host's.
+  // PDF -> PNG, one file per page, each run from its own PDF.
   take_delivered("doc.pdf");
   take_plain_output("doc.pdf");
-  const auto to_png = [](const std::string& out) {
-    return gs_args("-dSAFER", {"-sDEVICE=png16m", "-r40", "-sOutputFile=" + out + "/page-%d.png", "doc.pdf"});
-  };
-  const RunResult png = run_workload("ghostscript.toml", to_png(kOutArea));
-  ASSERT_TRUE(Ended(png, "ok", 0));
-  EXPECT_TRUE(Delivered(png, {"page-1.png", "page-2.png", "page-3.png"}));
-  ASSERT_EQ(run_unsandboxed(to_png(plain_out_)).exit_code, 0);
-  for (const char* page : {"page-1.png", "page-2.png", "page-3.png"}) {
-    const auto sandboxed = read_text(out_path(page));
-    ASSERT_TRUE(sandboxed.has_value()) << page << " was not delivered";
-    EXPECT_GT(sandboxed->size(), 100U) << page;
-    // Compared as a bool: a failure should not print two PNGs.
-    EXPECT_TRUE(sandboxed == read_text(plain_out_path(page))) << page << " differs from the unsandboxed run";
-  }
+  render_three_pages_both("doc.pdf", "40", "page");
   EXPECT_TRUE(NothingWrittenOutside());
 }
 
 TEST_F(GhostscriptWorkload, PostScriptToPngAndPageCountMatchUnsandboxed) {
   write_text(job_path("doc.ps"), kThreePages);
   copy_to_plain("doc.ps");
-  const auto to_png = [](const std::string& out) {
-    return gs_args("-dSAFER", {"-sDEVICE=png16m", "-r30", "-sOutputFile=" + out + "/ps-%d.png", "doc.ps"});
-  };
-  const RunResult png = run_workload("ghostscript.toml", to_png(kOutArea));
-  ASSERT_TRUE(Ended(png, "ok", 0));
-  EXPECT_TRUE(Delivered(png, {"ps-1.png", "ps-2.png", "ps-3.png"}));
-  ASSERT_EQ(run_unsandboxed(to_png(plain_out_)).exit_code, 0);
-  const auto last = read_text(out_path("ps-3.png"));
-  ASSERT_TRUE(last.has_value());
-  EXPECT_TRUE(last == read_text(plain_out_path("ps-3.png"))) << "ps-3.png differs from the unsandboxed run";
+  render_three_pages_both("doc.ps", "30", "ps");
+  if (HasFatalFailure()) return;
 
   // The page count, as a service would ask gs for it (under SAFER the file must be permitted),
   // of a PDF made by an earlier job.
