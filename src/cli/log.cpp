@@ -2,6 +2,7 @@
 #include "log.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -23,7 +24,18 @@ class LineSink final : public spdlog::sinks::base_sink<spdlog::details::null_mut
  public:
   LineSink(int fd, UniqueFd owned) : fd_(fd), owned_(std::move(owned)) {}
 
-  void write_line(std::string_view label, std::string_view text) {
+  // `patience`: how long to wait for a destination that takes nothing (a full pipe nobody
+  // reads) before dropping the line; negative waits as long as it takes.
+  void write_line(std::string_view label, std::string_view text, int patience_ms = -1) {
+    if (patience_ms >= 0) {
+      pollfd ready{fd_, POLLOUT, 0};
+      int n;
+      do {
+        n = ::poll(&ready, 1, patience_ms);
+      } while (n < 0 && errno == EINTR);
+      // A pipe that polls writable has room for a line this short: the write will not block.
+      if (n <= 0 || (ready.revents & POLLOUT) == 0) return;
+    }
     std::string line = "confine: ";
     line += label;
     line += text;
@@ -105,9 +117,15 @@ Expected<void> setup_logging(const LogOptions& options) {
   return {};
 }
 
-void say(const std::string& text) {
+void say(const std::string& text, Said level) {
   LineSink& s = sink();
-  if (spdlog::should_log(spdlog::level::warn)) s.write_line("", text);
+  // Said after the job ended, when the caller may be waiting for confine to exit before it
+  // reads confine's stderr (which the job may have filled): the report has the same words, so
+  // rather than hang, the line is dropped after a second.
+  constexpr int kPatienceMs = 1000;
+  if (spdlog::should_log(level == Said::kInfo ? spdlog::level::info : spdlog::level::warn)) {
+    s.write_line("", text, kPatienceMs);
+  }
 }
 
 void error(const std::string& text) {

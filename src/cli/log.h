@@ -18,10 +18,11 @@ namespace confine::cli {
 // to stderr, so the error saying why the log destination is unusable is still seen.
 [[nodiscard]] Expected<void> setup_logging(const LogOptions& options);
 
-// A line about what happened to the job, shown at the default level with no severity word
-// ("confine: wall time limit 2s reached; job killed"); hidden by --quiet and --log-level
-// error or off.
-void say(const std::string& text);
+// A line about what happened to the job, with no severity word ("confine: wall time limit 2s
+// reached; job killed"): shown at the default level (kNotice; hidden by --quiet and --log-level
+// error or off), or from --log-level info on (kInfo).
+enum class Said { kNotice, kInfo };
+void say(const std::string& text, Said level = Said::kNotice);
 
 // An error of confine's own, shown unless --log-level off: "confine: error: TEXT".
 void error(const std::string& text);

@@ -6,7 +6,6 @@
 // is in the report), confine's own errors, and for a run that does not end `ok` one line saying
 // what happened (report::outcome_sentence). A non-zero exit of the job's own is the job's story,
 // usually told on its own stderr: that line is shown from --log-level info on.
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -74,11 +73,8 @@ void say_outcome(const report::Report& report) {
   if (report.outcome == report::Outcome::kOk || report.outcome == report::Outcome::kSetupError) return;
   const std::string line = report::outcome_sentence(report);
   if (line.empty()) return;
-  if (report.outcome == report::Outcome::kExitNonzero && !report.cancelled) {
-    spdlog::info("{}", line);
-  } else {
-    say(line);
-  }
+  const bool own_story = report.outcome == report::Outcome::kExitNonzero && !report.cancelled;
+  say(line, own_story ? Said::kInfo : Said::kNotice);
 }
 
 }  // namespace
