@@ -49,6 +49,7 @@ _confine() {
       case $prev in
         -p | --policy) _confine_policies "$cur"; return ;;
         --ro | --rw | --deny | --tmpfs | --log-file | --report) _filedir; return ;;
+        --output) _filedir -d; return ;;
         --cwd) _filedir -d; return ;;
         --net) COMPREPLY=($(compgen -W "none host" -- "$cur")); return ;;
         --stdin) COMPREPLY=($(compgen -W "null relay" -- "$cur")); return ;;
@@ -61,7 +62,7 @@ _confine() {
       if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "--policy --ro --rw --deny --tmpfs --cwd --hostname --env --keep-env
           --timeout --cpu-time --kill-after --memory --pids --cpus --file-size --open-files --max-output
-          --net --stdin --best-effort --report --report-fd --report-format --log-level --log-fd
+          --output --net --stdin --best-effort --report --report-fd --report-format --log-level --log-fd
           --log-file --quiet --dry-run --help -p -i -q -h --" -- "$cur"))
       else
         COMPREPLY=($(compgen -c -- "$cur"))

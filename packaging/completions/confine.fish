@@ -49,6 +49,7 @@ complete -c confine -n $run -l cpus -x -d 'CPU limit in CPUs'
 complete -c confine -n $run -l file-size -x -d 'largest file the job may write'
 complete -c confine -n $run -l open-files -x -d 'open files per process'
 complete -c confine -n $run -l max-output -x -d 'cap on stdout and stderr together'
+complete -c confine -n $run -l output -x -a '(__fish_complete_directories)' -d "copy the output area's files into DIR when the job ends"
 complete -c confine -n $run -l net -x -a 'none host' -d 'network'
 complete -c confine -n $run -l stdin -x -a 'null relay' -d "the job's stdin"
 complete -c confine -n $run -s i -d "relay confine's stdin to the job"

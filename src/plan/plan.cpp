@@ -198,6 +198,9 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
                     std::to_string(child::kMaxMountSteps) + " fit",
                 "bind a common parent directory instead of many paths under it");
   }
+  if (const auto& area = policy.filesystem.output) {
+    plan.output_area = OutputArea{area->path, area->host, area->size_bytes, area->files};
+  }
   if (auto ok = steps::check_cwd(policy, plan.mounts, host); !ok) return unexpected(ok.error());
   // No cwd in any policy file or flag: the caller's own directory when the sandbox shows it
   // with the host's content (as bubblewrap keeps it), so `confine run --rw "$PWD" -- make` works
@@ -291,6 +294,12 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
                              : Protection{"network_namespace", "disabled_by_policy", "CLONE_NEWNET",
                                           "network.mode = host"});
   add_filesystem_protections(policy, plan);
+  out.push_back(plan.output_area
+                    ? enforced("output_area", "capped tmpfs, regular files copied out when the job ends",
+                               plan.output_area->path + " -> " + plan.output_area->host + ", " +
+                                   steps::size_text(plan.output_area->size_bytes) + ", " +
+                                   std::to_string(plan.output_area->files) + " files")
+                    : Protection{"output_area", "not_requested", "capped tmpfs, copied out", "no output area"});
   out.push_back(enforced("stdio", "pipes or a pty relayed by confine",
                          std::string("the job never holds the caller's descriptors; stdin ") +
                              (plan.relay_stdin ? "relayed" : "/dev/null")));

@@ -92,6 +92,21 @@ Expected<Report> from_json_text(std::string_view text) {
     r.output = OutputStats{number_or<uint64_t>(output, "stdout_bytes", 0), number_or<uint64_t>(output, "stderr_bytes", 0),
                            number_or<uint64_t>(output, "dropped_bytes", 0), number_at<uint64_t>(output, "limit_bytes")};
   }
+  if (const Json& area = object_at(doc, "output_area"); area.is_object()) {
+    OutputAreaReport a;
+    a.path = text_at(area, "path");
+    a.host = text_at(area, "host");
+    a.files_copied = number_or<uint64_t>(area, "files_copied", 0);
+    a.bytes_copied = number_or<uint64_t>(area, "bytes_copied", 0);
+    if (area.contains("copied") && area["copied"].is_array()) {
+      for (const auto& c : area["copied"]) a.copied.push_back({text_at(c, "name"), number_or<uint64_t>(c, "bytes", 0)});
+    }
+    if (area.contains("refused") && area["refused"].is_array()) {
+      for (const auto& f : area["refused"]) a.refused.push_back({text_at(f, "name"), text_at(f, "reason")});
+    }
+    a.unlisted = number_or<uint64_t>(area, "unlisted", 0);
+    r.output_area = std::move(a);
+  }
   if (doc.contains("cancelled") && doc["cancelled"].is_string()) r.cancelled = doc["cancelled"].get<std::string>();
   if (doc.contains("enforced") && doc["enforced"].is_array()) {
     for (const auto& p : doc["enforced"]) {

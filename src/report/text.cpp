@@ -202,6 +202,12 @@ std::string to_text(const Report& r) {
                            " to stderr, " + bytes_text(r.output->dropped_bytes) + " dropped; " +
                            (r.output->limit_bytes ? "limit " + bytes_text(*r.output->limit_bytes) : std::string("no limit")));
   }
+  if (r.output_area) {
+    const auto& a = *r.output_area;
+    row(out, "output area", a.path + " -> " + a.host + ": " + std::to_string(a.files_copied) + " file" +
+                                (a.files_copied == 1 ? "" : "s") + " (" + bytes_text(a.bytes_copied) + ") copied, " +
+                                std::to_string(a.refused.size()) + " refused");
+  }
   std::vector<std::string> enforced;
   std::vector<std::string> not_asked;
   for (const auto& p : r.enforced) {
