@@ -39,6 +39,13 @@ std::vector<std::string> said(const std::string& text) {
 
 using Lines = std::vector<std::string>;
 
+// Waits (up to 20 s) for the probe to create `path`: `armed-sleep` does once its job runs.
+bool appears(const std::string& path) {
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (!std::filesystem::exists(path) && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(10ms);
+  return std::filesystem::exists(path);
+}
+
 TEST_F(CliTest, EveryRunThatDoesNotEndOkSaysWhatHappenedInOneLine) {
   const RunResult ok = run_probe({"exit", "0"});
   EXPECT_TRUE(ProbeOk(ok));
@@ -250,9 +257,7 @@ TEST_F(CliTest, LimitsTypedOnTheCommandLineAreRequired) {
 TEST_F(CliTest, ACancelledJobThatIgnoresSigtermIsKilledAfterItsGrace) {
   const std::string armed = job_path("armed");
   Running running = start_probe({"armed-sleep", armed, "60", "ignore"}, with_args({"--kill-after", "1s"}));
-  const auto until = std::chrono::steady_clock::now() + 20s;
-  while (!std::filesystem::exists(armed) && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(10ms);
-  ASSERT_TRUE(std::filesystem::exists(armed)) << "the probe never armed";
+  ASSERT_TRUE(appears(armed)) << "the probe never armed";
   const auto sent = std::chrono::steady_clock::now();
   running.signal(SIGTERM);
   const RunResult r = running.wait();
@@ -272,9 +277,7 @@ TEST_F(CliTest, ACancelledJobThatIgnoresSigtermIsKilledAfterItsGrace) {
 TEST_F(CliTest, ASecondSigintKillsAtOnce) {
   const std::string armed = job_path("armed");
   Running running = start_probe({"armed-sleep", armed, "60", "ignore"}, with_args({"--kill-after", "60s"}));
-  const auto until = std::chrono::steady_clock::now() + 20s;
-  while (!std::filesystem::exists(armed) && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(10ms);
-  ASSERT_TRUE(std::filesystem::exists(armed)) << "the probe never armed";
+  ASSERT_TRUE(appears(armed)) << "the probe never armed";
   const auto sent = std::chrono::steady_clock::now();
   running.signal(SIGINT);
   std::this_thread::sleep_for(300ms);
@@ -289,9 +292,7 @@ TEST_F(CliTest, ASecondSigintKillsAtOnce) {
 TEST_F(CliTest, AJobThatHonoursSigtermEndsByItAndTheReportSaysCancelled) {
   const std::string armed = job_path("armed");
   Running running = start_probe({"armed-sleep", armed, "60"});
-  const auto until = std::chrono::steady_clock::now() + 20s;
-  while (!std::filesystem::exists(armed) && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(10ms);
-  ASSERT_TRUE(std::filesystem::exists(armed)) << "the probe never armed";
+  ASSERT_TRUE(appears(armed)) << "the probe never armed";
   running.signal(SIGTERM);
   const RunResult r = running.wait();
   EXPECT_TRUE(Ended(r, "signaled", 128 + SIGTERM));

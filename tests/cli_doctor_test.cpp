@@ -205,7 +205,8 @@ TEST(DoctorTest, EachUserNamespaceSwitchHasItsOwnFix) {
   EXPECT_TRUE(has_fix(*g, "container"));
 }
 
-TEST(DoctorTest, UnprivilegedUserOutsideADelegatedSubtreeIsToldToUseSystemdRun) {
+// The hybrid host seen by an unprivileged user outside any delegated cgroup.
+HostProbes hybrid_user_host_without_cgroup() {
   HostProbes h = hybrid_root_host();
   h.euid = 65534;
   h.own_cgroup = "/";
@@ -214,6 +215,11 @@ TEST(DoctorTest, UnprivilegedUserOutsideADelegatedSubtreeIsToldToUseSystemdRun) 
   h.leaf_controllers.clear();
   h.leaf_create = {ProbeOutcome::kFailed, EACCES, "mkdir /sys/fs/cgroup/unified/confine-doctor-1-0"};
   h.clone_into_cgroup = {ProbeOutcome::kNotTested, 0, "no writable cgroup"};
+  return h;
+}
+
+TEST(DoctorTest, UnprivilegedUserOutsideADelegatedSubtreeIsToldToUseSystemdRun) {
+  const HostProbes h = hybrid_user_host_without_cgroup();
   const auto findings = run_doctor(h, plan::testing::default_like_policy());
   EXPECT_FALSE(fully_enforced(findings));
   const Finding* tracking = find(findings, "policy.cgroup_tracking");
@@ -233,15 +239,8 @@ TEST(DoctorTest, UnprivilegedUserOutsideADelegatedSubtreeIsToldToUseSystemdRun) 
 // PID 1 is not systemd (this build machine's case): no fix may send the user to systemd-run or
 // systemctl; the manual equivalents are given instead.
 TEST(DoctorTest, WithoutSystemdTheFixesDoNotNeedIt) {
-  HostProbes h = hybrid_root_host();
+  HostProbes h = hybrid_user_host_without_cgroup();
   h.no_systemd = true;
-  h.euid = 65534;
-  h.own_cgroup = "/";
-  h.cgroup_parent.clear();
-  h.cgroup_parent_source.clear();
-  h.leaf_controllers.clear();
-  h.leaf_create = {ProbeOutcome::kFailed, EACCES, "mkdir /sys/fs/cgroup/unified/confine-doctor-1-0"};
-  h.clone_into_cgroup = {ProbeOutcome::kNotTested, 0, "no writable cgroup"};
   const auto findings = run_doctor(h, plan::testing::default_like_policy());
   EXPECT_EQ(verdict(findings), Verdict::kRunsWithGaps);
   for (const auto& f : findings) {

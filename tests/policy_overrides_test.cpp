@@ -24,6 +24,19 @@ std::string all(const std::vector<Diagnostic>& diagnostics) {
   return out;
 }
 
+// Exactly these problems, each a (flag, message fragment) reported against "<command line>".
+template <size_t N>
+void expect_problems(const std::vector<Diagnostic>& problems, const std::pair<const char*, const char*> (&expected)[N]) {
+  EXPECT_EQ(problems.size(), N) << all(problems);
+  for (const auto& [key, text] : expected) {
+    bool found = false;
+    for (const auto& d : problems) {
+      found = found || (d.key == key && d.message.find(text) != std::string::npos && d.origin.str() == "<command line>");
+    }
+    EXPECT_TRUE(found) << key << ": " << text << "\nin:\n" << all(problems);
+  }
+}
+
 TEST(Overrides, ApplyWithCommandLineOrigin) {
   Policy p = default_policy();
   Overrides o;
@@ -98,15 +111,7 @@ TEST(Overrides, EveryBadFlagIsReportedAndNothingIsApplied) {
       {"--timeout", "missing a unit"}, {"--cpu-time", "greater than zero"}, {"--memory", "greater than zero"}, {"--pids", "positive integer"},
       {"--cpus", "at most 1024"},      {"--net", "did you mean 'host'?"},
   };
-  EXPECT_EQ(problems.size(), std::size(expected)) << all(problems);
-  for (const auto& [key, text] : expected) {
-    bool found = false;
-    for (const auto& d : problems) {
-      found = found || (d.key == key && d.message.find(text) != std::string::npos &&
-                        d.origin.str() == "<command line>");
-    }
-    EXPECT_TRUE(found) << key << ": " << text << "\nin:\n" << all(problems);
-  }
+  expect_problems(problems, expected);
   EXPECT_EQ(canonical_text(p), before) << "a rejected override must leave the policy untouched";
 }
 
@@ -194,12 +199,7 @@ TEST(Overrides, NewFlagsRejectWhatTheirKeysReject) {
       {"--open-files", "none"},
       {"--hostname", "-bad"},
   };
-  EXPECT_EQ(problems.size(), std::size(expected)) << all(problems);
-  for (const auto& [key, text] : expected) {
-    bool found = false;
-    for (const auto& d : problems) found = found || (d.key == key && d.message.find(text) != std::string::npos);
-    EXPECT_TRUE(found) << key << ": " << text << "\nin:\n" << all(problems);
-  }
+  expect_problems(problems, expected);
   EXPECT_EQ(canonical_text(p), before);
 }
 
