@@ -142,7 +142,12 @@ std::vector<Diagnostic> apply_overrides(Policy& policy, const Overrides& overrid
     } else if (*path == "/") {
       problem("--output", "\"/\" cannot receive the output area's files; give a directory of its own");
     } else {
-      if (!next.filesystem.output) next.filesystem.output.emplace().origin = here;
+      // Not emplace(): clang (14) decides Output is not default-constructible inside the class
+      // that declares it (its default member initializers), and the fuzz build uses clang.
+      if (!next.filesystem.output) {
+        next.filesystem.output = Policy::Filesystem::Output{};
+        next.filesystem.output->origin = here;
+      }
       next.filesystem.output->host = *path;
     }
   }
