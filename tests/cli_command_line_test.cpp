@@ -91,6 +91,8 @@ TEST(CommandLine, NoCommandGiven) {
 TEST(CommandLine, UnknownSubcommandsGetDidYouMean) {
   expect_usage_error({"rn", "--", "true"}, "confine: error: unknown command 'rn'; did you mean 'run'?");
   expect_usage_error({"doctr"}, "confine: error: unknown command 'doctr'; did you mean 'doctor'?");
+  expect_usage_error({"", "run", "--", "x"},
+                     "confine: error: unknown command ''; the commands are run, check, explain, doctor and report");
   expect_usage_error({"frobnicate"},
                      "confine: error: unknown command 'frobnicate'; the commands are run, check, explain, doctor "
                      "and report");

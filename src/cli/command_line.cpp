@@ -132,6 +132,12 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
                                           first + " ... (see 'confine --help')");
     return line;
   }
+  // The command is always the first argument (confine itself takes no options but --help and
+  // --version), so "--" below is looked for in the right place; an empty one is no command.
+  if (argc > 1 && first.empty()) {
+    line.exit_code = usage_error(err, "unknown command ''; the commands are run, check, explain, doctor and report");
+    return line;
+  }
   if (!first.empty() && first.front() != '-') {
     const bool known = std::any_of(std::begin(kSubcommands), std::end(kSubcommands),
                                    [&](const SubcommandName& s) { return first == s.name; });
