@@ -111,6 +111,7 @@ TEST(CommandLine, UnknownOptionsGetDidYouMean) {
                      "confine: error: explain: unknown option '--jsn'; did you mean '--json'? (see 'confine "
                      "explain --help')");
   expect_usage_error({"doctor", "default"}, "confine: error: doctor: unexpected argument 'default'");
+  expect_usage_error({"doctor", "run", "--", "x"}, "confine: error: doctor: unexpected argument 'run'");
   expect_usage_error({"-p", "default", "run", "--", "true"},
                      "confine: error: unknown option '-p' before the command; options go after it, e.g. confine "
                      "run -p ... (see 'confine --help')");

@@ -173,6 +173,9 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   app.footer("Run 'confine COMMAND --help' for a command's options; man confine for the whole story.");
   app.set_version_flag("--version", std::string("confine ") + CONFINE_VERSION);
   app.allow_extras();
+  // One command: a second command word ("doctor ... run ...") is an argument of the first, not a
+  // switch to another command whose "--" was never looked for.
+  app.require_subcommand(0, 1);
 
   auto* run = app.add_subcommand("run", "Run CMD in a sandbox: confine run [OPTIONS] -- CMD [ARG...]");
   add_run_options(*run, line.run, line.log);
