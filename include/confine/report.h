@@ -5,7 +5,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "confine/error.h"
 
 namespace confine::report {
 
@@ -52,8 +55,12 @@ struct SetupFailure {
 };
 
 struct ExecFailure {
-  std::string path;
+  std::string path;     // absolute: what was executed, or for a PATH miss, where it was looked for first
   int sys_errno = 0;
+  // The cause for a person, complete: "/usr/bin/tesseract: its interpreter
+  // /lib64/ld-linux-x86-64.so.2 is not in the sandbox" (plan::explain_exec_failure). Empty: say
+  // what errno means (outcome_sentence).
+  std::string message = {};
 };
 
 struct SeccompViolation {
@@ -144,6 +151,8 @@ struct Report {
   std::vector<std::string> limits_hit;  // "wall_time", "cpu_time", "memory", "pids", "file_size", "output"
   Counters counters;
   std::optional<OutputStats> output;  // absent when the job never started
+  // The signal confine received that cancelled the run ("SIGTERM", "SIGINT"); absent when none did.
+  std::optional<std::string> cancelled;
   std::optional<OutputAreaReport> output_area;  // absent without an output area
   std::vector<Protection> enforced;
   std::vector<std::string> command;
@@ -160,6 +169,22 @@ struct Report {
 
 // The JSON document (stable key order, schema in docs/report.schema.json).
 [[nodiscard]] std::string to_json_text(const Report& report, bool pretty = false);
+// A report read back from its JSON (a report file): the inverse of to_json_text for every key it
+// writes. Fails on text that is not a version-1 report.
+[[nodiscard]] Expected<Report> from_json_text(std::string_view text);
+
+// The target never ran (a setup or exec error): no exit status, no signal, zero times, as
+// docs/report.md promises, whatever the sandbox's init reported for itself.
+void mark_never_started(Report& report);
+
+// What happened, in one line for a person, without a "confine: " prefix: "wall time limit 2s
+// reached; job killed", "job killed by seccomp: socket (nr 41)", "out of memory (limit 512M)",
+// "/no/such: not found in the sandbox". Limits are read from the report's `enforced` entries.
+// Empty for `ok`.
+[[nodiscard]] std::string outcome_sentence(const Report& report);
+// The whole report for a person (`confine report FILE`, `--report-format text`): outcome, exit,
+// times, peaks, limits hit, output, what was and was not enforced, warnings, setup phases.
+[[nodiscard]] std::string to_text(const Report& report);
 // "SIGKILL" for 9; "SIG<n>" for unknown numbers.
 [[nodiscard]] std::string signal_name(int signal);
 

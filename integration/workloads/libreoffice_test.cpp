@@ -431,7 +431,9 @@ TEST_F(LibreOfficeWorkload, HugeDocumentEndsInWallTimeout) {
   const RunResult r = soffice({"--convert-to", "pdf", "--outdir", kOutArea, "huge.fodt"}, with_args({"--timeout", "10s"}));
   ASSERT_TRUE(EndedByLimit(r, "wall_timeout", 124, "wall_time"));
   EXPECT_LT((*r.report)["times"]["wall_us"].get<int64_t>(), 20'000'000);
-  EXPECT_TRUE(Delivered(r, {}));
+  // The area is delivered whatever the outcome (the report says how the job ended): no PDF was
+  // finished, but LibreOffice's lock and temp files may be there, depending on how far it got.
+  EXPECT_FALSE(std::filesystem::exists(out_path("huge.pdf"))) << r.describe();
   EXPECT_TRUE(NothingWrittenOutside());
 }
 

@@ -313,7 +313,29 @@ class Reaper {
       // reach an unsandboxed command.
       (void)send_signal(in_.pidfd, sig);
       log_later(spdlog::level::debug, "forwarded signal " + std::to_string(sig) + " to the sandbox");
+      if (sig == SIGTERM || sig == SIGINT) cancel(sig);
     }
+  }
+
+  // SIGTERM or SIGINT to confine cancels the run, as timeout(1) -k and systemd's stop do: the job
+  // got the signal (above) and has its kill grace to end; then every process of it is killed. A
+  // second SIGINT (Ctrl-C again) kills at once. Without this a job that ignores SIGTERM would
+  // run on until its wall-time limit, or forever without one.
+  void cancel(int sig) {
+    const bool again = result_.cancelled_by.has_value();
+    if (!again) result_.cancelled_by = sig;
+    if (phase_ == Phase::kKilled) return;
+    if (again && sig == SIGINT) {
+      log_later(spdlog::level::debug, "second SIGINT: killing the job now");
+      kill_everything();
+      return;
+    }
+    if (phase_ == Phase::kTerminating) return;  // a limit already started the grace
+    phase_ = Phase::kTerminating;
+    kill_deadline_ = deadline_after(Clock::now(), in_.plan.kill_grace);
+    log_later(spdlog::level::debug, "cancelled: the job gets " + std::to_string(in_.plan.kill_grace.count()) +
+                                        " ms to end, then SIGKILL");
+    if (in_.plan.kill_grace.count() == 0) kill_everything();
   }
 
   void enforce_limits() {

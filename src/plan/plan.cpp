@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <string>
 
+#include "confine/child.h"
 #include "confine/plan.h"
 #include "steps.h"
 
@@ -169,6 +170,23 @@ void add_filesystem_protections(const policy::Policy& policy, Plan& plan) {
                     : Protection{"fresh_proc", "disabled_by_policy", "", "filesystem.proc = false"});
 }
 
+// A symlink rule is recreated inside with its host text, which resolves only against what the
+// sandbox holds: /lib64 -> usr/lib64 works when /usr is bound, and dangles when it is not.
+void warn_dangling_symlinks(const std::vector<MountOp>& mounts, const HostFacts& host,
+                            std::vector<std::string>& warnings) {
+  for (const MountOp& op : mounts) {
+    if (op.kind != MountKind::kSymlink) continue;
+    const auto resolved = steps::resolve_inside(mounts, host, op.target);
+    const MountOp* cover = resolved ? steps::covering_mount(mounts, *resolved) : nullptr;
+    bool there = cover != nullptr && cover->kind != MountKind::kSymlink;
+    if (there && cover->kind == MountKind::kBind) there = host.file_kind(*resolved) != FileKind::kMissing;
+    if (there) continue;
+    warnings.push_back(op.origin + ": " + op.target + " is a symlink to " + op.source +
+                       ", which the sandbox does not show: it will dangle there (bind " +
+                       (resolved ? *resolved : op.source) + " too, or drop the rule)");
+  }
+}
+
 Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& request,
                                const HostFacts& host) {
   Plan plan;
@@ -199,10 +217,26 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
   auto mounts = steps::plan_mounts(policy, host, plan.warnings);
   if (!mounts) return unexpected(mounts.error());
   plan.mounts = std::move(*mounts);
+  // The child keeps per-step state in fixed arrays (child::kMaxMountSteps). The policy loader
+  // bounds the rules (policy::kMaxPathRules); this is the exact count, checked here so that
+  // `--dry-run` refuses what the launch would.
+  if (plan.mounts.size() > child::kMaxMountSteps) {
+    return fail(ErrorCode::kInvalidArgument,
+                "the sandbox would need " + std::to_string(plan.mounts.size()) + " mount steps; at most " +
+                    std::to_string(child::kMaxMountSteps) + " fit",
+                "bind a common parent directory instead of many paths under it");
+  }
   if (const auto& area = policy.filesystem.output) {
     plan.output_area = OutputArea{area->path, area->host, area->size_bytes, area->files};
   }
   if (auto ok = steps::check_cwd(policy, plan.mounts, host); !ok) return unexpected(ok.error());
+  // No cwd in any policy file or flag: the caller's own directory when the sandbox shows it
+  // with the host's content (as bubblewrap keeps it), so `confine run --rw "$PWD" -- make` works
+  // where the caller is; else process.cwd's default, "/".
+  if (policy.process.cwd.origin.is_default() && steps::shows_host_directory(plan.mounts, host, request.caller_cwd)) {
+    plan.cwd = request.caller_cwd;
+  }
+  warn_dangling_symlinks(plan.mounts, host, plan.warnings);
   // Landlock, compiled from the same mounts: the second wall (plan/landlock.cpp).
   auto landlock = steps::plan_landlock(policy, host, plan.mounts);
   if (!landlock) return unexpected(landlock.error());

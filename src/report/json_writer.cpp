@@ -113,6 +113,7 @@ Json exec_error_json(const std::optional<ExecFailure>& failure) {
   item["path"] = failure->path;
   item["errno"] = errno_or_null(failure->sys_errno);
   item["errno_name"] = errno_name_or_null(failure->sys_errno);
+  item["message"] = failure->message;
   return item;
 }
 
@@ -217,6 +218,7 @@ std::string to_json_text(const Report& report, bool pretty) {
   doc["limits_hit"] = report.limits_hit;
   doc["output"] = output_json(report.output);
   doc["output_area"] = output_area_json(report.output_area);
+  doc["cancelled"] = optional_or_null(report.cancelled);
   doc["enforced"] = enforced_json(report.enforced);
   doc["command"] = report.command;
   doc["policy"] = policy_json(report);
