@@ -40,6 +40,11 @@ struct Sourced {
 enum class Enforcement { kRequired, kBestEffort };
 enum class NetworkMode { kNone, kHost };
 enum class SeccompAction { kAllow, kKill, kErrno };
+// How the sandbox is built (docs/security.md, "Landlock mode"): user, mount, pid, ... namespaces
+// (the default); no namespaces at all, for hosts that forbid them (Landlock for the filesystem,
+// seccomp, rlimits, a cgroup where one is writable); or namespaces where this host allows them
+// and Landlock mode, said in a warning and the report, where it does not.
+enum class IsolationMode { kNamespaces, kLandlock, kAuto };
 
 struct PathRule {
   std::string path;       // absolute, normalised (no "." or ".." or trailing "/")
@@ -136,6 +141,10 @@ struct Policy {
     std::vector<Sourced<std::string>> keep;  // canonical "CAP_XXX" names
   } capabilities;
 
+  struct Isolation {
+    Sourced<IsolationMode> mode{IsolationMode::kNamespaces, {}};
+  } isolation;
+
   struct EnforcementSettings {
     Sourced<Enforcement> resources{Enforcement::kRequired, {}};  // cgroup memory/swap/pids/cpu
     Sourced<Enforcement> seccomp{Enforcement::kRequired, {}};
@@ -184,6 +193,7 @@ struct Overrides {
   std::optional<std::string> cwd;
   std::vector<std::string> env;  // NAME=VALUE
   std::optional<std::string> timeout, cpu_time, memory, pids, cpus, net, max_output;
+  std::optional<std::string> isolation;  // --isolation namespaces|landlock|auto
   bool best_effort = false;  // resources become best-effort
 };
 // Validates and applies overrides, reporting problems as diagnostics against "<command line>".
@@ -208,5 +218,6 @@ struct Overrides {
 [[nodiscard]] const char* to_string(Enforcement e);
 [[nodiscard]] const char* to_string(NetworkMode m);
 [[nodiscard]] const char* to_string(SeccompAction a);
+[[nodiscard]] const char* to_string(IsolationMode m);
 
 }  // namespace confine::policy
