@@ -75,6 +75,9 @@ struct CompileOptions {
   // socket() and socketpair() accept only these address families (AF_*); every other domain
   // fails with EAFNOSUPPORT. Empty: no family rule.
   std::vector<int> socket_families;
+  // socketpair()'s own list, when set (Landlock mode: socket() gets no AF_UNIX, socketpair does);
+  // unset: socket_families for both.
+  std::optional<std::vector<int>> socketpair_families;
   // chmod/fchmod/fchmodat(2), mkdir(at), mknod(at), creat and creating opens fail with EPERM when
   // the mode has S_ISUID or S_ISGID; openat2 gets ENOSYS (its mode is out of the filter's reach).
   bool deny_setid_modes = false;

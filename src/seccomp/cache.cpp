@@ -95,6 +95,11 @@ std::string FilterCache::key(const Resolved& resolved, const CompileOptions& opt
   text += options.notify_kills ? "1" : "0";
   text += "\nsocket_families";
   for (int f : options.socket_families) text += " " + std::to_string(f);
+  // Added with Landlock mode: only when set, so every other key stays what it was.
+  if (options.socketpair_families) {
+    text += "\nsocketpair_families";
+    for (int f : *options.socketpair_families) text += " " + std::to_string(f);
+  }
   text += "\nsetid ";
   text += options.deny_setid_modes ? "1" : "0";
   text += "\nfallocate_keep_size ";

@@ -73,9 +73,12 @@ const std::vector<std::string>& supervised_syscall_names() {
 // fail with EAFNOSUPPORT for every other domain, as a kernel built without them would.
 Expected<void> add_socket_families(Builder& b, const CompileOptions& options, BuiltinChoices& choices) {
   if (options.socket_families.empty()) return {};
-  std::vector<uint32_t> families(options.socket_families.begin(), options.socket_families.end());
-  std::sort(families.begin(), families.end());
-  families.erase(std::unique(families.begin(), families.end()), families.end());
+  const auto unique = [](const std::vector<int>& list) {
+    std::vector<uint32_t> families(list.begin(), list.end());
+    std::sort(families.begin(), families.end());
+    families.erase(std::unique(families.begin(), families.end()), families.end());
+    return families;
+  };
   const Action refuse{SeccompAction::kErrno, EAFNOSUPPORT};
   for (const char* name : {"socket", "socketpair"}) {
     const Action own = b.action_for(name);
@@ -83,9 +86,12 @@ Expected<void> add_socket_families(Builder& b, const CompileOptions& options, Bu
       if (auto r = b.add(own, name); !r) return r;  // the policy denies it outright
       continue;
     }
+    const bool pair = std::string_view(name) == "socketpair" && options.socketpair_families;
+    const std::vector<uint32_t> families = unique(pair ? *options.socketpair_families : options.socket_families);
     if (auto r = split_on_values(b, name, 0, families, own, refuse); !r) return r;
   }
   choices.socket_families = options.socket_families;
+  if (options.socketpair_families) choices.socketpair_families = *options.socketpair_families;
   return {};
 }
 

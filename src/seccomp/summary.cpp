@@ -92,10 +92,19 @@ std::vector<std::string> summarize(const Resolved& resolved, const BuiltinChoice
   }
 
   if (!builtins.socket_families.empty()) {
-    std::string families;
-    for (int f : builtins.socket_families) families += (families.empty() ? "" : " ") + socket_family_name(f);
-    lines.push_back("built-in: socket, socketpair: only families " + families +
-                    "; any other -> errno EAFNOSUPPORT (97)");
+    const auto names = [](const std::vector<int>& list) {
+      std::string families;
+      for (int f : list) families += (families.empty() ? "" : " ") + socket_family_name(f);
+      return families;
+    };
+    if (builtins.socketpair_families) {
+      lines.push_back("built-in: socket: only families " + names(builtins.socket_families) +
+                      "; socketpair: only families " + names(*builtins.socketpair_families) +
+                      "; any other -> errno EAFNOSUPPORT (97)");
+    } else {
+      lines.push_back("built-in: socket, socketpair: only families " + names(builtins.socket_families) +
+                      "; any other -> errno EAFNOSUPPORT (97)");
+    }
   }
   if (builtins.setid_modes) {
     lines.push_back("built-in: chmod fchmod fchmodat fchmodat2 mkdir mkdirat mknod mknodat creat, and open/openat "

@@ -19,6 +19,7 @@ struct BuiltinChoices {
   std::vector<std::string> skipped;  // resolved names with no native number
   // hardening.cpp's argument rules, when added.
   std::vector<int> socket_families;  // allowed AF_* numbers
+  std::optional<std::vector<int>> socketpair_families;  // socketpair()'s own, when it has one
   bool setid_modes = false;
   bool openat2_enosys = false;
   bool fallocate_keep_size = false;
