@@ -27,6 +27,7 @@
 #include <cstring>
 
 #include "confine/child.h"
+#include "fds.h"
 #include "filesystem.h"
 #include "landlock.h"
 #include "privileges.h"
@@ -40,28 +41,6 @@ namespace {
 // the init's own. Everything else sent from outside is either SIGKILL (which always works) or
 // ignored, as for any pid-namespace init.
 constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
-
-// Closes every fd except those in `keep` (ascending, at most a handful): fds the caller leaked
-// without close-on-exec must never reach the sandbox.
-int close_other_fds(const int* keep, int count) noexcept {
-  unsigned next = 0;
-  for (int i = 0; i < count; ++i) {
-    const unsigned fd = static_cast<unsigned>(keep[i]);
-    if (fd > next && sys::close_range(next, fd - 1, 0) < 0) return -1;
-    next = fd + 1;
-  }
-  return sys::close_range(next, ~0U, 0);
-}
-
-void sort_small(int* v, int n) noexcept {
-  for (int i = 1; i < n; ++i) {
-    for (int j = i; j > 0 && v[j - 1] > v[j]; --j) {
-      int t = v[j];
-      v[j] = v[j - 1];
-      v[j - 1] = t;
-    }
-  }
-}
 
 void bring_up_loopback(int err) noexcept {
   // An empty network namespace has a loopback device, but it is down. Bringing it up lets the
@@ -352,6 +331,7 @@ const char* step_name(Step step) noexcept {
     case Step::kLandlockRuleset: return "landlock_create_ruleset";
     case Step::kLandlockRule: return "landlock_add_rule";
     case Step::kLandlockRestrict: return "landlock_restrict_self";
+    case Step::kSubreaper: return "child_subreaper";
   }
   return "unknown";
 }

@@ -36,6 +36,10 @@ int capset_masks(uint64_t effective, uint64_t permitted, uint64_t inheritable) n
 
 }  // namespace
 
+int set_capabilities(uint64_t effective, uint64_t permitted, uint64_t inheritable) noexcept {
+  return capset_masks(effective, permitted, inheritable);
+}
+
 void switch_ids(const Image& image) noexcept {
   const int err = image.error_fd;
   // The ids change early (right after the bind sources are opened with the caller's

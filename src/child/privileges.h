@@ -14,5 +14,7 @@ void drop_privileges(const Image& image, uint64_t keep) noexcept;
 // with no error pipe left).
 void drop_remaining_capabilities() noexcept;
 void install_seccomp(const Image& image) noexcept;
+// capset(2) of this thread's three sets (bit N = capability N); the raw result.
+int set_capabilities(uint64_t effective, uint64_t permitted, uint64_t inheritable) noexcept;
 
 }  // namespace confine::child
