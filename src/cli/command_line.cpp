@@ -29,6 +29,10 @@ void add_run_options(CLI::App& run, RunArgs& args, std::string& log_level) {
                  "The job's stdin: null (default, /dev/null) or relay (confine's own stdin, relayed)")
       ->check(CLI::IsMember({"null", "relay"}));
   run.add_flag_callback("-i", [&args] { args.stdin_mode = "relay"; }, "Same as --stdin relay");
+  run.add_option("--isolation", args.overrides.isolation,
+                 "namespaces (default), landlock (no namespaces, for hosts without user namespaces), or auto "
+                 "(namespaces where possible, else landlock, with a warning); overrides isolation.mode")
+      ->check(CLI::IsMember({"namespaces", "landlock", "auto"}));
   run.add_flag("--best-effort", args.overrides.best_effort,
                "Run even if resource limits cannot be enforced on this host (reported)");
   run.add_option("--report", args.report_file, "Write the JSON report to FILE");
@@ -70,6 +74,8 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   auto* doctor = app.add_subcommand("doctor", "Check what this host can enforce, with the fix for each shortfall");
   doctor->add_option("-p,--policy", line.doctor_policy, "Policy to check (default: the shipped default.toml)");
   doctor->add_flag("--json", line.doctor_json, "Print JSON instead of text");
+  doctor->add_option("--isolation", line.doctor_isolation, "Check the policy with this isolation mode, as run would")
+      ->check(CLI::IsMember({"namespaces", "landlock", "auto"}));
 
   try {
     app.parse(parse_argc, argv);

@@ -28,6 +28,7 @@ struct CommandLine {
   bool explain_json = false;
   std::string doctor_policy;
   bool doctor_json = false;
+  std::optional<std::string> doctor_isolation;  // --isolation, as for run
 };
 
 // Help and version go to `out`, usage errors to `err`.

@@ -24,7 +24,9 @@ struct RunArgs {
 [[nodiscard]] int check_command(const std::vector<std::string>& policies);
 [[nodiscard]] int explain_command(const std::string& policy, bool json);
 // `confine doctor`: 0 when `policy_path` (empty = the default policy) runs fully enforced here.
-[[nodiscard]] int doctor_command(const std::string& policy_path, bool json);
+// `isolation` overrides the policy's isolation.mode, as `run --isolation` does.
+[[nodiscard]] int doctor_command(const std::string& policy_path, bool json,
+                                 const std::optional<std::string>& isolation = std::nullopt);
 
 // policy_lookup.cpp: where policies named without a path are found, in order:
 // $CONFINE_POLICY_PATH (colon-separated, absolute entries), the user's
