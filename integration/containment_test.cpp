@@ -128,6 +128,24 @@ TEST_F(Containment, WritesLandOnlyInTheJobDirOwnedByTheJobsHostUid) {
   EXPECT_EQ(st.st_uid, is_root() ? 65534U : ::geteuid());
 }
 
+TEST_F(Containment, AHostFileOfTheJobsUidKeepsItsModeAndTimes) {
+  // A file outside the policy that the job's uid owns on the host (rootless: the caller's own
+  // files). Landlock has no right for metadata: Landlock mode refuses these calls by path.
+  const std::string path = base_ + "/secret/owned.txt";
+  write_text(path, "x\n", 0600);
+  const uid_t job_uid = is_root() ? 65534 : ::geteuid();
+  ASSERT_EQ(::chown(path.c_str(), job_uid, static_cast<gid_t>(-1)), 0) << std::strerror(errno);
+  struct stat before {};
+  ASSERT_EQ(::stat(path.c_str(), &before), 0);
+  EXPECT_TRUE(DeniedWith(run_probe({"chmod", "666", path}), "ENOENT", "EPERM"));
+  EXPECT_TRUE(DeniedWith(run_probe({"touch-times", path}), "ENOENT", "EPERM"));
+  struct stat after {};
+  ASSERT_EQ(::stat(path.c_str(), &after), 0);
+  EXPECT_EQ(after.st_mode, before.st_mode);
+  EXPECT_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+  EXPECT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+}
+
 TEST_F(Containment, TheHostsLoopbackIsUnreachable) {
   const HostListener listener = HostListener::tcp_loopback();
   ASSERT_TRUE(listener.listening()) << std::strerror(errno);

@@ -192,7 +192,7 @@ TEST_F(LandlockMode, KeptCapabilitiesAreRefused) {
 }
 
 TEST_F(LandlockMode, TheNamespaceModeRefusesUnderADockerLikeProfileAndNamesTheWayOut) {
-  const RunResult r = run_probe({"id"}, docker_like({}));
+  const RunResult r = run_probe({"id"}, docker_like({"--isolation", "namespaces"}));
   EXPECT_TRUE(Ended(r, "setup_error", 125));
   EXPECT_NE(setup_message(r).find("--isolation auto"), std::string::npos) << r.describe();
 }

@@ -86,6 +86,11 @@ struct CompileOptions {
   // memfd_create, memfd_secret, shmget and msgget fail with ENOSYS: memory RLIMIT_AS cannot see,
   // for when the memory limit falls back to it.
   bool deny_unaccounted_memory = false;
+  // Landlock mode: the metadata calls that take a path and that Landlock does not cover fail
+  // with EPERM where the rules cannot: utimensat with a path (its fd form, futimens, stays), and
+  // fchmodat2, setxattrat and removexattrat, newer than libseccomp's tables. The plan refuses
+  // their named siblings (chmod, chown, setxattr, ...) through the resolved rules.
+  bool deny_path_metadata = false;
 };
 
 // Builds the filter for the native architecture. Besides the policy's rules it always adds the

@@ -382,7 +382,8 @@ Protection direct_capabilities_protection(const Plan& plan) {
           "(emptying it takes CAP_SETPCAP), and no_new_privs keeps every exec from raising privileges"};
 }
 
-void direct_socket_families(const policy::Policy& policy, seccomp::CompileOptions& options) {
+void direct_compile_options(const policy::Policy& policy, seccomp::CompileOptions& options) {
+  options.deny_path_metadata = true;
   const auto& allowed = options.socket_families;
   const bool unix_allowed = std::find(allowed.begin(), allowed.end(), AF_UNIX) != allowed.end();
   std::vector<int> for_socket;
@@ -397,26 +398,37 @@ void direct_socket_families(const policy::Policy& policy, seccomp::CompileOption
   options.socketpair_families = std::vector<int>{unix_allowed ? AF_UNIX : AF_UNSPEC};
 }
 
-void add_direct_syscall_rules(seccomp::Resolved& resolved) {
-  // The host's IPC namespace: objects keyed by number, checked only by uid and mode, so the job
-  // would reach every segment, queue and semaphore set of its uid.
-  static constexpr const char* kHostIpc[] = {
-      "shmget", "shmat", "shmdt", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop",
-      "semtimedop", "semctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr",
-  };
-  const seccomp::Action enosys{policy::SeccompAction::kErrno, ENOSYS};
-  for (const char* name : kHostIpc) {
+void add_direct_syscall_rules(seccomp::Resolved& resolved, int landlock_abi) {
+  const auto refuse = [&resolved](const char* name, int err) {
     auto it = resolved.syscalls.find(name);
     const seccomp::Action& action = it == resolved.syscalls.end() ? resolved.default_action : it->second;
-    if (action.kind == policy::SeccompAction::kAllow) resolved.syscalls[name] = enosys;
+    if (action.kind == policy::SeccompAction::kAllow) resolved.syscalls[name] = {policy::SeccompAction::kErrno, err};
+  };
+  // The host's IPC namespace: objects keyed by number, checked only by uid and mode, so the job
+  // would reach every segment, queue and semaphore set of its uid.
+  for (const char* name : {"shmget", "shmat", "shmdt", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl", "semget",
+                           "semop", "semtimedop", "semctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive",
+                           "mq_notify", "mq_getsetattr"}) {
+    refuse(name, ENOSYS);
   }
+  // Metadata by path: Landlock has no right for a mode, an owner, times or extended attributes,
+  // and without a mount namespace every path the job's uid owns is in reach (the caller's own
+  // files, rootless). EPERM, as for a file the caller does not own; fchmod, fchown, futimens and
+  // fsetxattr on a file the job could open stay. Before ABI 3 Landlock does not cover truncate
+  // either. The rest, without names in libseccomp's tables, is CompileOptions::deny_path_metadata.
+  for (const char* name : {"chmod", "fchmodat", "chown", "lchown", "fchownat", "utime", "utimes", "futimesat",
+                           "setxattr", "lsetxattr", "removexattr", "lremovexattr"}) {
+    refuse(name, EPERM);
+  }
+  if (landlock_abi < 3) refuse("truncate", EPERM);
 }
 
 std::string direct_seccomp_text(const seccomp::CompileOptions& options) {
   const bool no_socket = options.socket_families.size() == 1 && options.socket_families.front() == AF_UNSPEC;
   return std::string("Landlock mode: socket() ") +
          (no_socket ? "refuses every address family" : "refuses AF_UNIX and the families the policy does not allow") +
-         ", socketpair() takes AF_UNIX only, SysV IPC and POSIX message queues fail with ENOSYS";
+         ", socketpair() takes AF_UNIX only, SysV IPC and POSIX message queues fail with ENOSYS, changing a "
+         "mode, owner, times or extended attributes by path fails with EPERM";
 }
 
 }  // namespace confine::plan::steps

@@ -102,7 +102,9 @@ Expected<std::optional<seccomp::Program>> steps::plan_seccomp(const policy::Poli
   auto resolved = seccomp::resolve(policy.seccomp);
   if (!resolved) return unexpected(std::move(resolved.error()).add_context("resolve the seccomp rules"));
   // Landlock mode shares the host's IPC objects and sockets: its own rules (direct.cpp).
-  if (plan.isolation == Isolation::kLandlock) steps::add_direct_syscall_rules(*resolved);
+  if (plan.isolation == Isolation::kLandlock) {
+    steps::add_direct_syscall_rules(*resolved, plan.landlock ? plan.landlock->abi : 0);
+  }
   // Naming the syscall behind a violation: kill rules notify the reaper first, when the kernel
   // has user notification and the target may still call sendmsg after its filter is installed
   // (that is how it hands the listener to confine). Otherwise kill rules kill directly and the
@@ -111,7 +113,7 @@ Expected<std::optional<seccomp::Program>> steps::plan_seccomp(const policy::Poli
   const seccomp::Action sendmsg_action =
       sendmsg == resolved->syscalls.end() ? resolved->default_action : sendmsg->second;
   seccomp::CompileOptions options = builtin_options(policy, memory_fallback);
-  if (plan.isolation == Isolation::kLandlock) steps::direct_socket_families(policy, options);
+  if (plan.isolation == Isolation::kLandlock) steps::direct_compile_options(policy, options);
   options.notify_kills = host.seccomp_user_notif && sendmsg_action.kind == policy::SeccompAction::kAllow;
   auto program = host.filter_cache ? host.filter_cache->compile(*resolved, options, host.kernel_release)
                                    : seccomp::compile(*resolved, options);

@@ -129,11 +129,12 @@ struct DirectFilesystem {
 // The protections that stand in for the namespace mode's, in the same places of the report.
 void add_direct_protections(const policy::Policy& policy, Plan& plan, const DirectFilesystem& fs);
 [[nodiscard]] report::Protection direct_capabilities_protection(const Plan& plan);
-// Seccomp in Landlock mode: socket() takes no AF_UNIX (a path socket's connect is beyond
-// Landlock before ABI 8) and, with network.mode = "none", no network family at all;
-// socketpair() keeps AF_UNIX. SysV IPC and POSIX message queues (the host's) fail with ENOSYS.
-void direct_socket_families(const policy::Policy& policy, seccomp::CompileOptions& options);
-void add_direct_syscall_rules(seccomp::Resolved& resolved);
+// Seccomp in Landlock mode: socket() takes no AF_UNIX (Landlock cannot refuse connect() on a
+// path socket) and, with network.mode = "none", no network family at all; socketpair() keeps
+// AF_UNIX. SysV IPC and POSIX message queues (the host's) fail with ENOSYS; metadata changes by
+// path (chmod, chown, utimes, xattrs; truncate before Landlock ABI 3) with EPERM.
+void direct_compile_options(const policy::Policy& policy, seccomp::CompileOptions& options);
+void add_direct_syscall_rules(seccomp::Resolved& resolved, int landlock_abi);
 [[nodiscard]] std::string direct_seccomp_text(const seccomp::CompileOptions& options);
 
 // "CAP_NET_BIND_SERVICE CAP_CHOWN", or "none".

@@ -28,6 +28,9 @@ constexpr uint64_t kLow32 = 0xffffffffULL;
 // fchmodat2 (Linux 6.6) is newer than libseccomp 2.5.4's tables. New syscalls share one number
 // on every architecture that uses the generic table, x86_64's included.
 constexpr int kFchmodat2 = 452;
+// setxattrat and removexattrat (Linux 6.13), by number for the same reason.
+constexpr int kSetxattrat = 463;
+constexpr int kRemovexattrat = 466;
 
 #ifndef __O_TMPFILE
 #define __O_TMPFILE 020000000
@@ -128,8 +131,9 @@ Expected<void> add_setid_modes(Builder& b, const CompileOptions& options, Builti
     if (auto r = add_mode_rules(b.action_for(call.name), call.name, -1, call.arg); !r) return r;
   }
   // fchmodat2 has no name in libseccomp 2.5.4, so no policy rule can name it either: it gets the
-  // default action, and the mode rule whenever that default allows it.
-  if (b.default_action().kind == SeccompAction::kAllow) {
+  // default action, and the mode rule whenever that default allows it (Landlock mode refuses it
+  // outright instead: add_path_metadata).
+  if (b.default_action().kind == SeccompAction::kAllow && !options.deny_path_metadata) {
     if (auto r = add_mode_rules(b.default_action(), "fchmodat2", kFchmodat2, 2); !r) return r;
   }
 
@@ -203,6 +207,31 @@ Expected<void> add_unaccounted_memory(Builder& b, const CompileOptions& options,
   return {};
 }
 
+// --- Metadata by path (Landlock mode) ----------------------------------------------------------
+// Landlock has no right for changing a file's mode, owner, times or extended attributes: without
+// a mount namespace, a job that names a path outside its rules could still chmod, chown or touch
+// what its uid owns there. The calls with a name in libseccomp's tables are refused through the
+// resolved rules (plan/direct.cpp); these are the rest. utimensat's fd form (a NULL path: what
+// futimens calls) reaches only a file the job could open, so it stays.
+Expected<void> add_path_metadata(Builder& b, const CompileOptions& options, BuiltinChoices& choices) {
+  if (!options.deny_path_metadata) return {};
+  const Action eperm{SeccompAction::kErrno, EPERM};
+  if (const Action own = b.action_for("utimensat"); own.kind != SeccompAction::kAllow) {
+    if (auto r = b.add(own, "utimensat"); !r) return r;
+  } else {
+    if (auto r = b.add(own, "utimensat", {scmp_arg_cmp{1, SCMP_CMP_EQ, 0, 0}}); !r) return r;
+    if (auto r = b.add(eperm, "utimensat", {scmp_arg_cmp{1, SCMP_CMP_NE, 0, 0}}); !r) return r;
+  }
+  if (b.default_action().kind == SeccompAction::kAllow) {
+    for (const auto& [nr, label] : {std::pair{kFchmodat2, "fchmodat2"}, std::pair{kSetxattrat, "setxattrat"},
+                                    std::pair{kRemovexattrat, "removexattrat"}}) {
+      if (auto r = b.add_nr(eperm, nr, label); !r) return r;
+    }
+  }
+  choices.path_metadata = true;
+  return {};
+}
+
 // --- Supervision -------------------------------------------------------------------------------
 // With kill rules that notify, a forbidden call parks its thread until the reaper reads the
 // notification. A call that ends that thread first (another thread's exit_group or execve, a
@@ -244,6 +273,7 @@ bool handled_by_hardening(const std::string& name, const CompileOptions& options
   if (options.deny_setid_modes && in(setid)) return true;
   if (options.deny_fallocate_keep_size && name == "fallocate") return true;
   if (options.deny_unaccounted_memory && in(unaccounted_memory_syscalls())) return true;
+  if (options.deny_path_metadata && name == "utimensat") return true;
   if (options.notify_kills && in(supervised_syscall_names())) return true;
   return false;
 }

@@ -116,6 +116,10 @@ std::vector<std::string> summarize(const Resolved& resolved, const BuiltinChoice
   if (builtins.fallocate_keep_size) {
     lines.push_back("built-in: fallocate with FALLOC_FL_KEEP_SIZE (not punching a hole) -> errno EOPNOTSUPP (95)");
   }
+  if (builtins.path_metadata) {
+    lines.push_back("built-in: utimensat with a path, fchmodat2, setxattrat, removexattrat -> errno EPERM (1): "
+                    "metadata by path, which Landlock does not cover (Landlock mode)");
+  }
   if (builtins.unaccounted_memory) {
     lines.push_back("built-in: memfd_create memfd_secret shmget msgget -> errno ENOSYS (38): memory RLIMIT_AS "
                     "cannot see, while the memory limit falls back to it");

@@ -24,6 +24,7 @@ struct BuiltinChoices {
   bool openat2_enosys = false;
   bool fallocate_keep_size = false;
   bool unaccounted_memory = false;
+  bool path_metadata = false;
   std::vector<std::string> supervised;  // names that notify for supervision
 };
 
