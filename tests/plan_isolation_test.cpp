@@ -422,6 +422,25 @@ TEST(Isolation, MetadataByPathIsRefusedWhereLandlockCannotSee) {
   EXPECT_EQ(verdict(ns, "utimensat", 3, 0x1000), SECCOMP_RET_ALLOW);
 }
 
+TEST(Isolation, OtherProcessesOfTheUidAreOutOfReach) {
+  const Plan plan = expect_plan(landlock_policy(), host_for(Caller::kUser));
+  const uint32_t eperm = SECCOMP_RET_ERRNO | EPERM;
+  for (const char* name : {"prlimit64", "sched_setaffinity", "sched_setscheduler", "sched_setparam", "sched_setattr"}) {
+    EXPECT_EQ(verdict(plan, name, 0, 0), SECCOMP_RET_ALLOW) << name << " on itself";
+    EXPECT_EQ(verdict(plan, name, 4242, 0), eperm) << name << " on another pid";
+    EXPECT_EQ(verdict(plan, name, uint64_t{1} << 32, 0), eperm) << name << " with high bits";
+  }
+  EXPECT_EQ(verdict(plan, "setpriority", 0 /* PRIO_PROCESS */, 0), SECCOMP_RET_ALLOW);
+  EXPECT_EQ(verdict(plan, "setpriority", 1 /* PRIO_PGRP */, 0), SECCOMP_RET_ALLOW);
+  EXPECT_EQ(verdict(plan, "setpriority", 0, 4242), eperm);
+  EXPECT_EQ(verdict(plan, "setpriority", 2 /* PRIO_USER */, 0), eperm);
+  EXPECT_EQ(verdict(plan, "ioprio_set", 1 /* IOPRIO_WHO_PROCESS */, 0), SECCOMP_RET_ALLOW);
+  EXPECT_EQ(verdict(plan, "ioprio_set", 3 /* IOPRIO_WHO_USER */, 0), eperm);
+  EXPECT_EQ(verdict(plan, "ioprio_set", 1, 4242), eperm);
+  const Plan ns = expect_plan(default_like_policy(), host_for(Caller::kUser));
+  EXPECT_EQ(verdict(ns, "prlimit64", 4242, 0), SECCOMP_RET_ALLOW) << "the pid namespace's job";
+}
+
 TEST(Isolation, RenderShowsTheModeAndTheRules) {
   const std::string text = render(expect_plan(landlock_policy(), host_for(Caller::kRoot)));
   EXPECT_HAS(text, "isolation: landlock\n");

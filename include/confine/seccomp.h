@@ -91,6 +91,11 @@ struct CompileOptions {
   // fchmodat2, setxattrat and removexattrat, newer than libseccomp's tables. The plan refuses
   // their named siblings (chmod, chown, setxattr, ...) through the resolved rules.
   bool deny_path_metadata = false;
+  // Landlock mode: no pid namespace, so calls that name another process of the job's uid by pid
+  // (or the whole uid) would reach the caller's: setpriority, ioprio_set, prlimit64,
+  // sched_setaffinity, sched_setscheduler, sched_setparam and sched_setattr work only on the
+  // calling process (pid 0; setpriority and ioprio_set also on its own process group), else EPERM.
+  bool only_own_process = false;
 };
 
 // Builds the filter for the native architecture. Besides the policy's rules it always adds the

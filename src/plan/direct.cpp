@@ -384,6 +384,7 @@ Protection direct_capabilities_protection(const Plan& plan) {
 
 void direct_compile_options(const policy::Policy& policy, seccomp::CompileOptions& options) {
   options.deny_path_metadata = true;
+  options.only_own_process = true;
   const auto& allowed = options.socket_families;
   const bool unix_allowed = std::find(allowed.begin(), allowed.end(), AF_UNIX) != allowed.end();
   std::vector<int> for_socket;
@@ -428,7 +429,8 @@ std::string direct_seccomp_text(const seccomp::CompileOptions& options) {
   return std::string("Landlock mode: socket() ") +
          (no_socket ? "refuses every address family" : "refuses AF_UNIX and the families the policy does not allow") +
          ", socketpair() takes AF_UNIX only, SysV IPC and POSIX message queues fail with ENOSYS, changing a "
-         "mode, owner, times or extended attributes by path fails with EPERM";
+         "mode, owner, times or extended attributes by path fails with EPERM, and so do priorities, rlimits and "
+         "CPU affinity of any other process";
 }
 
 }  // namespace confine::plan::steps

@@ -123,6 +123,8 @@ std::vector<std::string> landlock_mode_gaps(const policy::Policy& policy, const 
   gaps.push_back(std::string("no mode, owner, times or extended attribute changes by path (seccomp, EPERM: Landlock "
                              "does not cover them; fchmod, fchown, futimens on an open file work") +
                  (abi < 3 ? "; truncate by path too, before Landlock ABI 3)" : ")"));
+  gaps.push_back("other processes of uid " + uid +
+                 " are visible but out of reach of priorities, rlimits and CPU affinity (seccomp, EPERM)");
   gaps.push_back("no UTS namespace: the host's hostname");
   gaps.push_back("no cgroup namespace: /proc/self/cgroup shows the host's cgroup path");
   gaps.push_back("no per-job ucounts: inotify instances and other per-user kernel resources count against uid " +

@@ -67,6 +67,7 @@ class Builder {
 [[nodiscard]] Expected<void> add_unaccounted_memory(Builder& b, const CompileOptions& options,
                                                     BuiltinChoices& choices);
 [[nodiscard]] Expected<void> add_path_metadata(Builder& b, const CompileOptions& options, BuiltinChoices& choices);
+[[nodiscard]] Expected<void> add_own_process_only(Builder& b, const CompileOptions& options, BuiltinChoices& choices);
 [[nodiscard]] Expected<void> add_supervision(Builder& b, BuiltinChoices& choices);
 
 // The syscalls hardening.cpp filters on their arguments: compile() leaves them to it.

@@ -232,6 +232,45 @@ Expected<void> add_path_metadata(Builder& b, const CompileOptions& options, Buil
   return {};
 }
 
+// --- Other processes of the uid (Landlock mode) -------------------------------------------------
+// Without a pid namespace a job sees the host's pids, and these calls need no more than the same
+// uid to act on another process: renice the caller's service, lower its rlimits, pin it to one
+// CPU. Landlock scopes signals (ABI 6) but not these. Pid 0, the caller itself, stays allowed,
+// compared on all 64 bits (a pid with high bits set is refused; the kernel would read it as an
+// int); setpriority and ioprio_set also take PRIO_PGRP/IOPRIO_WHO_PGRP 0, the job's own group
+// (a new session), and never PRIO_USER/IOPRIO_WHO_USER, every process of the uid.
+Expected<void> add_own_process_only(Builder& b, const CompileOptions& options, BuiltinChoices& choices) {
+  if (!options.only_own_process) return {};
+  const Action eperm{SeccompAction::kErrno, EPERM};
+  const scmp_arg_cmp other_pid0{0, SCMP_CMP_NE, 0, 0};
+  for (const char* name : {"prlimit64", "sched_setaffinity", "sched_setscheduler", "sched_setparam", "sched_setattr"}) {
+    const Action own = b.action_for(name);
+    if (own.kind != SeccompAction::kAllow) {
+      if (auto r = b.add(own, name); !r) return r;
+      continue;
+    }
+    if (auto r = b.add(own, name, {scmp_arg_cmp{0, SCMP_CMP_EQ, 0, 0}}); !r) return r;
+    if (auto r = b.add(eperm, name, {other_pid0}); !r) return r;
+  }
+  constexpr uint64_t kPrioUser = 2;        // PRIO_USER (sys/resource.h)
+  constexpr uint64_t kIoprioWhoUser = 3;   // IOPRIO_WHO_USER (linux/ioprio.h)
+  for (const auto& [name, user] : {std::pair{"setpriority", kPrioUser}, std::pair{"ioprio_set", kIoprioWhoUser}}) {
+    const Action own = b.action_for(name);
+    if (own.kind != SeccompAction::kAllow) {
+      if (auto r = b.add(own, name); !r) return r;
+      continue;
+    }
+    // Allowed: who == 0 and not the uid-wide form. Refused: any other who, or the uid-wide form.
+    if (auto r = b.add(own, name, {scmp_arg_cmp{1, SCMP_CMP_EQ, 0, 0}, scmp_arg_cmp{0, SCMP_CMP_NE, user, 0}}); !r) {
+      return r;
+    }
+    if (auto r = b.add(eperm, name, {scmp_arg_cmp{1, SCMP_CMP_NE, 0, 0}}); !r) return r;
+    if (auto r = b.add(eperm, name, {scmp_arg_cmp{0, SCMP_CMP_EQ, user, 0}}); !r) return r;
+  }
+  choices.own_process_only = true;
+  return {};
+}
+
 // --- Supervision -------------------------------------------------------------------------------
 // With kill rules that notify, a forbidden call parks its thread until the reaper reads the
 // notification. A call that ends that thread first (another thread's exit_group or execve, a
@@ -274,6 +313,9 @@ bool handled_by_hardening(const std::string& name, const CompileOptions& options
   if (options.deny_fallocate_keep_size && name == "fallocate") return true;
   if (options.deny_unaccounted_memory && in(unaccounted_memory_syscalls())) return true;
   if (options.deny_path_metadata && name == "utimensat") return true;
+  static const std::vector<std::string> own_process{"prlimit64", "sched_setaffinity", "sched_setscheduler",
+                                                    "sched_setparam", "sched_setattr", "setpriority", "ioprio_set"};
+  if (options.only_own_process && in(own_process)) return true;
   if (options.notify_kills && in(supervised_syscall_names())) return true;
   return false;
 }

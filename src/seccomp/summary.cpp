@@ -116,6 +116,11 @@ std::vector<std::string> summarize(const Resolved& resolved, const BuiltinChoice
   if (builtins.fallocate_keep_size) {
     lines.push_back("built-in: fallocate with FALLOC_FL_KEEP_SIZE (not punching a hole) -> errno EOPNOTSUPP (95)");
   }
+  if (builtins.own_process_only) {
+    lines.push_back("built-in: prlimit64, sched_setaffinity, sched_setscheduler, sched_setparam, sched_setattr on another "
+                    "pid, setpriority and ioprio_set on another process, group or the whole uid -> errno EPERM (1) "
+                    "(Landlock mode: no pid namespace)");
+  }
   if (builtins.path_metadata) {
     lines.push_back("built-in: utimensat with a path, fchmodat2, setxattrat, removexattrat -> errno EPERM (1): "
                     "metadata by path, which Landlock does not cover (Landlock mode)");

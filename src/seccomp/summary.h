@@ -25,6 +25,7 @@ struct BuiltinChoices {
   bool fallocate_keep_size = false;
   bool unaccounted_memory = false;
   bool path_metadata = false;
+  bool own_process_only = false;
   std::vector<std::string> supervised;  // names that notify for supervision
 };
 
