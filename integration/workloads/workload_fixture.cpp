@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -79,6 +80,11 @@ void WorkloadTest::SetUp() {
   outside_ = (outside / "pwned.txt").string();
   plain_ = base_ + "/plain";
   std::filesystem::create_directories(plain_);
+  if (!isolation_override().empty()) {
+    tmp_ = base_ + "/tmp";
+    std::filesystem::create_directories(tmp_);
+    ::chmod(tmp_.c_str(), 0777);  // the job's host uid writes there
+  }
 }
 
 bool WorkloadTest::have_tool(const std::string& program) {
@@ -93,6 +99,9 @@ bool WorkloadTest::have_tool(const std::string& program) {
 }
 
 bool WorkloadTest::resources_enforced() {
+  if (const char* best_effort = std::getenv("CONFINE_INTEG_BEST_EFFORT"); best_effort != nullptr && std::string(best_effort) == "1") {
+    return false;
+  }
   return cgroup_controller_available("memory") && cgroup_controller_available("pids");
 }
 
@@ -100,6 +109,7 @@ RunResult WorkloadTest::run_workload(const std::string& policy, const std::vecto
                                      RunOptions options) {
   std::vector<std::string> args{"-p", shipped_policy(policy), "--cwd", job_};
   if (!resources_enforced()) args.push_back("--best-effort");
+  if (!tmp_.empty()) args.insert(args.end(), {"--rw", tmp_, "--env", "TMPDIR=" + tmp_, "--env", "HOME=" + tmp_});
   options.args.insert(options.args.begin(), args.begin(), args.end());
   return run_command(argv, options);
 }
@@ -131,11 +141,14 @@ bool file_contains(const std::filesystem::path& path, const std::string& needle)
   if (r.out.find(canary_text_) != std::string::npos) return ::testing::AssertionFailure() << "canary in stdout\n" << r.describe();
   if (r.err.find(canary_text_) != std::string::npos) return ::testing::AssertionFailure() << "canary in stderr\n" << r.describe();
   if (r.report_text.find(canary_text_) != std::string::npos) return ::testing::AssertionFailure() << "canary in the report\n" << r.describe();
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(job_, ec); !ec && it != std::filesystem::recursive_directory_iterator();
-       it.increment(ec)) {
-    if (it->is_regular_file() && file_contains(it->path(), canary_text_)) {
-      return ::testing::AssertionFailure() << "canary in job file " << it->path() << "\n" << r.describe();
+  for (const std::string& dir : {job_, tmp_}) {
+    if (dir.empty()) continue;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_regular_file() && file_contains(it->path(), canary_text_)) {
+        return ::testing::AssertionFailure() << "canary in job file " << it->path() << "\n" << r.describe();
+      }
     }
   }
   return ::testing::AssertionSuccess();
@@ -147,7 +160,7 @@ bool file_contains(const std::filesystem::path& path, const std::string& needle)
     return ::testing::AssertionFailure() << base_ << "/outside is not empty";
   }
   // The base dir holds only the fixture's own entries and confine's reports.
-  const std::set<std::string> expected{"job", "secret", "outside", "plain"};
+  const std::set<std::string> expected{"job", "secret", "outside", "plain", "tmp"};
   for (const auto& entry : std::filesystem::directory_iterator(base_)) {
     const std::string name = entry.path().filename().string();
     if (expected.count(name) == 0 && name.rfind("report-", 0) != 0) {

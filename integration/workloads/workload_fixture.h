@@ -71,6 +71,8 @@ class WorkloadTest : public SandboxTest {
   void copy_to_plain(const std::string& name);
 
   // True when this host enforces the policies' cgroup limits (no --best-effort was needed).
+  // CONFINE_INTEG_BEST_EFFORT=1 says it does not, where the controllers exist but confine gets
+  // no cgroup (a read-only cgroupfs, as in a container: the VM matrix).
   [[nodiscard]] static bool resources_enforced();
 
   // Nothing the run produced mentions the canary: confine's stdout, stderr and report, and every
@@ -80,6 +82,9 @@ class WorkloadTest : public SandboxTest {
   // exist, and the test's base dir holds only what the fixture put there.
   ::testing::AssertionResult NothingWrittenOutside() const;
 
+  // Landlock mode has no private /tmp (docs/security.md): when the tests run with
+  // CONFINE_INTEG_ISOLATION, every job gets <base>/tmp, writable, as TMPDIR and HOME instead.
+  std::string tmp_;      // empty when the tests run in the policy's own mode
   std::string outside_;  // <base>/outside/pwned.txt: a host path writable by root, never bound
   std::string plain_;    // <base>/plain: the unsandboxed run's working dir
 };
