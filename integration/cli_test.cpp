@@ -332,7 +332,7 @@ TEST_F(CliTest, TheReportForAPerson) {
   const RunResult text = integ::start(inv, "").wait();
   EXPECT_EQ(text.exit_code, 0) << text.describe();
   EXPECT_EQ(text.out.rfind("outcome       exit_nonzero: job exited with code 3\nexit code     3\n", 0), 0U) << text.out;
-  EXPECT_NE(text.out.find("\nenforced      user_namespace, "), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("\nenforced      isolation, user_namespace, "), std::string::npos) << text.out;
 
   // --report-format text writes the same text where the JSON would go.
   const RunResult direct = run_probe({"exit", "3"}, with_args({"--report-format", "text"}));

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -47,6 +48,19 @@ std::string temp_prefix() { return "confine-integ-" + std::to_string(::getpid())
 }  // namespace
 
 bool is_root() { return ::geteuid() == 0; }
+
+std::string isolation_override() {
+  const char* value = std::getenv("CONFINE_INTEG_ISOLATION");
+  return value == nullptr ? std::string() : std::string(value);
+}
+
+bool ran_in_landlock_mode(const RunResult& r) {
+  if (!r.report) return false;
+  for (const auto& p : (*r.report)["enforced"]) {
+    if (p["name"] == "isolation") return p.value("mechanism", "").rfind("landlock", 0) == 0;
+  }
+  return false;
+}
 
 void remove_cgroup(const std::string& path) {
   for (int i = 0; i < 100 && ::rmdir(path.c_str()) < 0 && errno == EBUSY; ++i) {
@@ -155,6 +169,11 @@ Running SandboxTest::start(const std::vector<std::string>& command, const RunOpt
   inv.argv.insert(inv.argv.end(), {confine_binary(), "run", "--ro", probe_dir()});
   if (options.bind_job) inv.argv.insert(inv.argv.end(), {"--rw", job_});
   inv.argv.insert(inv.argv.end(), {"--report", report});
+  const bool own_isolation =
+      std::find(options.args.begin(), options.args.end(), "--isolation") != options.args.end();
+  if (const std::string mode = isolation_override(); !mode.empty() && !own_isolation) {
+    inv.argv.insert(inv.argv.end(), {"--isolation", mode});
+  }
   inv.argv.insert(inv.argv.end(), options.args.begin(), options.args.end());
   inv.argv.push_back("--");
   inv.argv.insert(inv.argv.end(), command.begin(), command.end());

@@ -190,7 +190,25 @@ int cmd_write_big(Args a) {
   return kOk;
 }
 
+// Changes a file's metadata by its path only, never opening it: chmod, or utimensat with a path
+// (touch -c). What a mount namespace hides and Landlock has no right for.
+int cmd_chmod(Args a) {
+  unsigned long long mode = 0;
+  if (std::sscanf(a[0], "%llo", &mode) != 1) return kUsage;
+  if (::chmod(a[1], static_cast<mode_t>(mode)) != 0) return denied(errno, std::string("chmod ") + a[1]);
+  print("ok\n");
+  return kOk;
+}
+
+int cmd_touch_times(Args a) {
+  if (::utimensat(AT_FDCWD, a[0], nullptr, 0) != 0) return denied(errno, std::string("utimensat ") + a[0]);
+  print("ok\n");
+  return kOk;
+}
+
 constexpr Command kCommands[] = {
+    {"chmod", "OCTAL-MODE PATH", 2, 2, cmd_chmod},
+    {"touch-times", "PATH", 1, 1, cmd_touch_times},
     {"read", "PATH", 1, 1, cmd_read},
     {"write", "PATH [TEXT]", 1, 2, cmd_write},
     {"ls", "PATH", 1, 1, cmd_ls},

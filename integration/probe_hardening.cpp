@@ -42,6 +42,14 @@ int result(long rc, std::string_view what) {
 // packet/alg), SOCK_STREAM or whatever type the family takes.
 int socket_family(Args args) {
   const std::string name = args[0];
+  if (name == "unix-pair") {  // socketpair(AF_UNIX): reaches nothing outside the process tree
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) return denied(errno, "socketpair unix");
+    ::close(pair[0]);
+    ::close(pair[1]);
+    print("ok\n");
+    return kOk;
+  }
   struct Known {
     const char* name;
     int family;
@@ -381,7 +389,7 @@ constexpr Command kCommands[] = {
     {"write-bytes", "N [stderr]", 1, 2, write_bytes},
     {"reopen-fd", "N", 1, 1, reopen_fd},
     {"tty-tamper", "N", 1, 1, tty_tamper},
-    {"socket", "FAMILY", 1, 1, socket_family},
+    {"socket", "FAMILY|unix-pair", 1, 1, socket_family},
     {"setid", "OP PATH OCTAL-MODE", 3, 3, setid},
     {"stat-mode", "PATH", 1, 1, stat_mode},
     {"fallocate", "PATH BYTES [keep]", 2, 3, fallocate_cmd},

@@ -1,5 +1,6 @@
-// Network probes: reaching the host through TCP on 127.0.0.1 and through abstract unix sockets
-// (which live in the network namespace, not the filesystem, so no mount rule hides them).
+// Network probes: reaching the host through TCP on 127.0.0.1, through abstract unix sockets
+// (which live in the network namespace, not the filesystem, so no mount rule hides them), and
+// through a unix socket's path.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -65,7 +66,25 @@ int cmd_connect_abstract(Args a) {
   return kOk;
 }
 
+// A unix socket named by a path: a host daemon's socket (/run/docker.sock, D-Bus). The mount
+// namespace hides it; in Landlock mode, which cannot refuse connect() on a path, socket() fails.
+int cmd_connect_unix(Args a) {
+  const std::string_view path = a[0];
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() + 1 > sizeof addr.sun_path) return kUsage;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return denied(errno, "socket AF_UNIX");
+  const int err = connect_with_timeout(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  ::close(fd);
+  if (err != 0) return denied(err, "connect " + std::string(path));
+  print("ok\n");
+  return kOk;
+}
+
 constexpr Command kCommands[] = {
+    {"connect-unix", "PATH", 1, 1, cmd_connect_unix},
     {"connect-tcp", "HOST PORT", 2, 2, cmd_connect_tcp},
     {"connect-abstract", "NAME", 1, 1, cmd_connect_abstract},
 };

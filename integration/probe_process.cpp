@@ -279,7 +279,46 @@ int cmd_kill_all(Args a) {
   return kOk;
 }
 
+// The parent pid from /proc/PID/stat ("pid (comm) state ppid ..."); 0 when unknown.
+pid_t parent_of(pid_t pid) {
+  const int fd = ::open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buffer[512] = {};
+  const ssize_t n = ::read(fd, buffer, sizeof buffer - 1);
+  ::close(fd);
+  if (n <= 0) return 0;
+  const char* close_paren = std::strrchr(buffer, ')');
+  if (close_paren == nullptr) return 0;
+  unsigned long long ppid = 0;
+  char state = 0;
+  if (std::sscanf(close_paren + 1, " %c %llu", &state, &ppid) != 2) return 0;
+  return static_cast<pid_t>(ppid);
+}
+
+// SIGKILLs its N nearest ancestors, the farthest first: what supervises the job (the sandbox's
+// init, confine). Inside a pid namespace the init's parent is invisible (0) and the init ignores
+// SIGKILL from its own namespace; in Landlock mode, from ABI 6 on, both are outside the job's
+// Landlock domain and refuse it. Reports each result and exits 0: the driver judges by what
+// survived. Only the pids it names: never kill(-1), which outside a pid namespace reaches every
+// process of the uid.
+int cmd_kill_ancestors(Args a) {
+  unsigned long long count = 0;
+  if (!parse_u64(a[0], count) || count == 0 || count > 8) return kUsage;
+  pid_t chain[8] = {};
+  size_t found = 0;
+  pid_t at = ::getppid();
+  while (found < count && at > 0) {
+    chain[found++] = at;
+    at = parent_of(at);
+  }
+  for (size_t i = found; i-- > 0;) {
+    print("kill(" + std::to_string(chain[i]) + ", SIGKILL): " + kill_result(::kill(chain[i], SIGKILL)) + "\n");
+  }
+  return kOk;
+}
+
 constexpr Command kCommands[] = {
+    {"kill-ancestors", "N", 1, 1, cmd_kill_ancestors},
     {"id", "", 0, 0, cmd_id},
     {"caps", "", 0, 0, cmd_caps},
     {"env", "[--proc]", 0, 1, cmd_env},

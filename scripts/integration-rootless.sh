@@ -9,7 +9,8 @@
 # user can read (a build tree under /root or a 0700 checkout would not be), and runs
 # integration_tests there as that user with setpriv. Tests that only make sense as root are
 # named *RootOnly* and are filtered out rather than skipped. CONFINE_INTEG_FILTER narrows the
-# run (a positive gtest pattern, default *); CONFINE_REQUIRE_ALL=1 is passed through.
+# run (a positive gtest pattern, default *); CONFINE_REQUIRE_ALL=1 and CONFINE_INTEG_ISOLATION
+# (an --isolation mode for every run, integration/fixture.h) are passed through.
 # Run as an unprivileged user already, it runs the build tree's binary in place.
 set -eu
 
@@ -69,5 +70,6 @@ setpriv --reuid="$uid" --regid="$gid" --clear-groups --reset-env \
       CONFINE_INTEG_SHIPPED_POLICY_DIR="$stage/policies" \
       CONFINE_POLICY_PATH="$stage/policies" \
       CONFINE_REQUIRE_ALL="${CONFINE_REQUIRE_ALL:-}" \
+      CONFINE_INTEG_ISOLATION="${CONFINE_INTEG_ISOLATION:-}" \
       LANG=C.UTF-8 \
   "$stage/bin/integration_tests" "--gtest_filter=$filter"

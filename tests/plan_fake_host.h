@@ -5,6 +5,8 @@
 
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,6 +49,23 @@ class FakeTree {
     const Node* node = lookup(path, false);
     if (node == nullptr || node->kind != FileKind::kSymlink) return std::nullopt;
     return node->link;
+  }
+  // The direct entries of directory `path` (lstat kinds), as HostFacts::list_directory.
+  [[nodiscard]] std::optional<std::vector<DirEntry>> list(const std::string& path) const {
+    const Node* node = lookup(path, /*follow_last=*/false);
+    if (node == nullptr || node->kind != FileKind::kDirectory || unlistable_.count(path) != 0) return std::nullopt;
+    const std::string prefix = path == "/" ? "/" : path + "/";
+    std::vector<DirEntry> out;
+    for (auto it = nodes_.lower_bound(prefix); it != nodes_.end() && it->first.rfind(prefix, 0) == 0; ++it) {
+      const std::string rest = it->first.substr(prefix.size());
+      if (!rest.empty() && rest.find('/') == std::string::npos) out.push_back({rest, it->second.kind});
+    }
+    return out;
+  }
+  // list() fails for `path` (permission denied), as for a directory the caller cannot read.
+  FakeTree& unlistable(const std::string& path) {
+    unlistable_.insert(path);
+    return *this;
   }
   [[nodiscard]] bool executable(const std::string& path) const {
     const Node* node = lookup(path, /*follow_last=*/true);
@@ -112,6 +131,7 @@ class FakeTree {
   }
 
   std::map<std::string, Node> nodes_;
+  std::set<std::string> unlistable_;
 };
 
 // A Debian-12-like tree: merged /usr, a few programs, some things a sandbox must not see.
@@ -170,6 +190,7 @@ inline HostFacts fake_host(std::shared_ptr<FakeTree> tree, Caller caller) {
   host.file_kind = [tree](const std::string& p) { return tree->kind(p); };
   host.read_link = [tree](const std::string& p) { return tree->readlink(p); };
   host.executable = [tree](const std::string& p) { return tree->executable(p); };
+  host.list_directory = [tree](const std::string& p) { return tree->list(p); };
   return host;
 }
 

@@ -111,5 +111,22 @@ TEST(PlanGolden, SeccompUnavailableBestEffort) {
   expect_golden("seccomp_unavailable_best_effort", plan);
 }
 
+// Landlock mode as "auto" falls back to it (a Docker-like host): rules on host paths, a denied
+// directory left out, a read-write job directory, run by root as process.host_uid, on Debian
+// 12's Landlock ABI 2 (no TCP rules, no signal scoping: the report says so).
+TEST(PlanGolden, AutoFallsBackToLandlockModeAsRoot) {
+  auto policy = default_like_policy();
+  policy.isolation.mode = from_file(policy::IsolationMode::kAuto, 66);
+  policy.process.cwd = {"/jobs/42", {"<command line>", 0, 0}};
+  policy.filesystem.rw = {{"/jobs/42", false, {"<command line>", 0, 0}}};
+  policy.filesystem.deny = {rule("/usr/share/secrets", 29)};
+  auto tree = debian_tree();
+  tree->chardev("/dev/zero").chardev("/dev/full").chardev("/dev/random").chardev("/dev/urandom");
+  auto host = fake_host(tree, Caller::kRoot);
+  host.landlock_abi = 2;
+  host.try_user_namespace = [] { return std::string("clone3(CLONE_NEWUSER): Function not implemented"); };
+  expect_golden("landlock_mode_auto_root", must_plan(policy, request({"./run.sh"}), host));
+}
+
 }  // namespace
 }  // namespace confine::plan

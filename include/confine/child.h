@@ -53,6 +53,18 @@ struct LandlockImage {
 // descriptor a notifying filter lets sendmsg use whatever the policy says (seccomp.h). Above
 // RLIMIT_NOFILE of every shipped policy, so the job itself never opens a descriptor there.
 inline constexpr int kListenerHandoffFd = 1023;
+// Landlock mode (plan::Isolation::kLandlock, child/direct.cpp): no namespaces, so the rules go
+// on the host's own paths, which the target opens itself (plan::DirectRule).
+struct DirectRule {
+  const char* path = nullptr;
+  uint64_t access = 0;
+  bool optional = false;  // gone since planning (ENOENT): skipped
+};
+
+// The signal that tells Landlock mode's init to kill the job's whole process tree and exit: sent
+// by confine's reaper (instead of SIGKILL, which the init could not act on) and by the kernel
+// when confine dies (the init's parent-death signal). A real-time signal nothing else uses.
+inline constexpr int kDirectKillSignal = 40;
 
 // Upper bound on mount steps, so the child can keep per-step state in fixed stack arrays.
 inline constexpr size_t kMaxMountSteps = 512;
@@ -118,6 +130,13 @@ struct Image {
   const sock_fprog* seccomp = nullptr;  // null when the plan has no filter
   LandlockImage landlock;
 
+  // Landlock mode: no namespaces, no mounts; run_direct() instead of run(). switch_ids: run by
+  // root, the target empties its bounding set and becomes uid/gid with no supplementary groups.
+  bool direct = false;
+  const DirectRule* direct_rules = nullptr;
+  size_t direct_rule_count = 0;
+  bool switch_ids = false;
+
   // What runs.
   const char* exec_path = nullptr;
   char* const* argv = nullptr;
@@ -166,6 +185,8 @@ enum class Step : uint16_t {
   // Landlock: the ruleset, a rule (index: the mount step; mount_count for the new root), and
   // landlock_restrict_self.
   kLandlockRuleset, kLandlockRule, kLandlockRestrict, kOutputArea,
+  // Landlock mode's init: becoming the job's child subreaper.
+  kSubreaper,
 };
 [[nodiscard]] const char* step_name(Step step) noexcept;
 
@@ -180,5 +201,7 @@ static_assert(sizeof(ErrorRecord) == 12, "the record is written and read as raw 
 
 // Entered in the cloned child (pid 1 of the new pid namespace). Never returns.
 [[noreturn]] void run(const Image& image) noexcept;
+// Landlock mode's child: the job's init on the host, without namespaces. Never returns.
+[[noreturn]] void run_direct(const Image& image) noexcept;
 
 }  // namespace confine::child

@@ -91,8 +91,12 @@ struct PolicyCheck {
   policy::Enforcement seccomp = policy::Enforcement::kRequired;
   policy::Enforcement landlock = policy::Enforcement::kBestEffort;
   // The host cannot create user namespaces; the plan was made as if it could, so the rest of
-  // the policy's shortfalls still show.
+  // the policy's shortfalls still show. Only for isolation.mode = "namespaces": "auto" and
+  // "landlock" are planned as they would run, in Landlock mode.
   bool assumed_user_namespaces = false;
+  policy::IsolationMode isolation_mode = policy::IsolationMode::kNamespaces;
+  // The mode the plan chose (namespaces unless it is Landlock mode), when a plan was made.
+  plan::Isolation isolation = plan::Isolation::kNamespaces;
 };
 
 enum class Severity {
@@ -167,7 +171,8 @@ inline constexpr int kExitGaps = 2;
   check.resources = policy.enforcement.resources.value;
   check.seccomp = policy.enforcement.seccomp.value;
   check.landlock = policy.enforcement.landlock.value;
-  if (!facts.user_namespaces) {
+  check.isolation_mode = policy.isolation.mode.value;
+  if (!facts.user_namespaces && check.isolation_mode == policy::IsolationMode::kNamespaces) {
     // Without user namespaces make_plan stops at the first step; plan as if they were fixed so
     // every other shortfall is listed too (the user-namespace finding covers this one).
     facts.user_namespaces = true;
@@ -176,6 +181,7 @@ inline constexpr int kExitGaps = 2;
   auto planned = plan::make_plan(policy, plan::RunRequest{{"/bin/true"}, {}, path}, facts);
   if (planned) {
     check.protections = planned->protections;
+    check.isolation = planned->isolation;
   } else {
     check.plan_error = planned.error();
   }

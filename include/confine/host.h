@@ -67,7 +67,12 @@ inline constexpr const char* kCgroupSharedSource = "<cgroup2 mount>/confine";
 // Whitespace-separated words, as in cgroup.controllers.
 [[nodiscard]] std::vector<std::string> words(std::string_view text);
 
-// Filesystem probes backing HostFacts::file_kind, read_link and executable.
+// Clones a child into a new user namespace the way the launcher does (clone3 with
+// CLONE_NEWUSER; it exits at once) and says why that failed ("clone3: Operation not permitted"),
+// or "" when it worked. Backs HostFacts::try_user_namespace: only isolation.mode = "auto" asks.
+[[nodiscard]] std::string try_user_namespace();
+
+// Filesystem probes backing HostFacts::file_kind, read_link, executable and list_directory.
 [[nodiscard]] plan::FileKind file_kind(const std::string& path);  // lstat: a final symlink is kSymlink
 [[nodiscard]] std::optional<std::string> read_link(const std::string& path);
 // The first `count` bytes of a regular file (plan::ReadHead): opened with O_NOFOLLOW and
@@ -76,5 +81,7 @@ inline constexpr const char* kCgroupSharedSource = "<cgroup2 mount>/confine";
 // A regular file (after following symlinks) with any execute bit. Not access(2): the target runs
 // as another uid, so the caller's own X_OK answer would be wrong.
 [[nodiscard]] bool executable(const std::string& path);
+// The entries of a directory (lstat kinds, no "." or ".."); nullopt when it cannot be read.
+[[nodiscard]] std::optional<std::vector<plan::DirEntry>> list_directory(const std::string& path);
 
 }  // namespace confine::host

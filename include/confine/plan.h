@@ -25,12 +25,23 @@ namespace confine::plan {
 
 enum class FileKind { kMissing, kDirectory, kRegular, kSymlink, kCharDevice, kOther };
 
+// One entry of a directory listing (HostFacts::list_directory): its name and lstat kind.
+struct DirEntry {
+  std::string name;
+  FileKind kind = FileKind::kMissing;
+};
+
 // What the host is and can do, probed once (host::probe) and passed in so tests can fake it.
 struct HostFacts {
   uid_t euid = 0;
   gid_t egid = 0;
   std::string kernel_release;
-  bool user_namespaces = true;  // this user may create user namespaces
+  bool user_namespaces = true;  // this user may create user namespaces (by the sysctls and labels)
+  // Tries it: a child cloned with CLONE_NEWUSER as the launcher clones (clone3), exiting at once.
+  // Only isolation.mode = "auto" asks, and only when user_namespaces is true: the sysctls can
+  // allow what a container's seccomp profile still refuses. Unset: user_namespaces is the answer.
+  // The text is why not ("clone3: Function not implemented"), empty when it works.
+  std::function<std::string()> try_user_namespace;
   bool seccomp = true;          // seccomp filter mode is available
   bool seccomp_user_notif = false;  // SECCOMP_RET_USER_NOTIF: violations can be named
   // The cgroup2 mount (e.g. /sys/fs/cgroup/unified) and the directory leaves go under;
@@ -49,6 +60,9 @@ struct HostFacts {
   std::function<std::optional<std::string>(const std::string&)> read_link;
   // X_OK check for exec path resolution.
   std::function<bool(const std::string&)> executable;
+  // The entries of a directory (not "." or ".."), nullopt when it cannot be listed. Landlock
+  // mode needs it to leave out a denied path below an allowed tree (plan/direct.cpp).
+  std::function<std::optional<std::vector<DirEntry>>(const std::string&)> list_directory;
   // confine's own hard limit for an RLIMIT_* resource (getrlimit), which the sandbox inherits
   // and can never raise; unset or nullopt when unknown, and then nothing is checked.
   std::function<std::optional<uint64_t>(int resource)> hard_limit;
@@ -119,6 +133,23 @@ struct LandlockRuleset {
   uint64_t dev_node_access = 0;  // on each device node of the minimal /dev
 };
 
+// How the job is isolated (policy::IsolationMode after "auto" is decided).
+enum class Isolation {
+  kNamespaces,  // user, mount, pid, ipc, uts, cgroup (and net) namespaces, a new root
+  kLandlock,    // no namespaces: the job runs on the host's tree and pids, walled by Landlock
+};
+[[nodiscard]] const char* to_string(Isolation isolation);
+
+// Landlock mode's filesystem rules: the host paths themselves (there is no new root), each with
+// the rights the job gets beneath it. Compiled from the same mounts as the namespace mode's
+// (plan/direct.cpp); a denied path below an allowed tree is left out by giving its siblings the
+// rule instead, since Landlock cannot deny beneath an allowed directory.
+struct DirectRule {
+  std::string path;       // absolute host path, opened by the child without following symlinks
+  uint64_t access = 0;    // landlock::k* rights, masked to the ABI
+  bool optional = false;  // a path listed while planning that may be gone by launch: skipped
+};
+
 struct IdMapping {
   uint32_t inside = 0;
   uint32_t outside = 0;
@@ -139,12 +170,15 @@ struct CgroupWrite {
 };
 
 struct Plan {
+  Isolation isolation = Isolation::kNamespaces;
+
   // What runs.
   std::vector<std::string> argv;
   std::string exec_path;           // absolute; resolved in the parent, never searched by the child
   std::vector<std::string> envp;   // exactly the target's environment, NAME=VALUE
 
-  // Namespaces and identity.
+  // Namespaces and identity. In landlock mode: no flags, no maps, and uid/gid are the host ids
+  // the job runs as (the caller's own; run by root, process.host_uid/host_gid).
   uint64_t clone_flags = 0;  // CLONE_NEW* flags
   IdMapping uid_map, gid_map;
   uint32_t uid = 0, gid = 0;  // inside
@@ -171,6 +205,11 @@ struct Plan {
   std::optional<seccomp::Program> seccomp_verdict;
   bool audit = false;  // nothing is denied: every denial is listed in the report and allowed
   std::optional<LandlockRuleset> landlock;  // absent only when best-effort and unavailable
+  // Landlock mode: the rules on host paths (the ruleset's handled rights are in `landlock`,
+  // which this mode requires), and whether the target drops ids and the bounding set itself
+  // (run by root: setgroups, setresgid and setresuid to uid/gid, CAP_SETPCAP for the set).
+  std::vector<DirectRule> direct_rules;
+  bool direct_switch_ids = false;
 
   // Resources.
   std::string cgroup_parent;        // where the job's leaf is created; empty = no cgroup

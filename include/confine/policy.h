@@ -42,6 +42,11 @@ struct Sourced {
 enum class Enforcement { kRequired, kBestEffort };
 enum class NetworkMode { kNone, kHost };
 enum class SeccompAction { kAllow, kKill, kErrno };
+// How the sandbox is built (docs/security.md, "Landlock mode"): user, mount, pid, ... namespaces
+// (the default); no namespaces at all, for hosts that forbid them (Landlock for the filesystem,
+// seccomp, rlimits, a cgroup where one is writable); or namespaces where this host allows them
+// and Landlock mode, said in a warning and the report, where it does not.
+enum class IsolationMode { kNamespaces, kLandlock, kAuto };
 
 struct PathRule {
   std::string path;       // absolute, normalised (no "." or ".." or trailing "/")
@@ -151,6 +156,10 @@ struct Policy {
     std::vector<Sourced<std::string>> keep;  // canonical "CAP_XXX" names
   } capabilities;
 
+  struct Isolation {
+    Sourced<IsolationMode> mode{IsolationMode::kNamespaces, {}};
+  } isolation;
+
   struct EnforcementSettings {
     Sourced<Enforcement> resources{Enforcement::kRequired, {}};  // cgroup memory/swap/pids/cpu
     Sourced<Enforcement> seccomp{Enforcement::kRequired, {}};
@@ -205,6 +214,7 @@ struct Overrides {
   std::optional<std::string> timeout, cpu_time, memory, pids, cpus, net, max_output;
   std::optional<std::string> kill_after, file_size, open_files;
   std::optional<std::string> output;  // --output HOST_DIR: the output area's host directory
+  std::optional<std::string> isolation;  // --isolation namespaces|landlock|auto
   bool best_effort = false;  // resources become best-effort
 };
 // The size of a `--tmpfs PATH` given without one.
@@ -241,5 +251,6 @@ inline constexpr size_t kMaxPathRules = 480;
 [[nodiscard]] const char* to_string(Enforcement e);
 [[nodiscard]] const char* to_string(NetworkMode m);
 [[nodiscard]] const char* to_string(SeccompAction a);
+[[nodiscard]] const char* to_string(IsolationMode m);
 
 }  // namespace confine::policy

@@ -83,6 +83,9 @@ struct CompileOptions {
   // socket() and socketpair() accept only these address families (AF_*); every other domain
   // fails with EAFNOSUPPORT. Empty: no family rule.
   std::vector<int> socket_families;
+  // socketpair()'s own list, when set (Landlock mode: socket() gets no AF_UNIX, socketpair does);
+  // unset: socket_families for both.
+  std::optional<std::vector<int>> socketpair_families;
   // chmod/fchmod/fchmodat(2), mkdir(at), mknod(at), creat and creating opens fail with EPERM when
   // the mode has S_ISUID or S_ISGID; openat2 gets ENOSYS (its mode is out of the filter's reach).
   bool deny_setid_modes = false;
@@ -91,6 +94,16 @@ struct CompileOptions {
   // memfd_create, memfd_secret, shmget and msgget fail with ENOSYS: memory RLIMIT_AS cannot see,
   // for when the memory limit falls back to it.
   bool deny_unaccounted_memory = false;
+  // Landlock mode: the metadata calls that take a path and that Landlock does not cover fail
+  // with EPERM where the rules cannot: utimensat with a path (its fd form, futimens, stays), and
+  // fchmodat2, setxattrat and removexattrat, newer than libseccomp's tables. The plan refuses
+  // their named siblings (chmod, chown, setxattr, ...) through the resolved rules.
+  bool deny_path_metadata = false;
+  // Landlock mode: no pid namespace, so calls that name another process of the job's uid by pid
+  // (or the whole uid) would reach the caller's: setpriority, ioprio_set, prlimit64,
+  // sched_setaffinity, sched_setscheduler, sched_setparam and sched_setattr work only on the
+  // calling process (pid 0; setpriority and ioprio_set also on its own process group), else EPERM.
+  bool only_own_process = false;
 };
 
 // Builds the filter for the native architecture. Besides the policy's rules it always adds the

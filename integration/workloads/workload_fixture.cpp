@@ -82,6 +82,11 @@ void WorkloadTest::SetUp() {
   plain_ = base_ + "/plain";
   plain_out_ = plain_ + "/out";
   std::filesystem::create_directories(plain_out_);
+  if (!isolation_override().empty()) {
+    tmp_ = base_ + "/tmp";
+    std::filesystem::create_directories(tmp_);
+    ::chmod(tmp_.c_str(), 0777);  // the job's host uid writes there
+  }
 }
 
 bool WorkloadTest::have_tool(const std::string& program) {
@@ -96,6 +101,9 @@ bool WorkloadTest::have_tool(const std::string& program) {
 }
 
 bool WorkloadTest::resources_enforced() {
+  if (const char* best_effort = std::getenv("CONFINE_INTEG_BEST_EFFORT"); best_effort != nullptr && std::string(best_effort) == "1") {
+    return false;
+  }
   return cgroup_controller_available("memory") && cgroup_controller_available("pids");
 }
 
@@ -140,8 +148,11 @@ RunResult WorkloadTest::run_workload(const std::string& policy, const std::vecto
                                      RunOptions options) {
   out_ = base_ + "/out-" + std::to_string(++outputs_);
   const std::string policy_file = policy.find('/') != std::string::npos ? policy : shipped_policy(policy);
-  std::vector<std::string> args{"-p", policy_file, "--ro", job_, "--cwd", job_, "--output", out_};
+  std::vector<std::string> args{"-p", policy_file, "--ro", job_, "--cwd", job_};
+  // Landlock mode mounts nothing, so it has no output area (a tmpfs): its runs get none.
+  if (isolation_override().empty()) args.insert(args.end(), {"--output", out_});
   if (!resources_enforced()) args.push_back("--best-effort");
+  if (!tmp_.empty()) args.insert(args.end(), {"--rw", tmp_, "--env", "TMPDIR=" + tmp_, "--env", "HOME=" + tmp_});
   options.args.insert(options.args.begin(), args.begin(), args.end());
   options.bind_job = false;  // read-only above, not the fixture's read-write bind
   input_before_ = describe_tree(job_);
@@ -225,6 +236,7 @@ void WorkloadTest::copy_to_plain(const std::string& name) {
   if (r.err.find(canary_text_) != std::string::npos) return ::testing::AssertionFailure() << "canary in stderr\n" << r.describe();
   if (r.report_text.find(canary_text_) != std::string::npos) return ::testing::AssertionFailure() << "canary in the report\n" << r.describe();
   std::vector<std::string> dirs{job_};
+  if (!tmp_.empty()) dirs.push_back(tmp_);
   for (const auto& entry : std::filesystem::directory_iterator(base_)) {
     const std::string name = entry.path().filename().string();
     if (name.rfind("out-", 0) == 0 || writable_.count(name) != 0) dirs.push_back(entry.path().string());
@@ -248,7 +260,7 @@ void WorkloadTest::copy_to_plain(const std::string& name) {
   }
   // The base dir holds only the fixture's own entries, confine's reports and output dirs, and
   // the dirs the test made writable.
-  const std::set<std::string> expected{"job", "secret", "outside", "plain"};
+  const std::set<std::string> expected{"job", "secret", "outside", "plain", "tmp"};
   for (const auto& entry : std::filesystem::directory_iterator(base_)) {
     const std::string name = entry.path().filename().string();
     if (expected.count(name) == 0 && writable_.count(name) == 0 && name.rfind("report-", 0) != 0 &&

@@ -97,6 +97,8 @@ class WorkloadTest : public SandboxTest {
   std::string make_writable_dir(const std::string& name);
 
   // True when this host enforces the policies' cgroup limits (no --best-effort was needed).
+  // CONFINE_INTEG_BEST_EFFORT=1 says it does not, where the controllers exist but confine gets
+  // no cgroup (a read-only cgroupfs, as in a container: the VM matrix).
   [[nodiscard]] static bool resources_enforced();
 
   // The last run delivered exactly `names` (relative to its output dir, "sub/x" for a file in a
@@ -115,6 +117,10 @@ class WorkloadTest : public SandboxTest {
   // (names, types, modes, sizes, modification times and contents).
   ::testing::AssertionResult NothingWrittenOutside() const;
 
+  // Landlock mode has no private /tmp and no output area (docs/security.md): when the tests run
+  // with CONFINE_INTEG_ISOLATION, every job gets <base>/tmp, writable, as TMPDIR and HOME
+  // instead, and no --output (tests that need the area run in the namespace cells only).
+  std::string tmp_;        // empty when the tests run in the policy's own mode
   std::string outside_;    // <base>/outside/pwned.txt: a host path writable by root, never bound
   std::string plain_;      // <base>/plain: the unsandboxed run's working dir
   std::string plain_out_;  // <base>/plain/out: where unsandboxed runs write what runs in the sandbox write to /out

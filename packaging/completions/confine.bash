@@ -52,6 +52,7 @@ _confine() {
         --output) _filedir -d; return ;;
         --cwd) _filedir -d; return ;;
         --net) COMPREPLY=($(compgen -W "none host" -- "$cur")); return ;;
+        --isolation) COMPREPLY=($(compgen -W "namespaces landlock auto" -- "$cur")); return ;;
         --stdin) COMPREPLY=($(compgen -W "null relay" -- "$cur")); return ;;
         --report-format) COMPREPLY=($(compgen -W "json text" -- "$cur")); return ;;
         --log-level) COMPREPLY=($(compgen -W "trace debug info warn error off" -- "$cur")); return ;;
@@ -62,7 +63,7 @@ _confine() {
       if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "--policy --ro --rw --deny --tmpfs --cwd --hostname --env --keep-env
           --timeout --cpu-time --kill-after --memory --pids --cpus --file-size --open-files --max-output
-          --output --net --stdin --audit --best-effort --report --report-fd --report-format --log-level --log-fd
+          --output --net --isolation --stdin --audit --best-effort --report --report-fd --report-format --log-level --log-fd
           --log-file --quiet --dry-run --help -p -i -q -h --" -- "$cur"))
       else
         COMPREPLY=($(compgen -c -- "$cur"))
@@ -80,8 +81,9 @@ _confine() {
     doctor)
       case $prev in
         -p | --policy) _confine_policies "$cur"; return ;;
+        --isolation) COMPREPLY=($(compgen -W "namespaces landlock auto" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "--policy --json --help -p" -- "$cur"))
+      COMPREPLY=($(compgen -W "--policy --isolation --json --help -p" -- "$cur"))
       ;;
     report)
       if [[ $cur == -* ]]; then

@@ -51,6 +51,7 @@ complete -c confine -n $run -l open-files -x -d 'open files per process'
 complete -c confine -n $run -l max-output -x -d 'cap on stdout and stderr together'
 complete -c confine -n $run -l output -x -a '(__fish_complete_directories)' -d "copy the output area's files into DIR when the job ends"
 complete -c confine -n $run -l net -x -a 'none host' -d 'network'
+complete -c confine -n $run -l isolation -x -a 'namespaces landlock auto' -d 'how the job is isolated'
 complete -c confine -n $run -l stdin -x -a 'null relay' -d "the job's stdin"
 complete -c confine -n $run -s i -d "relay confine's stdin to the job"
 complete -c confine -n $run -l audit -d 'list what the filter would deny instead of denying it'
@@ -70,5 +71,6 @@ complete -c confine -n "__fish_seen_subcommand_from run; and contains -- -- (com
 complete -c confine -n '__fish_seen_subcommand_from check explain' -a '(__confine_policies)' -F
 complete -c confine -n '__fish_seen_subcommand_from explain' -l json -d 'print JSON'
 complete -c confine -n '__fish_seen_subcommand_from doctor' -s p -l policy -x -a '(__confine_policies)' -d 'policy to check'
+complete -c confine -n '__fish_seen_subcommand_from doctor' -l isolation -x -a 'namespaces landlock auto' -d 'check with this isolation mode'
 complete -c confine -n '__fish_seen_subcommand_from doctor' -l json -d 'print JSON'
 complete -c confine -n '__fish_seen_subcommand_from report' -F -d 'a JSON report'

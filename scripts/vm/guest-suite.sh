@@ -2,14 +2,16 @@
 # Runs inside the VM (test.sh starts it through run.sh): confine's smoke checks and the cgroup-v2
 # integration tests, with every artefact written to RESULTS for test.sh to judge on the host.
 #
-#   guest-suite.sh BUILD_DIR SOURCE_DIR RESULTS GTEST_FILTER
+#   guest-suite.sh BUILD_DIR SOURCE_DIR RESULTS GTEST_FILTER [matrix]
+#
+# With "matrix", the host matrix's cells for this boot run last (matrix.sh ... default).
 #
 # Each step's exit status goes to RESULTS/steps.txt as "name status"; this script's own status is
 # 0 only if it could run every step (the verdict on what they did is test.sh's). It reads cgroup
 # files for the report and never writes to the hierarchy itself: creating the parent and enabling
 # controllers is confine's job, and the harness doing it would hide a bug there.
 set -u
-build=$1 source=$2 results=$3 filter=$4
+build=$1 source=$2 results=$3 filter=$4 matrix=${5:-}
 confine=$build/src/confine
 probe_dir=$build/integration
 cgroot=/sys/fs/cgroup
@@ -76,4 +78,10 @@ CONFINE_REQUIRE_ALL=1 step integration "$build/integration/integration_tests" \
   "--gtest_filter=$filter" "--gtest_output=xml:$results/integration.xml"
 
 { echo "after the tests:"; show_cgroup "$parent"; echo "leaves left: $(find "$parent" -mindepth 1 -maxdepth 1 -type d 2>&1)"; } >>"$results/cgroups.txt" 2>&1
+
+# 7. The host matrix's cells for this boot (docs/vm.md): last, since they change the guest
+#    (controllers enabled at the root as a service manager would, a sysctl, cgroups they remove).
+if [ "$matrix" = matrix ]; then
+  step matrix "$source/scripts/vm/matrix.sh" "$build" "$source" "$results" default
+fi
 exit 0

@@ -41,7 +41,11 @@ done
 
 mkdir -p /newroot
 # msize: 9p's default 8 KiB messages make reading binaries slow; 512 KiB is what virtio allows.
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,ro host /newroot ||
+# cache=loose: without a cache, 9p gives a file a new inode at every lookup, and Landlock's rules
+# belong to inodes: a rule on a host file (Landlock mode's rules on the siblings of a denied
+# path) would never match the file the job then opens. The share is read-only and the host
+# does not change it during a run, so nothing stale can be seen.
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,cache=loose,ro host /newroot ||
   fail "mount the host root (9p tag host)"
 [ -x "/newroot$stage2" ] || fail "stage 2 $stage2 is missing or not executable in the host root"
 

@@ -17,6 +17,8 @@
 #   --timeout S     kill the VM after S seconds, boot included (default $CONFINE_VM_TIMEOUT or 540)
 #   --log FILE      the guest's console log (default: DIR/vm-console.log)
 #   --quiet         do not copy the console to stderr as it runs (only its tail, on failure)
+#   --append ARGS   more kernel command line words, e.g. "lsm=lockdown,capability,yama,apparmor"
+#                   (a boot without Landlock, for the host matrix: docs/vm.md)
 #
 # Exit status: CMD's, as the guest recorded it; 125 if the harness failed (VM timed out, died, or
 # recorded no status) with a message saying which. Environment: CONFINE_VM_CACHE (prepare.sh's
@@ -31,6 +33,7 @@ cwd=$PWD
 log=
 quiet=0
 extra_env=()
+append=
 
 say() { echo "vm/run: $*" >&2; }
 die() { say "$*"; exit 125; }
@@ -46,6 +49,9 @@ while [ $# -gt 0 ]; do
     --timeout) timeout_s=$2; shift 2 ;;
     --log) log=$2; shift 2 ;;
     --quiet) quiet=1; shift ;;
+    --append)
+      case "$2" in *confine_vm.*|*init=*) die "--append may not set init= or confine_vm.*: '$2'" ;; esac
+      append=$2; shift 2 ;;
     -h|--help) usage ;;
     --) shift; break ;;
     -*) die "unknown option $1 (see --help)" ;;
@@ -109,7 +115,7 @@ share() {  # tag path [readonly]
 qemu=(qemu-system-x86_64 -accel tcg -cpu max -m "${CONFINE_VM_MEMORY:-2G}" -smp "${CONFINE_VM_CPUS:-2}"
       -nographic -no-reboot -nic none
       -kernel "$cache/vmlinuz" -initrd "$cache/initramfs.cpio.gz"
-      -append "console=ttyS0 panic=-1 quiet loglevel=4 confine_vm.stage2=$stage2"
+      -append "console=ttyS0 panic=-1 quiet loglevel=4 confine_vm.stage2=$stage2${append:+ $append}"
       -virtfs "$(share host / ro)" -virtfs "$(share ctl "$ctl")" -virtfs "$(share results "$results")")
 
 say "booting ($(cat "$cache/kernel-package" 2>/dev/null || echo kernel), TCG, timeout ${timeout_s}s); console log: $log"

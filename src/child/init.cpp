@@ -27,6 +27,7 @@
 #include <cstring>
 
 #include "confine/child.h"
+#include "fds.h"
 #include "filesystem.h"
 #include "landlock.h"
 #include "privileges.h"
@@ -40,28 +41,6 @@ namespace {
 // the init's own. Everything else sent from outside is either SIGKILL (which always works) or
 // ignored, as for any pid-namespace init.
 constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
-
-// Closes every fd except those in `keep` (ascending, at most a handful): fds the caller leaked
-// without close-on-exec must never reach the sandbox.
-int close_other_fds(const int* keep, int count) noexcept {
-  unsigned next = 0;
-  for (int i = 0; i < count; ++i) {
-    const unsigned fd = static_cast<unsigned>(keep[i]);
-    if (fd > next && sys::close_range(next, fd - 1, 0) < 0) return -1;
-    next = fd + 1;
-  }
-  return sys::close_range(next, ~0U, 0);
-}
-
-void sort_small(int* v, int n) noexcept {
-  for (int i = 1; i < n; ++i) {
-    for (int j = i; j > 0 && v[j - 1] > v[j]; --j) {
-      int t = v[j];
-      v[j] = v[j - 1];
-      v[j - 1] = t;
-    }
-  }
-}
 
 void bring_up_loopback(int err) noexcept {
   // An empty network namespace has a loopback device, but it is down. Bringing it up lets the
@@ -113,21 +92,8 @@ void write_ucount_limits(const Image& image, int dir) noexcept {
     CONFINE_CHECK(::sched_setaffinity(0, image.affinity_size, image.affinity), err, Step::kAffinity, 0);
   }
 
-  // The notify socket moves to the one descriptor the filter lets sendmsg use whatever the
-  // policy says of sendmsg (seccomp::kListenerHandoffFd; install_seccomp hands the listener
-  // over there). Before the rlimits: RLIMIT_NOFILE may come down below it, and a job that can
-  // never open a descriptor that high can never use that exception itself.
-  if (image.notify_fd >= 0) {
-    rlimit64 files{};
-    CONFINE_CHECK(::prlimit64(0, RLIMIT_NOFILE, nullptr, &files), err, Step::kSeccomp, 2);
-    if (files.rlim_cur <= static_cast<uint64_t>(kListenerHandoffFd)) {
-      files.rlim_cur = files.rlim_max;  // the plan checked the hard limit leaves room
-      CONFINE_CHECK(::prlimit64(0, RLIMIT_NOFILE, &files, nullptr), err, Step::kSeccomp, 3);
-    }
-    if (image.notify_fd != kListenerHandoffFd) {
-      CONFINE_CHECK(::dup3(image.notify_fd, kListenerHandoffFd, O_CLOEXEC), err, Step::kSeccomp, 4);
-    }
-  }
+  // Before the rlimits: RLIMIT_NOFILE may come down below the handoff descriptor.
+  move_listener_handoff(image);
   for (size_t i = 0; i < image.rlimit_count; ++i) {
     rlimit64 limit{image.rlimits[i].soft, image.rlimits[i].hard};
     CONFINE_CHECK(::prlimit64(0, static_cast<__rlimit_resource>(image.rlimits[i].resource), &limit, nullptr), err,
@@ -373,6 +339,7 @@ const char* step_name(Step step) noexcept {
     case Step::kLandlockRule: return "landlock_add_rule";
     case Step::kLandlockRestrict: return "landlock_restrict_self";
     case Step::kOutputArea: return "output_area";
+    case Step::kSubreaper: return "child_subreaper";
   }
   return "unknown";
 }

@@ -3,10 +3,12 @@
 // computed the masks and the BPF program and the child just applies them.
 #include "privileges.h"
 
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <linux/securebits.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/syscall.h>
@@ -35,6 +37,10 @@ int capset_masks(uint64_t effective, uint64_t permitted, uint64_t inheritable) n
 }
 
 }  // namespace
+
+int set_capabilities(uint64_t effective, uint64_t permitted, uint64_t inheritable) noexcept {
+  return capset_masks(effective, permitted, inheritable);
+}
 
 void switch_ids(const Image& image) noexcept {
   const int err = image.error_fd;
@@ -89,6 +95,24 @@ void drop_remaining_capabilities() noexcept {
   // Ambient capabilities must stay within permitted and inheritable: emptying those clears
   // them too.
   (void)capset_masks(0, 0, 0);
+}
+
+void move_listener_handoff(const Image& image) noexcept {
+  const int err = image.error_fd;
+  // The notify socket moves to the one descriptor the filter lets sendmsg use whatever the
+  // policy says of sendmsg (seccomp::kListenerHandoffFd; install_seccomp hands the listener
+  // over there). Before the rlimits: RLIMIT_NOFILE may come down below it, and a job that can
+  // never open a descriptor that high can never use that exception itself.
+  if (image.notify_fd < 0) return;
+  rlimit64 files{};
+  CONFINE_CHECK(::prlimit64(0, RLIMIT_NOFILE, nullptr, &files), err, Step::kSeccomp, 2);
+  if (files.rlim_cur <= static_cast<uint64_t>(kListenerHandoffFd)) {
+    files.rlim_cur = files.rlim_max;  // the plan checked the hard limit leaves room
+    CONFINE_CHECK(::prlimit64(0, RLIMIT_NOFILE, &files, nullptr), err, Step::kSeccomp, 3);
+  }
+  if (image.notify_fd != kListenerHandoffFd) {
+    CONFINE_CHECK(::dup3(image.notify_fd, kListenerHandoffFd, O_CLOEXEC), err, Step::kSeccomp, 4);
+  }
 }
 
 void install_seccomp(const Image& image) noexcept {

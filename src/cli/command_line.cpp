@@ -74,6 +74,10 @@ void add_run_options(CLI::App& run, RunArgs& args, LogOptions& log) {
                  "The job's stdin: null (default, /dev/null) or relay (confine's own stdin, relayed)")
       ->check(CLI::IsMember({"null", "relay"}));
   run.add_flag_callback("-i", [&args] { args.stdin_mode = "relay"; }, "Same as --stdin relay");
+  run.add_option("--isolation", o.isolation,
+                 "namespaces (default), landlock (no namespaces, for hosts without user namespaces), or auto "
+                 "(namespaces where possible, else landlock, with a warning); overrides isolation.mode")
+      ->check(CLI::IsMember({"namespaces", "landlock", "auto"}));
   run.add_flag("--best-effort", o.best_effort,
                "Run even if resource limits cannot be enforced on this host (reported); without it, "
                "a limit given on the command line is required");
@@ -203,6 +207,8 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   auto* doctor = app.add_subcommand("doctor", "Will a policy run here, and what will not be enforced");
   doctor->add_option("-p,--policy", line.doctor_policy, "Policy to check (default: default)");
   doctor->add_flag("--json", line.doctor_json, "Print JSON instead of text");
+  doctor->add_option("--isolation", line.doctor_isolation, "Check the policy with this isolation mode, as run would")
+      ->check(CLI::IsMember({"namespaces", "landlock", "auto"}));
   doctor->allow_extras();
 
   auto* report_cmd = app.add_subcommand("report", "Print a JSON report (from --report) for a person");

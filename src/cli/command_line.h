@@ -34,6 +34,7 @@ struct CommandLine {
   std::string doctor_policy;
   bool doctor_json = false;
   std::string report_file;  // `confine report FILE` ("-" is stdin)
+  std::optional<std::string> doctor_isolation;  // --isolation, as for run
 };
 
 // Help and version go to `out`, usage errors to `err`.

@@ -37,7 +37,9 @@ struct RunArgs {
 [[nodiscard]] int explain_command(const std::string& policy, bool json);
 // `confine doctor`: 0 when `policy_path` (empty = the default policy) runs fully enforced here,
 // kDoctorGaps when it runs with protections missing, 1 when it cannot run (docs/doctor.md).
-[[nodiscard]] int doctor_command(const std::string& policy_path, bool json);
+// `isolation` overrides the policy's isolation.mode, as `run --isolation` does.
+[[nodiscard]] int doctor_command(const std::string& policy_path, bool json,
+                                 const std::optional<std::string>& isolation = std::nullopt);
 
 // policy_lookup.cpp: where policies named without a path are found, in order:
 // $CONFINE_POLICY_PATH (colon-separated, absolute entries), the user's

@@ -129,7 +129,7 @@ void print_text(const PolicyCheck& policy, const std::vector<Finding>& findings,
 
 }  // namespace
 
-int doctor_command(const std::string& policy_path, bool json) {
+int doctor_command(const std::string& policy_path, bool json, const std::optional<std::string>& isolation) {
   auto found = resolve_policy_argument(policy_path);
   const std::string path = found ? *found : (policy_path.empty() ? std::string("default") : policy_path);
   const plan::HostFacts facts = host::probe();
@@ -139,6 +139,11 @@ int doctor_command(const std::string& policy_path, bool json) {
   check.path = path;
   auto loaded = found ? policy::load(path, policy_load_options()) : policy::LoadResult{};
   if (!found) loaded.diagnostics.push_back(policy::Diagnostic{{path, 0, 0}, "", found.error().render()});
+  if (loaded.ok() && isolation) {
+    policy::Overrides overrides;
+    overrides.isolation = isolation;
+    loaded.diagnostics = policy::apply_overrides(*loaded.policy, overrides);
+  }
   if (loaded.ok()) {
     check = doctor::check_policy(path, *loaded.policy, doctor::corrected_facts(facts, probes));
   } else {

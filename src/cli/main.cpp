@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
     case Subcommand::kRun: return confine::cli::run_command(line.run);
     case Subcommand::kCheck: return confine::cli::check_command(line.check_policies);
     case Subcommand::kExplain: return confine::cli::explain_command(line.explain_policy, line.explain_json);
-    case Subcommand::kDoctor: return confine::cli::doctor_command(line.doctor_policy, line.doctor_json);
+    case Subcommand::kDoctor: return confine::cli::doctor_command(line.doctor_policy, line.doctor_json, line.doctor_isolation);
     case Subcommand::kReport: return confine::cli::report_command(line.report_file);
     case Subcommand::kNone: break;
   }

@@ -6,6 +6,7 @@
 // is a warning. The plan decides which protections are in force; the probes say why not and
 // therefore which fix applies.
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <sstream>
 #include <string>
@@ -197,6 +198,11 @@ std::vector<std::string> userns_fixes(const HostProbes& host) {
   return fixes;
 }
 
+// The other way out where user namespaces stay unavailable: Landlock mode, with what it lacks.
+constexpr const char* kLandlockModeFix =
+    "or run without namespaces: confine run --isolation auto (or landlock, or isolation.mode in the policy); "
+    "the isolation finding says what that mode does not give";
+
 Finding user_namespace_finding(const HostProbes& host) {
   std::string summary = describe(host.user_namespace) + "; " +
                         sysctl_text("user.max_user_namespaces", host.max_user_namespaces) + ", " +
@@ -209,15 +215,67 @@ Finding user_namespace_finding(const HostProbes& host) {
     summary += "; AppArmor restricts unprivileged user namespaces and confine runs without a profile (label \"" +
                (host.apparmor_label.empty() ? std::string("unknown") : host.apparmor_label) +
                "\"): its namespaces would get no capabilities";
-    return {"user_namespaces", Severity::kProblem, summary, userns_fixes(host)};
+    auto fixes = userns_fixes(host);
+    fixes.emplace_back(kLandlockModeFix);
+    return {"user_namespaces", Severity::kProblem, summary, fixes};
   }
   if (host.user_namespace.outcome == ProbeOutcome::kOk) return {"user_namespaces", Severity::kOk, summary, {}};
-  // Every sandbox confine builds starts with CLONE_NEWUSER: without it nothing runs.
-  return {"user_namespaces", Severity::kProblem, summary, userns_fixes(host)};
+  // Every namespace sandbox starts with CLONE_NEWUSER: without it only Landlock mode runs.
+  auto fixes = userns_fixes(host);
+  if (host.landlock_abi > 0) fixes.emplace_back(kLandlockModeFix);
+  return {"user_namespaces", Severity::kProblem, summary, fixes};
 }
 
-Finding clone3_finding(const HostProbes& host) {
+bool userns_available(const HostProbes& host) {
+  return host.user_namespace.outcome == ProbeOutcome::kOk && !apparmor_blocks_userns(host) &&
+         host.clone3.outcome == ProbeOutcome::kOk;
+}
+
+// Which isolation this host can give: namespaces, Landlock mode, or neither; and what Landlock
+// mode lacks, so a user on a host without user namespaces knows what `--isolation` would cost.
+Finding isolation_finding(const HostProbes& host, const PolicyCheck& policy) {
+  const bool namespaces = userns_available(host);
+  const int abi = host.landlock_abi;
+  std::string gaps =
+      "no user, mount, pid, ipc, uts, cgroup or network namespace: the job runs as a host uid (run by root, "
+      "process.host_uid), sees the host's tree through Landlock's allow-list, the host's pids and a read-only "
+      "host /proc, has no private /tmp (tmpfs rules) and no unix sockets (socketpair only), SysV IPC is refused, "
+      "and no pids limit without a cgroup pids controller";
+  if (abi > 0 && abi < 6) gaps += "; with Landlock ABI " + std::to_string(abi) + " (< 6) signals are not scoped";
+  if (abi > 0 && abi < 4) gaps += "; TCP is left to seccomp's socket rules (Landlock TCP rules need ABI 4)";
+  const std::string chosen = policy.load_errors.empty() && !policy.plan_error
+                                 ? std::string("; this policy plans in ") + plan::to_string(policy.isolation) + " mode"
+                                 : std::string();
+  if (namespaces) {
+    return {"isolation", Severity::kOk,
+            "namespaces: user namespaces work here" +
+                (abi > 0 ? "; Landlock mode (--isolation landlock) would run too (Landlock ABI " + std::to_string(abi) + ")"
+                         : std::string()) +
+                chosen,
+            {}};
+  }
+  if (abi > 0) {
+    auto fixes = userns_fixes(host);
+    return {"isolation", policy.isolation == plan::Isolation::kLandlock ? Severity::kWarning : Severity::kInfo,
+            "no namespaces here; --isolation landlock (or auto) runs with Landlock ABI " + std::to_string(abi) +
+                " instead, and does not give: " + gaps + chosen,
+            fixes};
+  }
+  auto fixes = userns_fixes(host);
+  fixes.emplace_back(landlock::kEnableFix);
+  return {"isolation", Severity::kProblem,
+          "neither namespaces nor Landlock: confine cannot build any sandbox here" + chosen, fixes};
+}
+
+Finding clone3_finding(const HostProbes& host, const PolicyCheck& policy) {
   if (host.clone3.outcome == ProbeOutcome::kOk) return {"clone3", Severity::kOk, describe(host.clone3), {}};
+  if (policy.isolation == plan::Isolation::kLandlock && host.clone3.sys_errno == ENOSYS &&
+      host.pidfd.outcome == ProbeOutcome::kOk) {
+    return {"clone3", Severity::kWarning,
+            describe(host.clone3) + "; Landlock mode launches with the legacy clone instead (CLONE_PIDFD works), "
+                                    "and moves the job into its cgroup by pid before it starts",
+            {}};
+  }
   std::string fix = "confine launches with clone3 (Linux 5.3 or later): ";
   fix += host.clone3.sys_errno == ENOSYS || host.clone3.sys_errno == EPERM
              ? "upgrade the kernel, or if it is new enough, run confine outside the container whose "
@@ -235,9 +293,13 @@ Finding pidfd_finding(const HostProbes& host) {
           {"confine waits on and signals the job through a pidfd: use Linux 5.4 or later"}};
 }
 
-Finding clone_into_cgroup_finding(const HostProbes& host) {
+Finding clone_into_cgroup_finding(const HostProbes& host, const PolicyCheck& policy) {
   const auto& probe = host.clone_into_cgroup;
   if (probe.outcome == ProbeOutcome::kOk) return {"clone_into_cgroup", Severity::kOk, describe(probe), {}};
+  if (policy.isolation == plan::Isolation::kLandlock && probe.sys_errno == ENOSYS) {
+    return {"clone_into_cgroup", Severity::kWarning,
+            describe(probe) + "; Landlock mode writes the job's pid to its leaf's cgroup.procs instead", {}};
+  }
   if (probe.outcome == ProbeOutcome::kNotTested) {
     return {"clone_into_cgroup", Severity::kWarning, describe(probe), cgroup_parent_fixes(host)};
   }
@@ -359,6 +421,14 @@ std::vector<std::string> protection_fixes(const HostProbes& host, const std::str
   return {};
 }
 
+// A protection Landlock mode does not give: the namespaces would, once this user has them.
+std::vector<std::string> namespace_fixes(const HostProbes& host) {
+  std::vector<std::string> fixes;
+  if (!userns_available(host)) fixes = userns_fixes(host);
+  fixes.emplace_back("then run with namespaces: isolation.mode = \"namespaces\" or \"auto\" (--isolation auto)");
+  return fixes;
+}
+
 void add_policy_findings(const HostProbes& host, const PolicyCheck& policy, std::vector<Finding>& out) {
   if (!policy.load_errors.empty()) {
     for (const auto& e : policy.load_errors) {
@@ -381,6 +451,11 @@ void add_policy_findings(const HostProbes& host, const PolicyCheck& policy, std:
     if (policy.seccomp == policy::Enforcement::kRequired && !host.seccomp_filter) {
       fixes.push_back("use a kernel built with CONFIG_SECCOMP_FILTER");
       fixes.push_back("or run without a syscall filter: mark [enforcement] seccomp = \"best-effort\"");
+    } else if (policy.isolation_mode != policy::IsolationMode::kNamespaces && !userns_available(host) &&
+               host.landlock_abi <= 0) {
+      // Landlock mode without Landlock: no wall at all, so it refuses.
+      fixes.emplace_back(landlock::kEnableFix);
+      for (auto& fix : userns_fixes(host)) fixes.push_back("or give confine its namespaces: " + fix);
     } else if (policy.landlock == policy::Enforcement::kRequired && host.landlock_abi <= 0) {
       fixes.emplace_back(landlock::kEnableFix);
       fixes.emplace_back(
@@ -405,11 +480,17 @@ void add_policy_findings(const HostProbes& host, const PolicyCheck& policy, std:
   size_t shortfalls = 0;
   for (const auto& p : policy.protections) {
     if (p.status == "enforced") ++enforced;
+    if (p.name == "isolation" && policy.isolation == plan::Isolation::kLandlock) {
+      // What decided the mode, and what it lacks: the entries below say it one by one.
+      out.push_back({"policy.isolation", Severity::kInfo, p.mechanism + ": " + p.detail, {}});
+    }
     if (p.status == "enforced" || p.status == "disabled_by_policy" || p.status == "not_requested") continue;
     ++shortfalls;
     // Best-effort by the policy's choice: it runs, without this protection (or with a weaker one).
-    out.push_back({"policy." + p.name, Severity::kGap,
-                   p.status + (p.detail.empty() ? "" : ": " + p.detail), protection_fixes(host, p.name)});
+    out.push_back({"policy." + p.name, Severity::kGap, p.status + (p.detail.empty() ? "" : ": " + p.detail),
+                   p.status == "not_in_mode" || (p.name == "network_namespace" && p.status == "enforced_fallback")
+                       ? namespace_fixes(host)
+                       : protection_fixes(host, p.name)});
   }
   if (shortfalls == 0) {
     out.push_back({"policy", Severity::kOk,
@@ -447,9 +528,10 @@ std::vector<Finding> diagnose(const HostProbes& host, const PolicyCheck& policy)
                      (rootless(host) ? ", running as uid " + std::to_string(host.euid) : ", running as root"),
                  {}});
   out.push_back(user_namespace_finding(host));
-  out.push_back(clone3_finding(host));
+  out.push_back(isolation_finding(host, policy));
+  out.push_back(clone3_finding(host, policy));
   out.push_back(pidfd_finding(host));
-  out.push_back(clone_into_cgroup_finding(host));
+  out.push_back(clone_into_cgroup_finding(host, policy));
   out.push_back(cgroup2_finding(host));
   out.push_back(cgroup_parent_finding(host));
   out.push_back(controllers_finding(host));

@@ -85,6 +85,24 @@ CloneProbe probe_clone3(int cgroup_fd) {
   if (pid == 0) ::syscall(SYS_exit_group, 0);
   const int err = errno;
   const std::string what = cgroup_fd >= 0 ? "clone3(CLONE_PIDFD | CLONE_INTO_CGROUP)" : "clone3(CLONE_PIDFD)";
+  if (pid < 0 && err == ENOSYS && cgroup_fd < 0) {
+    // Refused as Docker's profile refuses it: Landlock mode then launches with the legacy clone
+    // (launch/direct.h), whose pidfd is tried instead.
+    int legacy_pidfd = -1;
+    const long legacy = ::syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, nullptr, &legacy_pidfd, nullptr, nullptr);
+    if (legacy == 0) ::syscall(SYS_exit_group, 0);
+    if (legacy < 0) return {failed(err, what), failed(errno, "clone(CLONE_PIDFD), clone3 being refused")};
+    UniqueFd fd(legacy_pidfd);
+    siginfo_t info{};
+    const bool waited = fd && ::waitid(kPidfdIdType, static_cast<id_t>(fd.get()), &info, WEXITED) == 0;
+    if (!waited) {
+      int status = 0;
+      while (::waitpid(static_cast<pid_t>(legacy), &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+    return {failed(err, what), waited ? ok("CLONE_PIDFD through the legacy clone (clone3 is refused), waitid(P_PIDFD)")
+                                      : failed(errno, "waitid(P_PIDFD) after the legacy clone")};
+  }
   if (pid < 0) return {failed(err, what), not_tested("clone3 failed")};
 
   CloneProbe result{ok(what), ok("")};

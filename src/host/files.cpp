@@ -1,5 +1,6 @@
 // Filesystem probes for the planner. They report what a path *is* without following a final
 // symlink, because the planner decides itself what a symlink may mean (recreated, or an error).
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -59,6 +60,33 @@ bool executable(const std::string& path) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) return false;
   return S_ISREG(st.st_mode) && (st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) != 0;
+}
+
+std::optional<std::vector<plan::DirEntry>> list_directory(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  std::vector<plan::DirEntry> out;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st {};
+    plan::FileKind kind = plan::FileKind::kMissing;
+    if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      kind = S_ISDIR(st.st_mode)   ? plan::FileKind::kDirectory
+             : S_ISREG(st.st_mode) ? plan::FileKind::kRegular
+             : S_ISLNK(st.st_mode) ? plan::FileKind::kSymlink
+             : S_ISCHR(st.st_mode) ? plan::FileKind::kCharDevice
+                                   : plan::FileKind::kOther;
+    }
+    out.push_back({name, kind});
+  }
+  ::closedir(dir);
+  return out;
 }
 
 }  // namespace confine::host

@@ -4,6 +4,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/landlock.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -11,6 +15,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -134,6 +139,23 @@ std::string parent_dir(const std::string& path) {
 
 }  // namespace
 
+std::string try_user_namespace() {
+  // clone3, as the launcher starts every namespace sandbox: a container's profile that refuses
+  // clone3 (ENOSYS) refuses that launch too. The child exits at once, before touching anything.
+  int pidfd = -1;
+  clone_args args{};
+  args.flags = CLONE_NEWUSER | CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  args.exit_signal = SIGCHLD;
+  const long pid = ::syscall(SYS_clone3, &args, sizeof(args));
+  if (pid == 0) ::syscall(SYS_exit_group, 0);
+  if (pid < 0) return std::string("clone3(CLONE_NEWUSER): ") + std::strerror(errno);
+  siginfo_t info{};
+  (void)::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED);
+  if (pidfd >= 0) ::close(pidfd);
+  return "";
+}
+
 std::string apparmor_label() {
   for (const char* path : {"/proc/self/attr/apparmor/current", "/proc/self/attr/current"}) {
     if (const auto text = read_text(path)) {
@@ -244,6 +266,9 @@ plan::HostFacts probe() {
   facts.file_kind = [](const std::string& path) { return file_kind(path); };
   facts.read_link = [](const std::string& path) { return read_link(path); };
   facts.executable = [](const std::string& path) { return executable(path); };
+  facts.list_directory = [](const std::string& path) { return list_directory(path); };
+  // Only when the sysctls allow user namespaces: then only trying tells (a seccomp profile).
+  if (facts.user_namespaces) facts.try_user_namespace = [] { return try_user_namespace(); };
   facts.hard_limit = [](int resource) -> std::optional<uint64_t> {
     rlimit limit{};
     if (::getrlimit(resource, &limit) != 0) return std::nullopt;

@@ -113,6 +113,15 @@ Expected<std::unique_ptr<ChildImage>> ChildImage::build(const plan::Plan& plan) 
     c.seccomp_.filter = const_cast<sock_filter*>(plan.seccomp->instructions.data());
     img.seccomp = &c.seccomp_;
   }
+  if (plan.isolation == plan::Isolation::kLandlock) {
+    img.direct = true;
+    img.switch_ids = plan.direct_switch_ids;
+    for (const plan::DirectRule& rule : plan.direct_rules) {
+      c.direct_rules_.push_back(child::DirectRule{c.keep(rule.path), rule.access, rule.optional});
+    }
+    img.direct_rules = c.direct_rules_.data();
+    img.direct_rule_count = c.direct_rules_.size();
+  }
   if (const auto& ll = plan.landlock) {
     img.landlock = child::LandlockImage{ll->abi, ll->handled_fs, ll->handled_net, ll->scoped, ll->root_access,
                                         ll->dev_node_access};
@@ -191,6 +200,13 @@ child::Image* pack(Packer& p, const child::Image& from) {
     if (sysctls != nullptr) sysctls[i] = one;
   }
   to.sysctls = sysctls;
+  child::DirectRule* rules = p.reserve<child::DirectRule>(from.direct_rule_count);
+  for (size_t i = 0; i < from.direct_rule_count; ++i) {
+    child::DirectRule one = from.direct_rules[i];
+    one.path = p.string(one.path);
+    if (rules != nullptr) rules[i] = one;
+  }
+  to.direct_rules = rules;
   if (from.seccomp != nullptr) {
     sock_fprog* prog = p.reserve<sock_fprog>(1);
     sock_filter* code = p.copy(from.seccomp->filter, from.seccomp->len);

@@ -49,6 +49,7 @@ class ChildImage {
   std::vector<child::MountStep> steps_;
   std::vector<child::Rlimit> rlimits_;
   std::vector<child::Sysctl> sysctls_;
+  std::vector<child::DirectRule> direct_rules_;
   std::vector<char*> argv_, envp_;
   sock_fprog seccomp_{};
   cpu_set_t affinity_{};

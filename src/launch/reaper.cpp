@@ -390,7 +390,9 @@ class Reaper {
     // stopped ones included; SIGKILL to the init ends its pid namespace, which covers the case
     // without a cgroup.
     if (in_.leaf) (void)in_.leaf->kill();
-    (void)send_signal(in_.pidfd, SIGKILL);
+    (void)send_signal(in_.pidfd, in_.kill_signal);
+    // Landlock mode: an init the job stopped (it may signal it below Landlock ABI 6) must run to act on it.
+    if (in_.kill_signal != SIGKILL) (void)send_signal(in_.pidfd, SIGCONT);
     phase_ = Phase::kKilled;
   }
 

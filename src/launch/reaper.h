@@ -4,6 +4,8 @@
 // to everything; a second SIGINT at once), and gathers what the kernel accounted.
 #pragma once
 
+#include <signal.h>
+
 #include <chrono>
 #include <optional>
 
@@ -26,6 +28,9 @@ struct ReaperInput {
   const cgroup::Leaf* leaf;     // null when running without a cgroup
   Relay* relay;                 // the job's stdio, moved inside the loop; drained after the job
   std::chrono::steady_clock::time_point started;  // clone time: the wall limit counts from here
+  // What ends the job at the init when there is no leaf to kill: SIGKILL (its pid namespace goes
+  // with it), or in Landlock mode child::kDirectKillSignal (the init kills its process tree).
+  int kill_signal = SIGKILL;
 };
 
 struct ReapResult {

@@ -28,6 +28,7 @@
 #include "confine/fd.h"
 #include "confine/launch.h"
 #include "confine/reap.h"
+#include "direct.h"
 #include "failure.h"
 #include "image.h"
 #include "output_area.h"
@@ -342,6 +343,12 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   }
 
 
+  // Landlock mode has no pid namespace to end the job with its init: confine stands by as the
+  // subreaper of last resort for what the init leaves behind (direct.h).
+  const bool landlock_mode = plan.isolation == plan::Isolation::kLandlock;
+  std::optional<Subreaper> subreaper;
+  if (landlock_mode) subreaper.emplace();
+
   // clone3: the namespaces, a pidfd (race-free waiting and signalling: no pid reuse), and
   // CLONE_INTO_CGROUP so not one instruction of the child runs outside its cgroup.
   int pidfd = -1;
@@ -353,9 +360,16 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   const auto t_clone = Clock::now();
   long pid = 0;
   int clone_errno = 0;
+  bool into_cgroup_later = false;
   {
     const HeapNotForked heap;
     auto clone = [&] {
+      if (landlock_mode) {
+        const long r = clone_direct(args, into_cgroup_later);
+        if (r == 0) child::run_direct(child_image.image());  // never returns
+        clone_errno = errno;
+        return r;
+      }
       const long r = ::syscall(SYS_clone3, &args, sizeof(args));
       if (r == 0) child::run(child_image.image());  // never returns
       clone_errno = errno;
@@ -364,10 +378,15 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
     pid = owner ? owner->as_owner(clone) : clone();
   }
   if (pid < 0) {
+    // Without namespaces nothing but the kernel's limits refuses a clone; with them, a seccomp
+    // profile (Docker's refuses clone3 with ENOSYS) or a sysctl may.
+    const bool refused = clone_errno == EPERM || clone_errno == ENOSPC || clone_errno == ENOSYS;
     return setup_failed(report, "clone3",
-                        Error{ErrorCode::kSystem, clone_errno, "clone3 with namespaces", {},
-                              clone_errno == EPERM || clone_errno == ENOSPC
-                                  ? "user namespaces may be disabled for this user; run `confine doctor`"
+                        Error{ErrorCode::kSystem, clone_errno, landlock_mode ? "clone" : "clone3 with namespaces", {},
+                              !landlock_mode && refused
+                                  ? "this host refuses confine its namespaces (user namespaces disabled for this "
+                                    "user, or a container's seccomp profile): run `confine doctor`, or run "
+                                    "without namespaces with --isolation auto (or landlock)"
                                   : ""});
   }
   UniqueFd job(pidfd);
@@ -378,11 +397,14 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   status->write.reset();
   notify_child.reset();
 
-  if (auto maps = write_id_maps(static_cast<pid_t>(pid), plan); !maps) {
+  // Namespaces: the id maps. Landlock mode: the leaf, where clone3 could not put the child.
+  auto ready = landlock_mode ? (into_cgroup_later && leaf ? move_into(*leaf, static_cast<pid_t>(pid)) : Expected<void>{})
+                             : write_id_maps(static_cast<pid_t>(pid), plan);
+  if (!ready) {
     (void)::syscall(SYS_pidfd_send_signal, job.get(), SIGKILL, nullptr, 0);
     siginfo_t info{};
     (void)::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(job.get()), &info, WEXITED);
-    return setup_failed(report, "id_maps", maps.error());
+    return setup_failed(report, landlock_mode ? "cgroup" : "id_maps", ready.error());
   }
   const char go = 1;
   if (::write(sync->write.get(), &go, 1) != 1) spdlog::debug("sync write failed: {}", std::strerror(errno));
@@ -390,9 +412,20 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
 
   ReaperInput input{plan, job.get(), blocked.fd(), errors->read.get(), status->read.get(),
                     notify_parent.get(), leaf ? &*leaf : nullptr, &relay, t_clone};
+  // Without a cgroup or pid namespace, SIGKILL to the init would end it alone: Landlock mode's
+  // init takes kDirectKillSignal as "kill the job's whole process tree, then exit".
+  if (landlock_mode && !leaf) input.kill_signal = child::kDirectKillSignal;
   ReapResult reaped = reap_job(input);
   const auto t_exited = Clock::now();
   report.output = relay.stats();
+  // Anything of the job that outlived its init came to confine (the init was killed by the job
+  // itself, which Landlock below ABI 6 cannot prevent): it ends here.
+  if (subreaper) {
+    if (const size_t adopted = subreaper->end_adopted(); adopted > 0) {
+      report.warnings.push_back(std::to_string(adopted) +
+                                " process(es) of the job outlived its init and were killed by confine");
+    }
+  }
   // The job is gone: what it left in its output area goes to the host directory now.
   if (output_area) report.output_area = output_area->copy_out();
 

@@ -13,6 +13,11 @@
 #include "steps.h"
 
 namespace confine::plan {
+
+const char* to_string(Isolation isolation) {
+  return isolation == Isolation::kLandlock ? "landlock" : "namespaces";
+}
+
 namespace {
 
 using report::Protection;
@@ -74,10 +79,11 @@ seccomp::CompileOptions builtin_options(const policy::Policy& policy, bool memor
   return options;
 }
 
-Expected<std::optional<seccomp::Program>> plan_seccomp(const policy::Policy& policy,
-                                                       const HostFacts& host, Plan& plan,
-                                                       Protection& protection, bool memory_fallback,
-                                                       bool audit) {
+}  // namespace
+
+Expected<std::optional<seccomp::Program>> steps::plan_seccomp(const policy::Policy& policy, const HostFacts& host,
+                                                              Plan& plan, Protection& protection,
+                                                              bool memory_fallback, bool audit) {
   const auto& enforcement = policy.enforcement.seccomp;
   protection = {"seccomp", "enforced", "seccomp-bpf (SECCOMP_SET_MODE_FILTER)", ""};
   if (!host.seccomp) {
@@ -97,12 +103,17 @@ Expected<std::optional<seccomp::Program>> plan_seccomp(const policy::Policy& pol
   }
   auto resolved = seccomp::resolve(policy.seccomp);
   if (!resolved) return unexpected(std::move(resolved.error()).add_context("resolve the seccomp rules"));
+  // Landlock mode shares the host's IPC objects and sockets: its own rules (direct.cpp).
+  if (plan.isolation == Isolation::kLandlock) {
+    steps::add_direct_syscall_rules(*resolved, plan.landlock ? plan.landlock->abi : 0);
+  }
   // Naming every denial: kills (and errno rules with `log`) notify the reaper first, which decides
   // them with the verdict program, the same rules without notification. That needs the kernel's
   // user notification and a descriptor the target can hand the listener over: the child puts it
   // at kListenerHandoffFd, for which the inherited hard RLIMIT_NOFILE must leave room. Otherwise
   // kills kill directly and the report says seccomp_violation without a name.
   seccomp::CompileOptions options = builtin_options(policy, memory_fallback);
+  if (plan.isolation == Isolation::kLandlock) steps::direct_compile_options(policy, options);
   const auto nofile = host.hard_limit ? host.hard_limit(RLIMIT_NOFILE) : std::nullopt;
   const bool room = !nofile || *nofile > static_cast<uint64_t>(seccomp::kListenerHandoffFd);
   if (host.seccomp_user_notif && room) {
@@ -138,8 +149,11 @@ Expected<std::optional<seccomp::Program>> plan_seccomp(const policy::Policy& pol
     protection.detail += "; AUDIT: nothing is denied, every denial is only listed";
     plan.audit = true;
   }
+  if (plan.isolation == Isolation::kLandlock) protection.detail += "; " + steps::direct_seccomp_text(options);
   return std::optional<seccomp::Program>(std::move(*program));
 }
+
+namespace {
 
 void add_filesystem_protections(const policy::Policy& policy, Plan& plan) {
   size_t ro = 0, rw = 0, masks = 0;
@@ -187,99 +201,14 @@ void warn_dangling_symlinks(const std::vector<MountOp>& mounts, const HostFacts&
   }
 }
 
-Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& request,
-                               const HostFacts& host) {
-  Plan plan;
-  plan.argv = request.argv;
-  plan.policy_path = request.policy_path;
-  plan.policy_sha256 = policy::content_hash(policy);
-  if (request.argv.empty() || request.argv.front().empty()) {
-    return fail(ErrorCode::kInvalidArgument, "no command given",
-                "usage: confine run [OPTIONS] -- CMD [ARG...]");
-  }
-
-  // Namespaces. The user namespace is what makes every other step possible without host
-  // privileges, so without it there is no sandbox at all.
-  if (!host.user_namespaces) {
-    return fail(ErrorCode::kUnsupported, "this host does not let this user create user namespaces",
-                "check the sysctls user.max_user_namespaces (must be > 0), "
-                "kernel.unprivileged_userns_clone (Debian, must be 1) and "
-                "kernel.apparmor_restrict_unprivileged_userns (Ubuntu, must be 0), or run as root");
-  }
+// The namespaces, the ids inside them and the per-user kernel resources of the job's own user
+// namespace: the namespace mode's half of the sandbox.
+Expected<void> plan_namespaces(const policy::Policy& policy, const HostFacts& host, Plan& plan) {
   const bool isolated_net = policy.network.mode.value == policy::NetworkMode::kNone;
   plan.clone_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
                      CLONE_NEWCGROUP | (isolated_net ? CLONE_NEWNET : 0);
-  if (auto ok = plan_identity(policy, host, plan); !ok) return unexpected(ok.error());
+  if (auto ok = plan_identity(policy, host, plan); !ok) return ok;
   plan.hostname = policy.process.hostname.value;
-  plan.cwd = policy.process.cwd.value;
-
-  // Filesystem.
-  auto mounts = steps::plan_mounts(policy, host, plan.warnings);
-  if (!mounts) return unexpected(mounts.error());
-  plan.mounts = std::move(*mounts);
-  // The child keeps per-step state in fixed arrays (child::kMaxMountSteps). The policy loader
-  // bounds the rules (policy::kMaxPathRules); this is the exact count, checked here so that
-  // `--dry-run` refuses what the launch would.
-  if (plan.mounts.size() > child::kMaxMountSteps) {
-    return fail(ErrorCode::kInvalidArgument,
-                "the sandbox would need " + std::to_string(plan.mounts.size()) + " mount steps; at most " +
-                    std::to_string(child::kMaxMountSteps) + " fit",
-                "bind a common parent directory instead of many paths under it");
-  }
-  if (const auto& area = policy.filesystem.output) {
-    plan.output_area = OutputArea{area->path, area->host, area->size_bytes, area->files};
-  }
-  if (auto ok = steps::check_cwd(policy, plan.mounts, host); !ok) return unexpected(ok.error());
-  // No cwd in any policy file or flag: the caller's own directory when the sandbox shows it
-  // with the host's content (as bubblewrap keeps it), so `confine run --rw "$PWD" -- make` works
-  // where the caller is; else process.cwd's default, "/".
-  if (policy.process.cwd.origin.is_default() && steps::shows_host_directory(plan.mounts, host, request.caller_cwd)) {
-    plan.cwd = request.caller_cwd;
-  }
-  warn_dangling_symlinks(plan.mounts, host, plan.warnings);
-  // Landlock, compiled from the same mounts: the second wall (plan/landlock.cpp).
-  auto landlock = steps::plan_landlock(policy, host, plan.mounts);
-  if (!landlock) return unexpected(landlock.error());
-  plan.landlock = landlock->ruleset;
-  plan.warnings.insert(plan.warnings.end(), landlock->warnings.begin(), landlock->warnings.end());
-
-  // What runs: the environment first, because the exec path is searched in the target's PATH.
-  plan.envp = build_env(policy.env, request.caller_env);
-  auto exec_path = steps::resolve_exec_path(plan.argv, plan.cwd, plan.envp, plan.mounts, host);
-  if (!exec_path) return unexpected(exec_path.error());
-  plan.exec_path = std::move(*exec_path);
-
-  // Process limits and privileges.
-  plan.rlimits = steps::plan_rlimits(policy);
-  auto caps = steps::plan_keep_caps(policy);
-  if (!caps) return unexpected(caps.error());
-  plan.keep_caps = *caps;
-  // Resources and time. Before the rlimits protection below, which lists plan.rlimits.
-  auto resources = steps::plan_resources(policy, host, steps::RlimitFallbacks::kUse);
-  if (!resources) return unexpected(resources.error());
-  // rlimits standing in for missing controllers (best-effort only); the protections name them.
-  plan.rlimits.insert(plan.rlimits.end(), resources->fallback_rlimits.begin(), resources->fallback_rlimits.end());
-  if (auto ok = steps::check_inherited_limits(plan.rlimits, policy, host); !ok) return unexpected(ok.error());
-  plan.cgroup_parent = resources->cgroup_parent;
-  plan.cgroup_writes = resources->writes;
-  plan.warnings.insert(plan.warnings.end(), resources->warnings.begin(), resources->warnings.end());
-  plan.wall_time = policy.limits.wall_time.value;
-  plan.cpu_time = resources->cpu_time;
-  plan.kill_grace = policy.limits.kill_grace.value;
-  plan.relay_stdin = request.relay_stdin;
-  plan.output_limit = policy.limits.output_bytes.value;
-
-  // The filter, after the resources: where the memory limit falls back to RLIMIT_AS, the memory
-  // that RLIMIT_AS cannot see is refused here.
-  const bool memory_fallback = resources->memory_limit.status == "enforced_fallback";
-  Protection seccomp_protection;
-  auto program = plan_seccomp(policy, host, plan, seccomp_protection, memory_fallback, request.audit);
-  if (!program) return unexpected(program.error());
-  plan.seccomp = std::move(*program);
-  if (memory_fallback && plan.seccomp) {
-    resources->memory_limit.detail +=
-        "; memfd_create, memfd_secret, shmget and msgget refused (ENOSYS): memory RLIMIT_AS cannot see";
-  }
 
   // Per-user kernel resources: the job's namespace gets limits of its own, and run by root it is
   // created by a uid of its own (launch/owner.h), so nothing it takes is charged to root.
@@ -294,8 +223,11 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
     plan.ucount_limits.emplace_back(name, value);
   }
   plan.namespace_owner_per_job = host.euid == 0;
+  return {};
+}
 
-  // Protections, in the report's order.
+// The protections only the namespace mode has, in the report's order.
+void add_namespace_protections(const policy::Policy& policy, Plan& plan) {
   auto& out = plan.protections;
   const std::string ids = "uid " + std::to_string(plan.uid_map.inside) + " -> " +
                           std::to_string(plan.uid_map.outside) + ", gid " +
@@ -318,10 +250,127 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
                              "per-job namespace owner and /proc/sys/user limits",
                              owner + (limits.empty() ? "this kernel has no /proc/sys/user limits" : limits)});
   }
-  out.push_back(isolated_net ? enforced("network_namespace", "CLONE_NEWNET", "loopback only")
-                             : Protection{"network_namespace", "disabled_by_policy", "CLONE_NEWNET",
-                                          "network.mode = host"});
+  out.push_back((plan.clone_flags & CLONE_NEWNET) != 0
+                    ? enforced("network_namespace", "CLONE_NEWNET", "loopback only")
+                    : Protection{"network_namespace", "disabled_by_policy", "CLONE_NEWNET", "network.mode = host"});
   add_filesystem_protections(policy, plan);
+}
+
+Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& request,
+                               const HostFacts& host) {
+  Plan plan;
+  plan.argv = request.argv;
+  plan.policy_path = request.policy_path;
+  plan.policy_sha256 = policy::content_hash(policy);
+  if (request.argv.empty() || request.argv.front().empty()) {
+    return fail(ErrorCode::kInvalidArgument, "no command given",
+                "usage: confine run [OPTIONS] -- CMD [ARG...]");
+  }
+
+  // Isolation: namespaces, or Landlock mode where the policy asks for it or "auto" finds no user
+  // namespaces (isolation.cpp). Everything after this is shared, except where the mode says.
+  auto choice = steps::choose_isolation(policy, host);
+  if (!choice) return unexpected(choice.error());
+  plan.isolation = choice->isolation;
+  const bool landlock_mode = plan.isolation == Isolation::kLandlock;
+  if (landlock_mode) {
+    if (auto ok = steps::plan_direct_identity(policy, host, plan); !ok) return unexpected(ok.error());
+  } else {
+    if (auto ok = plan_namespaces(policy, host, plan); !ok) return unexpected(ok.error());
+  }
+  plan.cwd = policy.process.cwd.value;
+
+  // Filesystem: the mounts, and the Landlock layer compiled from them. In Landlock mode nothing
+  // is mounted: the same list, checked the same way, becomes rules on the host's own paths.
+  auto mounts = steps::plan_mounts(policy, host, plan.warnings);
+  if (!mounts) return unexpected(mounts.error());
+  plan.mounts = std::move(*mounts);
+  if (auto ok = steps::check_cwd(policy, plan.mounts, host); !ok) return unexpected(ok.error());
+  // No cwd in any policy file or flag: the caller's own directory when the sandbox shows it
+  // with the host's content (as bubblewrap keeps it), so `confine run --rw "$PWD" -- make` works
+  // where the caller is; else process.cwd's default, "/".
+  if (policy.process.cwd.origin.is_default() && steps::shows_host_directory(plan.mounts, host, request.caller_cwd)) {
+    plan.cwd = request.caller_cwd;
+  }
+  if (const auto& area = policy.filesystem.output) {
+    plan.output_area = OutputArea{area->path, area->host, area->size_bytes, area->files};
+  }
+  Protection landlock_protection;
+  steps::DirectFilesystem direct_fs;
+  if (landlock_mode) {
+    auto direct = steps::plan_direct_filesystem(policy, host, plan);
+    if (!direct) return unexpected(direct.error());
+    direct_fs = std::move(*direct);
+    landlock_protection = direct_fs.landlock;
+  } else {
+    // The child keeps per-step state in fixed arrays (child::kMaxMountSteps). The policy loader
+    // bounds the rules (policy::kMaxPathRules); this is the exact count, checked here so that
+    // `--dry-run` refuses what the launch would.
+    if (plan.mounts.size() > child::kMaxMountSteps) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "the sandbox would need " + std::to_string(plan.mounts.size()) + " mount steps; at most " +
+                      std::to_string(child::kMaxMountSteps) + " fit",
+                  "bind a common parent directory instead of many paths under it");
+    }
+    warn_dangling_symlinks(plan.mounts, host, plan.warnings);
+    // Landlock, compiled from the same mounts: the second wall (plan/landlock.cpp).
+    auto landlock = steps::plan_landlock(policy, host, plan.mounts);
+    if (!landlock) return unexpected(landlock.error());
+    plan.landlock = landlock->ruleset;
+    plan.warnings.insert(plan.warnings.end(), landlock->warnings.begin(), landlock->warnings.end());
+    landlock_protection = landlock->protection;
+  }
+
+  // What runs: the environment first, because the exec path is searched in the target's PATH.
+  plan.envp = build_env(policy.env, request.caller_env);
+  auto exec_path = steps::resolve_exec_path(plan.argv, plan.cwd, plan.envp, plan.mounts, host);
+  if (!exec_path) return unexpected(exec_path.error());
+  plan.exec_path = std::move(*exec_path);
+
+  // Process limits and privileges.
+  plan.rlimits = steps::plan_rlimits(policy);
+  auto caps = steps::plan_keep_caps(policy);
+  if (!caps) return unexpected(caps.error());
+  plan.keep_caps = *caps;
+  // Resources and time. Before the rlimits protection below, which lists plan.rlimits. Without a
+  // user namespace RLIMIT_NPROC counts every process of the uid, so Landlock mode has no such
+  // stand-in for the pids controller.
+  auto resources = steps::plan_resources(
+      policy, host, landlock_mode ? steps::RlimitFallbacks::kAddressSpaceOnly : steps::RlimitFallbacks::kUse);
+  if (!resources) return unexpected(resources.error());
+  // rlimits standing in for missing controllers (best-effort only); the protections name them.
+  plan.rlimits.insert(plan.rlimits.end(), resources->fallback_rlimits.begin(), resources->fallback_rlimits.end());
+  if (auto ok = steps::check_inherited_limits(plan.rlimits, policy, host); !ok) return unexpected(ok.error());
+  plan.cgroup_parent = resources->cgroup_parent;
+  plan.cgroup_writes = resources->writes;
+  plan.warnings.insert(plan.warnings.end(), resources->warnings.begin(), resources->warnings.end());
+  plan.wall_time = policy.limits.wall_time.value;
+  plan.cpu_time = resources->cpu_time;
+  plan.kill_grace = policy.limits.kill_grace.value;
+  plan.relay_stdin = request.relay_stdin;
+  plan.output_limit = policy.limits.output_bytes.value;
+
+  // The filter, after the resources: where the memory limit falls back to RLIMIT_AS, the memory
+  // that RLIMIT_AS cannot see is refused here.
+  const bool memory_fallback = resources->memory_limit.status == "enforced_fallback";
+  Protection seccomp_protection;
+  auto program = steps::plan_seccomp(policy, host, plan, seccomp_protection, memory_fallback, request.audit);
+  if (!program) return unexpected(program.error());
+  plan.seccomp = std::move(*program);
+  if (memory_fallback && plan.seccomp) {
+    resources->memory_limit.detail +=
+        "; memfd_create, memfd_secret, shmget and msgget refused (ENOSYS): memory RLIMIT_AS cannot see";
+  }
+
+  // Protections, in the report's order: the isolation first, then what the mode gives or lacks.
+  auto& out = plan.protections;
+  out.push_back(steps::isolation_protection(*choice, policy, plan));
+  if (choice->fell_back) plan.warnings.insert(plan.warnings.begin(), steps::fallback_warning(*choice, policy, plan));
+  if (landlock_mode) {
+    steps::add_direct_protections(policy, plan, direct_fs);
+  } else {
+    add_namespace_protections(policy, plan);
+  }
   out.push_back(plan.output_area
                     ? enforced("output_area", "capped tmpfs, regular files copied out when the job ends",
                                plan.output_area->path + " -> " + plan.output_area->host + ", " +
@@ -334,10 +383,11 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
   out.push_back(plan.output_limit ? enforced("output_limit", "bytes relayed, then SIGKILL of the job",
                                              steps::size_text(*plan.output_limit) + " of stdout and stderr")
                                   : Protection{"output_limit", "not_requested", "bytes relayed", "no limit set"});
-  out.push_back(enforced("capabilities", "bounding set, capset, ambient set",
-                         "kept: " + steps::caps_text(plan.keep_caps)));
+  out.push_back(landlock_mode ? steps::direct_capabilities_protection(plan)
+                              : enforced("capabilities", "bounding set, capset, ambient set",
+                                         "kept: " + steps::caps_text(plan.keep_caps)));
   out.push_back(enforced("no_new_privs", "prctl PR_SET_NO_NEW_PRIVS", "setuid binaries cannot gain privileges"));
-  out.push_back(landlock->protection);
+  out.push_back(landlock_protection);
   out.push_back(seccomp_protection);
   std::string rlimit_names;
   for (const Rlimit& r : plan.rlimits) rlimit_names += (rlimit_names.empty() ? "" : " ") + r.name;

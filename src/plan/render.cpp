@@ -120,17 +120,30 @@ std::string render(const Plan& plan) {
   line("exec_path: " + plan.exec_path);
   line("policy: " + plan.policy_path);
   line("policy_sha256: " + plan.policy_sha256);
-  line("uid: " + std::to_string(plan.uid) + "  gid: " + std::to_string(plan.gid));
-  line("uid_map: " + std::to_string(plan.uid_map.inside) + " " + std::to_string(plan.uid_map.outside) +
-       " " + std::to_string(plan.uid_map.count));
-  line("gid_map: " + std::to_string(plan.gid_map.inside) + " " + std::to_string(plan.gid_map.outside) +
-       " " + std::to_string(plan.gid_map.count));
-  line(std::string("setgroups: ") + (plan.deny_setgroups ? "deny" : "allow"));
-  line("namespaces: " + namespaces_text(plan.clone_flags));
-  line("hostname: " + quoted(plan.hostname));
+  const bool landlock_mode = plan.isolation == Isolation::kLandlock;
+  line("uid: " + std::to_string(plan.uid) + "  gid: " + std::to_string(plan.gid) +
+       (landlock_mode ? "  (host ids: no user namespace)" : ""));
+  if (!landlock_mode) {
+    line("uid_map: " + std::to_string(plan.uid_map.inside) + " " + std::to_string(plan.uid_map.outside) + " " +
+         std::to_string(plan.uid_map.count));
+    line("gid_map: " + std::to_string(plan.gid_map.inside) + " " + std::to_string(plan.gid_map.outside) + " " +
+         std::to_string(plan.gid_map.count));
+    line(std::string("setgroups: ") + (plan.deny_setgroups ? "deny" : "allow"));
+  }
+  line(std::string("isolation: ") + to_string(plan.isolation));
+  line("namespaces: " + (plan.clone_flags == 0 ? std::string("none") : namespaces_text(plan.clone_flags)));
+  if (!landlock_mode) line("hostname: " + quoted(plan.hostname));
   line("cwd: " + plan.cwd);
-  line("mounts:");
+  // Landlock mode mounts nothing: the list is what the rules below were compiled from.
+  line(landlock_mode ? "mounts (not mounted: Landlock mode):" : "mounts:");
   for (size_t i = 0; i < plan.mounts.size(); ++i) line(mount_line(i, plan.mounts[i]));
+  if (landlock_mode) {
+    line(std::string("switch_ids: ") + (plan.direct_switch_ids ? "yes (setgroups, setresgid, setresuid)" : "no"));
+    line("landlock_rules:");
+    for (const DirectRule& rule : plan.direct_rules) {
+      line("  " + rule.path + " " + steps::landlock_rights_text(rule.access) + (rule.optional ? " (listed)" : ""));
+    }
+  }
   line("rlimits:");
   for (const Rlimit& r : plan.rlimits) {
     line("  " + r.name + " soft=" + limit_text(r.soft) + " hard=" + limit_text(r.hard));

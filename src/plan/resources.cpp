@@ -101,15 +101,22 @@ Expected<Resources> plan_resources(const policy::Policy& policy, const HostFacts
                                                      ? std::string()
                                                      : " (" + host.cgroup_parent_source + ")")};
   } else {
+    // What ends every process of the job without a cgroup: its pid namespace, or in Landlock
+    // mode (the only caller without RLIMIT_NPROC) the init, a child subreaper that kills its
+    // whole process tree (child/direct.cpp).
+    const bool landlock_mode = fallbacks == RlimitFallbacks::kAddressSpaceOnly;
     out.cgroup_tracking = {"cgroup_tracking", "best_effort_skipped", "cgroup v2 leaf",
-                           "no usable cgroup v2 directory; the pid namespace is the kill unit"};
+                           landlock_mode ? "no usable cgroup v2 directory; the sandbox's init (a child subreaper) "
+                                           "kills the job's whole process tree"
+                                         : "no usable cgroup v2 directory; the pid namespace is the kill unit"};
     if (host.euid != 0) {
       out.cgroup_tracking.detail += "; as an unprivileged user, run confine in a cgroup delegated to you: ";
       out.cgroup_tracking.detail += kDelegateFix;
     }
-    out.warnings.emplace_back(
-        "no cgroup for the job: its resources are not tracked, the pid namespace is its kill unit "
-        "(`confine doctor` shows how to get one)");
+    out.warnings.emplace_back(std::string("no cgroup for the job: its resources are not tracked, ") +
+                              (landlock_mode ? "the sandbox's init kills its whole process tree"
+                                             : "the pid namespace is its kill unit") +
+                              " (`confine doctor` shows how to get one)");
   }
 
   std::vector<Want> wants;
@@ -209,10 +216,18 @@ Expected<Resources> plan_resources(const policy::Policy& policy, const HostFacts
     report::Protection& protection = *want.protection;
     if (!available(want)) {
       const std::string why = needs(want) + " is not available (" + where + ")";
-      if (fallbacks == RlimitFallbacks::kUse && apply_fallback(want, host, why, out)) continue;
+      const bool nproc_allowed = fallbacks == RlimitFallbacks::kUse;
+      const bool fallback_allowed =
+          nproc_allowed || (fallbacks == RlimitFallbacks::kAddressSpaceOnly && want.fallback != Fallback::kNproc);
+      if (fallback_allowed && apply_fallback(want, host, why, out)) continue;
       protection.status = "best_effort_skipped";
       protection.detail = want.value_text + " not enforced: " + why;
-      if (fallbacks == RlimitFallbacks::kUse && want.fallback == Fallback::kNproc) {
+      if (fallbacks == RlimitFallbacks::kAddressSpaceOnly && want.fallback == Fallback::kNproc) {
+        // Landlock mode: no user namespace of the job's own, so RLIMIT_NPROC would count every
+        // process of its uid on the host (the caller's own, or every job's under host_uid).
+        protection.detail += "; no fallback in Landlock mode: RLIMIT_NPROC would count every process of the "
+                             "job's uid on the host, not the job's";
+      } else if (nproc_allowed && want.fallback == Fallback::kNproc) {
         // Before 5.14 RLIMIT_NPROC counted every process of the host uid, not the sandbox's.
         protection.detail += "; no fallback: RLIMIT_NPROC counts only the sandbox's processes from Linux 5.14 on, "
                              "and this kernel is " +

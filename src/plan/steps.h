@@ -66,7 +66,9 @@ struct Resources {
 // Whether a best-effort limit whose controller is missing may fall back to an rlimit. Only a
 // caller that appends Resources::fallback_rlimits to the plan's rlimits may pass kUse: with kOff
 // the protections never claim "enforced_fallback".
-enum class RlimitFallbacks { kOff, kUse };
+// kAddressSpaceOnly: RLIMIT_AS only, never RLIMIT_NPROC (Landlock mode: without a user namespace
+// of its own the job's uid counts every process of that uid on the host).
+enum class RlimitFallbacks { kOff, kUse, kAddressSpaceOnly };
 [[nodiscard]] Expected<Resources> plan_resources(const policy::Policy& policy, const HostFacts& host,
                                                  RlimitFallbacks fallbacks = RlimitFallbacks::kOff);
 
@@ -98,6 +100,57 @@ struct Landlock {
 [[nodiscard]] Rlimit address_space_fallback(uint64_t bytes);
 // True when the kernel release ("6.1.0-13-amd64") is Linux 5.14 or later; false when unknown.
 [[nodiscard]] bool nproc_counts_per_userns(const std::string& kernel_release);
+
+// plan.cpp: the seccomp filter and its protection. In Landlock mode (plan.isolation) it adds
+// that mode's rules (direct_socket_families, add_direct_syscall_rules).
+[[nodiscard]] Expected<std::optional<seccomp::Program>> plan_seccomp(const policy::Policy& policy,
+                                                                     const HostFacts& host, Plan& plan,
+                                                                     report::Protection& protection,
+                                                                     bool memory_fallback, bool audit);
+
+// isolation.cpp: namespaces or Landlock mode, from isolation.mode and what this host allows.
+struct IsolationChoice {
+  Isolation isolation = Isolation::kNamespaces;
+  std::string why;         // what decided it, for the report ("isolation.mode = landlock (f:3:1)")
+  bool fell_back = false;  // "auto" found no user namespaces: a warning says so, never silently
+};
+[[nodiscard]] Expected<IsolationChoice> choose_isolation(const policy::Policy& policy, const HostFacts& host);
+// The report's first entry: the mode, why, and in Landlock mode everything it does not give.
+[[nodiscard]] report::Protection isolation_protection(const IsolationChoice& choice, const policy::Policy& policy,
+                                                      const Plan& plan);
+// What Landlock mode does not give that the namespace mode does, one item each, for the report,
+// the warning of a fallback and `confine doctor`.
+[[nodiscard]] std::vector<std::string> landlock_mode_gaps(const policy::Policy& policy, const Plan& plan);
+// The warning of an "auto" that fell back: what decided it and every gap.
+[[nodiscard]] std::string fallback_warning(const IsolationChoice& choice, const policy::Policy& policy,
+                                           const Plan& plan);
+
+// direct.cpp: Landlock mode (docs/security.md, "Landlock mode").
+// The ids the job runs as, and what this mode refuses: capabilities kept from the host, uid 0.
+[[nodiscard]] Expected<void> plan_direct_identity(const policy::Policy& policy, const HostFacts& host, Plan& plan);
+// The Landlock ruleset on the host's own paths (plan.landlock, plan.direct_rules), compiled
+// from plan.mounts. Landlock is this mode's only filesystem wall, so it is required here.
+struct DirectFilesystem {
+  report::Protection landlock;
+  size_t read_only = 0, read_write = 0;  // binds turned into rules
+  size_t expanded = 0;                   // rules on the siblings of denied or narrower paths
+  std::vector<std::string> holes;        // paths left out below an allowed tree
+  std::vector<std::string> unapplied_masks;  // built-in /proc masks the host /proc cannot get
+  std::vector<std::string> tmpfs;        // tmpfs rules with no mount to give them
+  bool dev = false, proc = false;
+};
+[[nodiscard]] Expected<DirectFilesystem> plan_direct_filesystem(const policy::Policy& policy, const HostFacts& host,
+                                                                Plan& plan);
+// The protections that stand in for the namespace mode's, in the same places of the report.
+void add_direct_protections(const policy::Policy& policy, Plan& plan, const DirectFilesystem& fs);
+[[nodiscard]] report::Protection direct_capabilities_protection(const Plan& plan);
+// Seccomp in Landlock mode: socket() takes no AF_UNIX (Landlock cannot refuse connect() on a
+// path socket) and, with network.mode = "none", no network family at all; socketpair() keeps
+// AF_UNIX. SysV IPC and POSIX message queues (the host's) fail with ENOSYS; metadata changes by
+// path (chmod, chown, utimes, xattrs; truncate before Landlock ABI 3) with EPERM.
+void direct_compile_options(const policy::Policy& policy, seccomp::CompileOptions& options);
+void add_direct_syscall_rules(seccomp::Resolved& resolved, int landlock_abi);
+[[nodiscard]] std::string direct_seccomp_text(const seccomp::CompileOptions& options);
 
 // "CAP_NET_BIND_SERVICE CAP_CHOWN", or "none".
 [[nodiscard]] std::string caps_text(uint64_t mask);

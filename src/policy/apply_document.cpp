@@ -1,5 +1,5 @@
-// The top level of a policy file and its small sections: [process], [network], [capabilities]
-// and [enforcement]. The larger sections have their own files.
+// The top level of a policy file and its small sections: [process], [network], [capabilities],
+// [isolation] and [enforcement]. The larger sections have their own files.
 #include <algorithm>
 #include <array>
 #include <string>
@@ -10,9 +10,9 @@
 namespace confine::policy::detail {
 namespace {
 
-constexpr std::array<std::string_view, 11> kTopLevel{"version", "extends",  "description", "process",
-                                                     "filesystem", "network", "env",      "limits",
-                                                     "seccomp", "capabilities", "enforcement"};
+constexpr std::array<std::string_view, 12> kTopLevel{"version",  "extends",      "description", "process",
+                                                     "filesystem", "network",   "env",         "limits",
+                                                     "seccomp",  "capabilities", "isolation",   "enforcement"};
 
 // An id inside or outside the sandbox. 4294967295 is (uid_t)-1, which setuid(2) and friends
 // read as "leave unchanged", so it can never be a real id.
@@ -85,6 +85,14 @@ void apply_enforcement(const toml::node& node, Reader& r, Policy::EnforcementSet
   apply_enum(*table, "resources", "enforcement", r, enforcement.resources, &parse_enforcement);
   apply_enum(*table, "seccomp", "enforcement", r, enforcement.seccomp, &parse_enforcement);
   apply_enum(*table, "landlock", "enforcement", r, enforcement.landlock, &parse_enforcement);
+}
+
+void apply_isolation(const toml::node& node, Reader& r, Policy::Isolation& isolation) {
+  const toml::table* table = r.table(node, "isolation");
+  if (table == nullptr) return;
+  static constexpr std::array<std::string_view, 1> kKeys{"mode"};
+  r.check_keys(*table, "isolation", "[isolation]", kKeys);
+  apply_enum(*table, "mode", "isolation", r, isolation.mode, &parse_isolation_mode);
 }
 
 void apply_capabilities(const toml::node& node, Reader& r, Policy::Capabilities& capabilities) {
@@ -162,6 +170,7 @@ void apply_document(const toml::table& root, Reader& r, Policy& policy) {
   if (const toml::node* n = root.get("limits")) apply_limits(*n, r, policy.limits);
   if (const toml::node* n = root.get("seccomp")) apply_seccomp(*n, r, policy.seccomp);
   if (const toml::node* n = root.get("capabilities")) apply_capabilities(*n, r, policy.capabilities);
+  if (const toml::node* n = root.get("isolation")) apply_isolation(*n, r, policy.isolation);
   if (const toml::node* n = root.get("enforcement")) apply_enforcement(*n, r, policy.enforcement);
 }
 

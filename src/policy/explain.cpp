@@ -152,6 +152,9 @@ void walk_policy(const Policy& p, Visitor& v) {
 
   walk_names(v, "capabilities", "keep", p.capabilities.keep);
 
+  v.value("isolation", "mode", quote(to_string(p.isolation.mode.value)), to_string(p.isolation.mode.value),
+          p.isolation.mode.origin);
+
   const auto& e = p.enforcement;
   v.value("enforcement", "resources", quote(to_string(e.resources.value)), to_string(e.resources.value),
           e.resources.origin);

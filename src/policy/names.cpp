@@ -70,6 +70,15 @@ const char* to_string(NetworkMode m) {
   return "none";
 }
 
+const char* to_string(IsolationMode m) {
+  switch (m) {
+    case IsolationMode::kNamespaces: return "namespaces";
+    case IsolationMode::kLandlock: return "landlock";
+    case IsolationMode::kAuto: return "auto";
+  }
+  return "?";
+}
+
 const char* to_string(SeccompAction a) {
   switch (a) {
     case SeccompAction::kAllow: return "allow";
@@ -161,6 +170,12 @@ Expected<void> check_socket_family(std::string_view name) {
 Expected<Enforcement> parse_enforcement(std::string_view text) {
   static constexpr std::array<std::pair<std::string_view, Enforcement>, 2> kTable{
       {{"required", Enforcement::kRequired}, {"best-effort", Enforcement::kBestEffort}}};
+  return parse_enum(text, kTable);
+}
+
+Expected<IsolationMode> parse_isolation_mode(std::string_view text) {
+  static constexpr std::array<std::pair<std::string_view, IsolationMode>, 3> kTable{
+      {{"namespaces", IsolationMode::kNamespaces}, {"landlock", IsolationMode::kLandlock}, {"auto", IsolationMode::kAuto}}};
   return parse_enum(text, kTable);
 }
 

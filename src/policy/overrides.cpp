@@ -152,6 +152,8 @@ std::vector<Diagnostic> apply_overrides(Policy& policy, const Overrides& overrid
     }
   }
   set(overrides.net, "--net", [](const std::string& t) { return detail::parse_network_mode(t); }, next.network.mode);
+  set(overrides.isolation, "--isolation", [](const std::string& t) { return detail::parse_isolation_mode(t); },
+      next.isolation.mode);
   if (overrides.best_effort) next.enforcement.resources = {Enforcement::kBestEffort, here};
 
   const detail::KeyIndex no_file_keys;  // file entries are named by list; flags by their flag

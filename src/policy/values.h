@@ -53,6 +53,7 @@ inline constexpr double kMaxCpus = 1024.0;
 // An address family name network.socket_families accepts ("unix", "inet6", ...).
 [[nodiscard]] Expected<void> check_socket_family(std::string_view name);
 [[nodiscard]] Expected<Enforcement> parse_enforcement(std::string_view text);
+[[nodiscard]] Expected<IsolationMode> parse_isolation_mode(std::string_view text);
 [[nodiscard]] Expected<SeccompAction> parse_seccomp_action(std::string_view text);
 
 // Limits written as text: sizes, durations, counts and CPU shares, each optionally "unlimited".

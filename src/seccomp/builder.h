@@ -66,6 +66,8 @@ class Builder {
 [[nodiscard]] Expected<void> add_fallocate(Builder& b, const CompileOptions& options, BuiltinChoices& choices);
 [[nodiscard]] Expected<void> add_unaccounted_memory(Builder& b, const CompileOptions& options,
                                                     BuiltinChoices& choices);
+[[nodiscard]] Expected<void> add_path_metadata(Builder& b, const CompileOptions& options, BuiltinChoices& choices);
+[[nodiscard]] Expected<void> add_own_process_only(Builder& b, const CompileOptions& options, BuiltinChoices& choices);
 [[nodiscard]] Expected<void> add_supervision(Builder& b, BuiltinChoices& choices);
 [[nodiscard]] Expected<void> add_listener_handoff(Builder& b, BuiltinChoices& choices);
 

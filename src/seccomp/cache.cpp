@@ -96,12 +96,19 @@ std::string FilterCache::key(const Resolved& resolved, const CompileOptions& opt
   text += std::to_string(static_cast<int>(options.notify));
   text += "\nsocket_families";
   for (int f : options.socket_families) text += " " + std::to_string(f);
+  // Added with Landlock mode: only when set, so every other key stays what it was.
+  if (options.socketpair_families) {
+    text += "\nsocketpair_families";
+    for (int f : *options.socketpair_families) text += " " + std::to_string(f);
+  }
   text += "\nsetid ";
   text += options.deny_setid_modes ? "1" : "0";
   text += "\nfallocate_keep_size ";
   text += options.deny_fallocate_keep_size ? "1" : "0";
   text += "\nunaccounted_memory ";
   text += options.deny_unaccounted_memory ? "1" : "0";
+  if (options.deny_path_metadata) text += "\npath_metadata 1";  // only when set: other keys stay
+  if (options.only_own_process) text += "\nown_process 1";
   text += "\ndefault ";
   append_action(text, resolved.default_action);
   for (const auto& [name, action] : resolved.syscalls) {

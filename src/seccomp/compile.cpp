@@ -221,7 +221,8 @@ Expected<Program> compile_impl(const Resolved& resolved, const CompileOptions& o
   if (auto r = add_clone3(builder); !r) return unexpected(std::move(r.error()));
   if (auto r = add_clone(builder, choices); !r) return unexpected(std::move(r.error()));
   if (auto r = add_ioctl(builder, choices); !r) return unexpected(std::move(r.error()));
-  for (auto* add : {&add_socket_families, &add_setid_modes, &add_fallocate, &add_unaccounted_memory}) {
+  for (auto* add : {&add_socket_families, &add_setid_modes, &add_fallocate, &add_unaccounted_memory,
+                    &add_path_metadata, &add_own_process_only}) {
     if (auto r = add(builder, options, choices); !r) return unexpected(std::move(r.error()));
   }
   if (auto r = add_supervision(builder, choices); !r) return unexpected(std::move(r.error()));

@@ -28,6 +28,9 @@ constexpr uint64_t kLow32 = 0xffffffffULL;
 // fchmodat2 (Linux 6.6) is newer than libseccomp 2.5.4's tables. New syscalls share one number
 // on every architecture that uses the generic table, x86_64's included.
 constexpr int kFchmodat2 = 452;
+// setxattrat and removexattrat (Linux 6.13), by number for the same reason.
+constexpr int kSetxattrat = 463;
+constexpr int kRemovexattrat = 466;
 
 #ifndef __O_TMPFILE
 #define __O_TMPFILE 020000000
@@ -73,9 +76,12 @@ const std::vector<std::string>& supervised_syscall_names() {
 // fail with EAFNOSUPPORT for every other domain, as a kernel built without them would.
 Expected<void> add_socket_families(Builder& b, const CompileOptions& options, BuiltinChoices& choices) {
   if (options.socket_families.empty()) return {};
-  std::vector<uint32_t> families(options.socket_families.begin(), options.socket_families.end());
-  std::sort(families.begin(), families.end());
-  families.erase(std::unique(families.begin(), families.end()), families.end());
+  const auto unique = [](const std::vector<int>& list) {
+    std::vector<uint32_t> families(list.begin(), list.end());
+    std::sort(families.begin(), families.end());
+    families.erase(std::unique(families.begin(), families.end()), families.end());
+    return families;
+  };
   const Action refuse{SeccompAction::kErrno, EAFNOSUPPORT};
   for (const char* name : {"socket", "socketpair"}) {
     const Action own = b.action_for(name);
@@ -83,9 +89,12 @@ Expected<void> add_socket_families(Builder& b, const CompileOptions& options, Bu
       if (auto r = b.add(own, name); !r) return r;  // the policy denies it outright
       continue;
     }
+    const bool pair = std::string_view(name) == "socketpair" && options.socketpair_families;
+    const std::vector<uint32_t> families = unique(pair ? *options.socketpair_families : options.socket_families);
     if (auto r = split_on_values(b, name, 0, families, own, refuse); !r) return r;
   }
   choices.socket_families = options.socket_families;
+  if (options.socketpair_families) choices.socketpair_families = *options.socketpair_families;
   return {};
 }
 
@@ -122,8 +131,9 @@ Expected<void> add_setid_modes(Builder& b, const CompileOptions& options, Builti
     if (auto r = add_mode_rules(b.action_for(call.name), call.name, -1, call.arg); !r) return r;
   }
   // fchmodat2 has no name in libseccomp 2.5.4, so no policy rule can name it either: it gets the
-  // default action, and the mode rule whenever that default allows it.
-  if (b.default_action().kind == SeccompAction::kAllow) {
+  // default action, and the mode rule whenever that default allows it (Landlock mode refuses it
+  // outright instead: add_path_metadata).
+  if (b.default_action().kind == SeccompAction::kAllow && !options.deny_path_metadata) {
     if (auto r = add_mode_rules(b.default_action(), "fchmodat2", kFchmodat2, 2); !r) return r;
   }
 
@@ -197,6 +207,70 @@ Expected<void> add_unaccounted_memory(Builder& b, const CompileOptions& options,
   return {};
 }
 
+// --- Metadata by path (Landlock mode) ----------------------------------------------------------
+// Landlock has no right for changing a file's mode, owner, times or extended attributes: without
+// a mount namespace, a job that names a path outside its rules could still chmod, chown or touch
+// what its uid owns there. The calls with a name in libseccomp's tables are refused through the
+// resolved rules (plan/direct.cpp); these are the rest. utimensat's fd form (a NULL path: what
+// futimens calls) reaches only a file the job could open, so it stays.
+Expected<void> add_path_metadata(Builder& b, const CompileOptions& options, BuiltinChoices& choices) {
+  if (!options.deny_path_metadata) return {};
+  const Action eperm{SeccompAction::kErrno, EPERM};
+  if (const Action own = b.action_for("utimensat"); own.kind != SeccompAction::kAllow) {
+    if (auto r = b.add(own, "utimensat"); !r) return r;
+  } else {
+    if (auto r = b.add(own, "utimensat", {scmp_arg_cmp{1, SCMP_CMP_EQ, 0, 0}}); !r) return r;
+    if (auto r = b.add(eperm, "utimensat", {scmp_arg_cmp{1, SCMP_CMP_NE, 0, 0}}); !r) return r;
+  }
+  if (b.default_action().kind == SeccompAction::kAllow) {
+    for (const auto& [nr, label] : {std::pair{kFchmodat2, "fchmodat2"}, std::pair{kSetxattrat, "setxattrat"},
+                                    std::pair{kRemovexattrat, "removexattrat"}}) {
+      if (auto r = b.add_nr(eperm, nr, label); !r) return r;
+    }
+  }
+  choices.path_metadata = true;
+  return {};
+}
+
+// --- Other processes of the uid (Landlock mode) -------------------------------------------------
+// Without a pid namespace a job sees the host's pids, and these calls need no more than the same
+// uid to act on another process: renice the caller's service, lower its rlimits, pin it to one
+// CPU. Landlock scopes signals (ABI 6) but not these. Pid 0, the caller itself, stays allowed,
+// compared on all 64 bits (a pid with high bits set is refused; the kernel would read it as an
+// int); setpriority and ioprio_set also take PRIO_PGRP/IOPRIO_WHO_PGRP 0, the job's own group
+// (a new session), and never PRIO_USER/IOPRIO_WHO_USER, every process of the uid.
+Expected<void> add_own_process_only(Builder& b, const CompileOptions& options, BuiltinChoices& choices) {
+  if (!options.only_own_process) return {};
+  const Action eperm{SeccompAction::kErrno, EPERM};
+  const scmp_arg_cmp other_pid0{0, SCMP_CMP_NE, 0, 0};
+  for (const char* name : {"prlimit64", "sched_setaffinity", "sched_setscheduler", "sched_setparam", "sched_setattr"}) {
+    const Action own = b.action_for(name);
+    if (own.kind != SeccompAction::kAllow) {
+      if (auto r = b.add(own, name); !r) return r;
+      continue;
+    }
+    if (auto r = b.add(own, name, {scmp_arg_cmp{0, SCMP_CMP_EQ, 0, 0}}); !r) return r;
+    if (auto r = b.add(eperm, name, {other_pid0}); !r) return r;
+  }
+  constexpr uint64_t kPrioUser = 2;        // PRIO_USER (sys/resource.h)
+  constexpr uint64_t kIoprioWhoUser = 3;   // IOPRIO_WHO_USER (linux/ioprio.h)
+  for (const auto& [name, user] : {std::pair{"setpriority", kPrioUser}, std::pair{"ioprio_set", kIoprioWhoUser}}) {
+    const Action own = b.action_for(name);
+    if (own.kind != SeccompAction::kAllow) {
+      if (auto r = b.add(own, name); !r) return r;
+      continue;
+    }
+    // Allowed: who == 0 and not the uid-wide form. Refused: any other who, or the uid-wide form.
+    if (auto r = b.add(own, name, {scmp_arg_cmp{1, SCMP_CMP_EQ, 0, 0}, scmp_arg_cmp{0, SCMP_CMP_NE, user, 0}}); !r) {
+      return r;
+    }
+    if (auto r = b.add(eperm, name, {scmp_arg_cmp{1, SCMP_CMP_NE, 0, 0}}); !r) return r;
+    if (auto r = b.add(eperm, name, {scmp_arg_cmp{0, SCMP_CMP_EQ, user, 0}}); !r) return r;
+  }
+  choices.own_process_only = true;
+  return {};
+}
+
 // --- Supervision -------------------------------------------------------------------------------
 // With kill rules that notify, a forbidden call parks its thread until the reaper reads the
 // notification. A call that ends that thread first (another thread's exit_group or execve, a
@@ -246,6 +320,10 @@ bool handled_by_hardening(const std::string& name, const CompileOptions& options
   if (options.deny_setid_modes && in(setid)) return true;
   if (options.deny_fallocate_keep_size && name == "fallocate") return true;
   if (options.deny_unaccounted_memory && in(unaccounted_memory_syscalls())) return true;
+  if (options.deny_path_metadata && name == "utimensat") return true;
+  static const std::vector<std::string> own_process{"prlimit64", "sched_setaffinity", "sched_setscheduler",
+                                                    "sched_setparam", "sched_setattr", "setpriority", "ioprio_set"};
+  if (options.only_own_process && in(own_process)) return true;
   if (options.notify != Notify::kNone && in(supervised_syscall_names())) return true;
   if (options.notify != Notify::kNone && name == "sendmsg") return true;  // add_listener_handoff
   return false;

@@ -92,10 +92,19 @@ std::vector<std::string> summarize(const Resolved& resolved, const BuiltinChoice
   }
 
   if (!builtins.socket_families.empty()) {
-    std::string families;
-    for (int f : builtins.socket_families) families += (families.empty() ? "" : " ") + socket_family_name(f);
-    lines.push_back("built-in: socket, socketpair: only families " + families +
-                    "; any other -> errno EAFNOSUPPORT (97)");
+    const auto names = [](const std::vector<int>& list) {
+      std::string families;
+      for (int f : list) families += (families.empty() ? "" : " ") + socket_family_name(f);
+      return families;
+    };
+    if (builtins.socketpair_families) {
+      lines.push_back("built-in: socket: only families " + names(builtins.socket_families) +
+                      "; socketpair: only families " + names(*builtins.socketpair_families) +
+                      "; any other -> errno EAFNOSUPPORT (97)");
+    } else {
+      lines.push_back("built-in: socket, socketpair: only families " + names(builtins.socket_families) +
+                      "; any other -> errno EAFNOSUPPORT (97)");
+    }
   }
   if (builtins.setid_modes) {
     lines.push_back("built-in: chmod fchmod fchmodat fchmodat2 mkdir mkdirat mknod mknodat creat, and open/openat "
@@ -106,6 +115,15 @@ std::vector<std::string> summarize(const Resolved& resolved, const BuiltinChoice
   }
   if (builtins.fallocate_keep_size) {
     lines.push_back("built-in: fallocate with FALLOC_FL_KEEP_SIZE (not punching a hole) -> errno EOPNOTSUPP (95)");
+  }
+  if (builtins.own_process_only) {
+    lines.push_back("built-in: prlimit64, sched_setaffinity, sched_setscheduler, sched_setparam, sched_setattr on another "
+                    "pid, setpriority and ioprio_set on another process, group or the whole uid -> errno EPERM (1) "
+                    "(Landlock mode: no pid namespace)");
+  }
+  if (builtins.path_metadata) {
+    lines.push_back("built-in: utimensat with a path, fchmodat2, setxattrat, removexattrat -> errno EPERM (1): "
+                    "metadata by path, which Landlock does not cover (Landlock mode)");
   }
   if (builtins.unaccounted_memory) {
     lines.push_back("built-in: memfd_create memfd_secret shmget msgget -> errno ENOSYS (38): memory RLIMIT_AS "

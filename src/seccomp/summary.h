@@ -19,10 +19,13 @@ struct BuiltinChoices {
   std::vector<std::string> skipped;  // resolved names with no native number
   // hardening.cpp's argument rules, when added.
   std::vector<int> socket_families;  // allowed AF_* numbers
+  std::optional<std::vector<int>> socketpair_families;  // socketpair()'s own, when it has one
   bool setid_modes = false;
   bool openat2_enosys = false;
   bool fallocate_keep_size = false;
   bool unaccounted_memory = false;
+  bool path_metadata = false;
+  bool own_process_only = false;
   std::vector<std::string> supervised;  // names that notify for supervision
   bool listener_handoff = false;        // sendmsg on kListenerHandoffFd allowed despite the policy
 };
