@@ -1,0 +1,263 @@
+// Every error class from a real run of the real confine: run() rejects with exactly one of
+// them, carrying the report (checked against the schema), for each way a job can end.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  AbortError,
+  ExecError,
+  ExitError,
+  PolicyError,
+  ResourceLimitError,
+  SandboxError,
+  SeccompViolationError,
+  SignalError,
+  SpawnError,
+  TimeoutError,
+  run,
+  type RunOptions,
+} from '../src/index.js';
+import { features } from '../src/features.js';
+import { assertSchemaValid, confinePath, enforcement, policyFile, python, tag, tempDir, waitGone } from './helpers.js';
+
+const base: RunOptions = { policy: 'default', confinePath };
+
+/** run() must reject with an instance of `cls` (and so of SandboxError); returns the error. */
+async function rejectsWith<T extends SandboxError>(promise: Promise<unknown>, cls: new (...a: never[]) => T): Promise<T> {
+  try {
+    await promise;
+  } catch (e) {
+    assert.ok(e instanceof SandboxError, `expected a SandboxError, got ${String(e)}`);
+    assert.ok(e instanceof cls, `expected ${cls.name}, got ${e.name}: ${e.message}\nstderr: ${e.stderr}`);
+    return e;
+  }
+  assert.fail(`expected ${cls.name}, but the run succeeded`);
+}
+
+test('ok: resolves with the output, the exit code and a valid report', async () => {
+  const r = await run('/bin/echo', ['hello', '--not-an-option'], base);
+  assert.equal(r.stdout, 'hello --not-an-option\n');
+  assert.equal(r.stderr, '');
+  assert.equal(r.exitCode, 0);
+  assertSchemaValid(r.report);
+  assert.equal(r.report.outcome, 'ok');
+  assert.deepEqual(r.report.command.slice(1), ['hello', '--not-an-option']);
+});
+
+test('wall-time limit: TimeoutError, which = wall', async () => {
+  const started = Date.now();
+  const e = await rejectsWith(run('/bin/sleep', ['30'], { ...base, timeout: 500 }), TimeoutError);
+  assert.equal(e.which, 'wall');
+  assertSchemaValid(e.report);
+  assert.equal(e.report.outcome, 'wall_timeout');
+  assert.equal(e.exitCode, 124);
+  assert.ok(Date.now() - started < 10_000);
+});
+
+test('CPU-time limit: TimeoutError, which = cpu', async () => {
+  const e = await rejectsWith(run(python, ['-c', 'while True: pass'], { ...base, cpuTime: '1s', timeout: '20s' }), TimeoutError);
+  assert.equal(e.which, 'cpu');
+  assertSchemaValid(e.report);
+  assert.equal(e.report.outcome, 'cpu_timeout');
+  assert.deepEqual(e.report.limits_hit, ['cpu_time']);
+});
+
+// A cgroup memory controller gives an OOM kill; without one (this kind of host) confine falls
+// back to RLIMIT_AS, the allocation fails inside the job, and it exits by itself.
+test('memory limit: ResourceLimitError(memory) under a cgroup, the job failing by itself under the RLIMIT_AS fallback', async () => {
+  const hog = 'chunks = []\nwhile True:\n    chunks.append(bytearray(16 << 20))\n';
+  const settled = await run(python, ['-c', hog], { ...base, memory: '256M', reject: false });
+  assertSchemaValid(settled.report);
+  if (enforcement(settled.report, 'memory_limit') === 'enforced') {
+    assert.ok(settled.error instanceof ResourceLimitError, String(settled.error));
+    assert.equal(settled.error.which, 'memory');
+    assert.equal(settled.report.outcome, 'oom');
+  } else {
+    assert.equal(enforcement(settled.report, 'memory_limit'), 'enforced_fallback');
+    assert.ok(settled.error instanceof ExitError, String(settled.error));
+    assert.match(settled.stderr, /MemoryError/);
+  }
+});
+
+test('pids limit: ResourceLimitError(pids) under a cgroup, fork failing with EAGAIN under the RLIMIT_NPROC fallback', async () => {
+  const marker = tag('forkbomb');
+  const bomb =
+    'import os, sys, time\n' +
+    'try:\n' +
+    '    for _ in range(200):\n' +
+    '        if os.fork() == 0:\n' +
+    '            time.sleep(60)\n' +
+    '            os._exit(0)\n' +
+    'except BlockingIOError:\n' +
+    '    sys.exit("fork refused")\n';
+  const settled = await run(python, ['-c', bomb, marker], { ...base, pids: 12, reject: false });
+  assertSchemaValid(settled.report);
+  if (enforcement(settled.report, 'pids_limit') === 'enforced') {
+    assert.ok(settled.error instanceof ResourceLimitError, String(settled.error));
+    assert.equal(settled.error.which, 'pids');
+    assert.ok(settled.report.limits_hit.includes('pids'));
+  } else {
+    assert.equal(enforcement(settled.report, 'pids_limit'), 'enforced_fallback');
+    assert.ok(settled.error instanceof ExitError, String(settled.error));
+    assert.match(settled.stderr, /fork refused/);
+  }
+  assert.deepEqual(await waitGone(marker), []);
+});
+
+test('file size limit: ResourceLimitError(file_size)', async (t) => {
+  const dir = tempDir(t, 'policy');
+  const policy = policyFile(dir, 'default.toml', '[limits]\nfile_size = "1M"');
+  const e = await rejectsWith(
+    run('/usr/bin/dd', ['if=/dev/zero', 'of=/tmp/big', 'bs=1M', 'count=4'], { ...base, policy }),
+    ResourceLimitError,
+  );
+  assert.equal(e.which, 'file_size');
+  assertSchemaValid(e.report);
+  assert.equal(e.report.outcome, 'file_size_limit');
+  assert.equal(e.exitCode, 153);
+});
+
+test('output limit: ResourceLimitError(output), the output cut at the limit', async () => {
+  const chunks: Buffer[] = [];
+  const e = await rejectsWith(
+    run('/usr/bin/yes', ['confine'], { ...base, maxOutput: 65536, onStdout: (c) => chunks.push(c) }),
+    ResourceLimitError,
+  );
+  assert.equal(e.which, 'output');
+  assert.ok(e.stdout.length <= 65536, `kept ${e.stdout.length} bytes`);
+  assert.ok(Buffer.concat(chunks).length <= 65536);
+  assert.match(e.stdout, /^(confine\n)+/);
+  assertSchemaValid(e.report);
+  if ((await features(confinePath)).maxOutput) {
+    // confine enforces it itself (contract: outcome output_limit, exit 153).
+    assert.equal(e.report.outcome as string, 'output_limit');
+    assert.equal(e.exitCode, 153);
+  }
+});
+
+test('seccomp: SeccompViolationError naming the syscall', async () => {
+  const e = await rejectsWith(
+    run(python, ['-c', 'import ctypes, os; ctypes.CDLL(None).syscall(272, 0); print("survived")'], base),
+    SeccompViolationError,
+  );
+  assert.equal(e.syscall, 'unshare');
+  assertSchemaValid(e.report);
+  assert.equal(e.report.outcome, 'seccomp_violation');
+  assert.equal(e.exitCode, 159);
+  assert.equal(e.stdout, '');
+});
+
+test('exec: ExecError not_found (127) and not_executable (126)', async () => {
+  const missing = await rejectsWith(run('/usr/bin/no-such-program', [], base), ExecError);
+  assert.equal(missing.reason, 'not_found');
+  assert.equal(missing.exitCode, 127);
+  assert.equal(missing.errnoName, 'ENOENT');
+  assertSchemaValid(missing.report);
+
+  const notExecutable = await rejectsWith(run('/etc/ld.so.cache', [], base), ExecError);
+  assert.equal(notExecutable.reason, 'not_executable');
+  assert.equal(notExecutable.exitCode, 126);
+  assert.equal(notExecutable.errnoName, 'EACCES');
+  assertSchemaValid(notExecutable.report);
+});
+
+test('policy: PolicyError for a missing file, a broken file and an unknown name', async (t) => {
+  const missing = await rejectsWith(run('/bin/true', [], { ...base, policy: '/nonexistent/policy.toml' }), PolicyError);
+  assert.equal(missing.step, 'policy');
+  assertSchemaValid(missing.report);
+  assert.equal(missing.stderr, '', "confine's message is not the job's stderr");
+  assert.ok(missing.log.some((l) => l.includes('/nonexistent/policy.toml')) || missing.message.includes('/nonexistent/policy.toml'));
+
+  const dir = tempDir(t, 'policy');
+  const broken = policyFile(dir, 'default.toml', '[limits]\nmemroy = "1G"');
+  const typo = await rejectsWith(run('/bin/true', [], { ...base, policy: broken }), PolicyError);
+  assert.equal(typo.step, 'policy');
+  assert.match(typo.message, /did you mean 'memory'/);
+
+  const unknown = await rejectsWith(run('/bin/true', [], { ...base, policy: 'no-such-policy' }), PolicyError);
+  assert.match(unknown.message, /no-such-policy/);
+});
+
+test('signal: SignalError with the signal name', async () => {
+  const e = await rejectsWith(run(python, ['-c', 'import os, signal; os.kill(os.getpid(), signal.SIGSEGV)'], base), SignalError);
+  assert.equal(e.signal, 'SIGSEGV');
+  assert.equal(e.signalNumber, 11);
+  assert.equal(e.exitCode, 139);
+  assertSchemaValid(e.report);
+});
+
+test('non-zero exit: ExitError with the job exit code and its stderr', async () => {
+  const e = await rejectsWith(run(python, ['-c', 'import sys; sys.stderr.write("bad input\\n"); sys.exit(3)'], base), ExitError);
+  assert.equal(e.jobExitCode, 3);
+  assert.equal(e.exitCode, 3);
+  assert.equal(e.stderr, 'bad input\n');
+  assertSchemaValid(e.report);
+  assert.equal(e.report.outcome, 'exit_nonzero');
+});
+
+test('reject: false resolves with the error instead', async () => {
+  const settled = await run('/usr/bin/false', [], { ...base, reject: false });
+  assert.ok(settled.error instanceof ExitError);
+  assert.equal(settled.exitCode, 1);
+  assertSchemaValid(settled.report);
+  const fine = await run('/bin/true', [], { ...base, reject: false });
+  assert.equal(fine.error, null);
+});
+
+test('spawn: SpawnError when confine is missing or fails without a report', async () => {
+  const missing = await rejectsWith(run('/bin/true', [], { ...base, confinePath: '/nonexistent/confine' }), SpawnError);
+  assert.equal(missing.code, 'ENOENT');
+  assert.equal(missing.report, null);
+
+  // A "confine" that exits 1 at once and writes no report.
+  const failing = await rejectsWith(run('/bin/true', [], { ...base, confinePath: '/usr/bin/false' }), SpawnError);
+  assert.equal(failing.report, null);
+});
+
+// Abort mid-run: confine gets SIGTERM and forwards it; a job that ignores it is killed after
+// its grace period. Either way nothing of the job is left.
+test('abort: AbortError, and no process of the job left behind', async () => {
+  for (const ignoresTerm of [false, true]) {
+    const marker = tag(ignoresTerm ? 'abort-ignoring' : 'abort');
+    const script =
+      'import os, signal, sys, time\n' +
+      (ignoresTerm ? 'signal.signal(signal.SIGTERM, signal.SIG_IGN)\n' : '') +
+      'for _ in range(3):\n' +
+      '    if os.fork() == 0:\n' +
+      (ignoresTerm ? '        signal.signal(signal.SIGTERM, signal.SIG_IGN)\n' : '') +
+      '        time.sleep(60)\n' +
+      '        os._exit(0)\n' +
+      'print("ready", flush=True)\n' +
+      'time.sleep(60)\n';
+    const controller = new AbortController();
+    const started = Date.now();
+    const e = await rejectsWith(
+      run(python, ['-c', script, marker], {
+        ...base,
+        killGrace: 500,
+        signal: controller.signal,
+        onStdout: (chunk) => {
+          if (chunk.toString().includes('ready')) controller.abort(new Error('user cancelled'));
+        },
+      }),
+      AbortError,
+    );
+    assert.equal((e.reason as Error).message, 'user cancelled');
+    assert.ok(Date.now() - started < 20_000);
+    if (e.report !== null) {
+      assertSchemaValid(e.report);
+      assert.notEqual(e.report.outcome, 'ok');
+    } else {
+      // Only an older confine without SIGTERM escalation leaves the client to kill it.
+      assert.ok(ignoresTerm, 'a job that honours SIGTERM ends with a report');
+    }
+    if (!ignoresTerm) assert.equal(e.report?.target.signal_name, 'SIGTERM');
+    assert.deepEqual(await waitGone(marker), [], `processes of the ${marker} job are still there`);
+  }
+});
+
+test('abort before start: AbortError without running anything', async () => {
+  const marker = tag('never');
+  const e = await rejectsWith(run('/bin/echo', [marker], { ...base, signal: AbortSignal.abort('no') }), AbortError);
+  assert.equal(e.report, null);
+  assert.equal(e.reason, 'no');
+});

@@ -1,0 +1,199 @@
+// The client's pure parts, without confine: the command line it builds, the mapping from
+// outcomes to error classes as a table, the features it reads from --help, the pool's option
+// merge, and the result frame of sandboxed().
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  ExecError,
+  ExitError,
+  PolicyError,
+  ResourceLimitError,
+  SandboxError,
+  SeccompViolationError,
+  SignalError,
+  TimeoutError,
+  classify,
+  mergeOptions,
+  type Report,
+} from '../src/index.js';
+import { parseFeatures, type Features } from '../src/features.js';
+import { buildConfineArgs, durationInMs, formatDuration, formatSize, sizeInBytes } from '../src/options.js';
+import { FrameSplitter } from '../src/sandboxed.js';
+
+const none: Features = { logFd: false, maxOutput: false, stdinMode: false, killAfter: false, policyByName: false };
+const all: Features = { logFd: true, maxOutput: true, stdinMode: true, killAfter: true, policyByName: true };
+
+test('buildConfineArgs: every option as one --flag=value element, the command after --', () => {
+  const argv = buildConfineArgs(
+    'convert',
+    ['-density', '300', 'in.svg', 'out.png'],
+    {
+      ro: ['/opt/fonts', '-odd'],
+      rw: ['/jobs/42'],
+      cwd: '/jobs/42',
+      env: { LANG: 'C.UTF-8', X: 'a=b' },
+      timeout: 1500,
+      cpuTime: '10s',
+      memory: 256 * 1024 * 1024,
+      pids: 16,
+      cpus: 1.5,
+      network: 'none',
+      maxOutput: '1M',
+      killGrace: 0,
+      bestEffort: true,
+    },
+    all,
+    '/etc/confine/policies/imagemagick.toml',
+  );
+  assert.deepEqual(argv, [
+    'run',
+    '--policy=/etc/confine/policies/imagemagick.toml',
+    '--ro=/opt/fonts',
+    '--ro=-odd',
+    '--rw=/jobs/42',
+    '--cwd=/jobs/42',
+    '--env=LANG=C.UTF-8',
+    '--env=X=a=b',
+    '--timeout=1500ms',
+    '--cpu-time=10s',
+    '--memory=268435456',
+    '--pids=16',
+    '--cpus=1.5',
+    '--net=none',
+    '--max-output=1M',
+    '--kill-after=0s',
+    '--best-effort',
+    '--report-fd=3',
+    '--log-fd=4',
+    '--stdin=null',
+    '--',
+    'convert',
+    '-density',
+    '300',
+    'in.svg',
+    'out.png',
+  ]);
+});
+
+test('buildConfineArgs: without the newer flags, confine logs nothing and the client does the rest', () => {
+  const argv = buildConfineArgs('/bin/true', [], { maxOutput: 10, killGrace: 100 }, none, null);
+  assert.deepEqual(argv, ['run', '--report-fd=3', '--log-level=off', '--', '/bin/true']);
+});
+
+test('buildConfineArgs refuses what cannot be passed safely', () => {
+  assert.throws(() => buildConfineArgs('a\0b', [], {}, none, null), TypeError);
+  assert.throws(() => buildConfineArgs('x', ['ok', 'no\0pe'], {}, none, null), TypeError);
+  assert.throws(() => buildConfineArgs('x', [], { env: { 'BAD NAME': '1' } }, none, null), TypeError);
+  assert.throws(() => buildConfineArgs('x', [], { pids: 0 }, none, null), TypeError);
+  assert.throws(() => buildConfineArgs('x', [], { timeout: 1.5 }, none, null), TypeError);
+  assert.throws(() => buildConfineArgs('x', [], { network: 'lan' as 'none' }, none, null), TypeError);
+  assert.throws(() => buildConfineArgs('', [], {}, none, null), TypeError);
+});
+
+test('durations and sizes', () => {
+  assert.equal(formatDuration(250, 't'), '250ms');
+  assert.equal(formatSize(4096, 's'), '4096');
+  assert.equal(durationInMs('1m30s'), 90_000);
+  assert.equal(durationInMs('500ms'), 500);
+  assert.equal(durationInMs('soon'), null);
+  assert.equal(sizeInBytes('512M'), 512 * 1024 * 1024);
+  assert.equal(sizeInBytes('1.5G'), 1.5 * 1024 ** 3);
+  assert.equal(sizeInBytes('64kib'), 65536);
+  assert.equal(sizeInBytes('lots'), null);
+});
+
+test('parseFeatures reads the flags from confine run --help', () => {
+  const old = '  --report-fd INT   Write the JSON report\n  --log-level TEXT  trace, debug\n  --env TEXT ...   Set NAME=VALUE\n';
+  assert.deepEqual(parseFeatures(old), none);
+  const current =
+    '  --report-fd INT\n  --log-fd INT   confine\'s own lines\n  --max-output TEXT\n  --stdin TEXT:{relay,null}\n  --kill-after TEXT\n' +
+    '  -p,--policy TEXT   Policy file or name (searched in $CONFINE_POLICY_PATH, ...)\n';
+  assert.deepEqual(parseFeatures(current), all);
+  // A flag that merely starts with another's name does not count.
+  assert.equal(parseFeatures('  --log-fdx INT\n').logFd, false);
+});
+
+/** A report as confine writes it, with the fields an outcome sets. */
+function report(outcome: string, patch: Partial<Report> = {}): Report {
+  return {
+    report_version: 1,
+    confine_version: '0.1.0',
+    outcome: outcome as Report['outcome'],
+    exit_code: 0,
+    target: { exit_code: null, signal: null, signal_name: null, core_dumped: false },
+    times: { wall_us: 1, cpu_user_us: 0, cpu_system_us: 0 },
+    resources: { memory_peak_bytes: null, pids_peak: null, counters: { oom_kills: 0, oom_group_kills: 0, pids_max_hits: 0, cpu_throttled_us: 0 } },
+    limits_hit: [],
+    enforced: [],
+    command: ['/usr/bin/job'],
+    policy: { path: null, sha256: null },
+    setup_error: null,
+    exec_error: null,
+    seccomp_violation: null,
+    phases: [],
+    warnings: [],
+    ...patch,
+  };
+}
+
+const details = (r: Report) => ({ report: r, exitCode: r.exit_code, stdout: '', stderr: '', command: ['job'], confineArgv: [], log: [] });
+
+test('classify: each outcome maps to exactly one error class', () => {
+  const table: Array<[Report, (new (...a: never[]) => SandboxError) | null, Record<string, unknown>]> = [
+    [report('ok', { target: { exit_code: 0, signal: null, signal_name: null, core_dumped: false } }), null, {}],
+    [report('setup_error', { exit_code: 125, setup_error: { step: 'bind[2]', path: '/data', errno: 2, errno_name: 'ENOENT', message: 'setup failed at bind[2]' } }), PolicyError, { step: 'bind[2]' }],
+    [report('exec_error', { exit_code: 127, exec_error: { path: '/usr/bin/x', errno: 2, errno_name: 'ENOENT' } }), ExecError, { reason: 'not_found', path: '/usr/bin/x' }],
+    [report('exec_error', { exit_code: 126, exec_error: { path: '/etc/x', errno: 13, errno_name: 'EACCES' } }), ExecError, { reason: 'not_executable', errnoName: 'EACCES' }],
+    [report('oom', { exit_code: 137, limits_hit: ['memory'] }), ResourceLimitError, { which: 'memory' }],
+    [report('wall_timeout', { exit_code: 124, limits_hit: ['wall_time'] }), TimeoutError, { which: 'wall' }],
+    [report('cpu_timeout', { exit_code: 124, limits_hit: ['cpu_time'] }), TimeoutError, { which: 'cpu' }],
+    [report('seccomp_violation', { exit_code: 159, seccomp_violation: { syscall: 'bpf', nr: 321, arch: 'x86_64' } }), SeccompViolationError, { syscall: 'bpf' }],
+    [report('seccomp_violation', { exit_code: 159 }), SeccompViolationError, { syscall: null }],
+    [report('file_size_limit', { exit_code: 153, limits_hit: ['file_size'] }), ResourceLimitError, { which: 'file_size' }],
+    [report('output_limit', { exit_code: 153 }), ResourceLimitError, { which: 'output' }],
+    [report('signaled', { exit_code: 139, target: { exit_code: null, signal: 11, signal_name: 'SIGSEGV', core_dumped: false } }), SignalError, { signal: 'SIGSEGV', signalNumber: 11 }],
+    [report('exit_nonzero', { exit_code: 2, target: { exit_code: 2, signal: null, signal_name: null, core_dumped: false } }), ExitError, { jobExitCode: 2 }],
+    [report('exit_nonzero', { exit_code: 1, limits_hit: ['pids'], target: { exit_code: 1, signal: null, signal_name: null, core_dumped: false } }), ResourceLimitError, { which: 'pids' }],
+    [report('something_new', { exit_code: 99 }), SandboxError, { outcome: 'something_new' }],
+  ];
+  for (const [r, cls, props] of table) {
+    const e = classify(details(r));
+    if (cls === null) {
+      assert.equal(e, null, r.outcome);
+      continue;
+    }
+    assert.ok(e instanceof cls, `${r.outcome}: expected ${cls.name}, got ${e?.name}`);
+    assert.equal(e.constructor, cls, `${r.outcome}: exactly ${cls.name}, not a subclass`);
+    assert.equal(e.report, r);
+    for (const [k, v] of Object.entries(props)) assert.deepEqual((e as unknown as Record<string, unknown>)[k], v, `${r.outcome}.${k}`);
+  }
+});
+
+test('mergeOptions: job options over pool defaults, lists added, env merged', () => {
+  const merged = mergeOptions(
+    { policy: 'default', ro: ['/a'], env: { A: '1', B: '1' }, timeout: '10s' },
+    { ro: ['/b'], env: { B: '2' }, timeout: '1s', rw: ['/jobs/1'] },
+  );
+  assert.deepEqual(merged, { policy: 'default', ro: ['/a', '/b'], rw: ['/jobs/1'], env: { A: '1', B: '2' }, timeout: '1s' });
+});
+
+test('FrameSplitter: output before the marker passes through, the marker may straddle chunks', () => {
+  const marker = Buffer.from('\n\x1econfine-result:abc:');
+  const whole = Buffer.from('hello\nworld\n\x1econfine-result:abc:{"ok":true,"value":7}\n');
+  for (let cut = 1; cut < whole.length; cut++) {
+    const out: Buffer[] = [];
+    const s = new FrameSplitter(marker, (c) => out.push(Buffer.from(c)), 1024);
+    s.push(whole.subarray(0, cut));
+    s.push(whole.subarray(cut));
+    s.end();
+    assert.equal(Buffer.concat(out).toString(), 'hello\nworld', `cut at ${cut}`);
+    assert.equal(s.frame(), '{"ok":true,"value":7}\n');
+  }
+  const none = new FrameSplitter(marker, () => {}, 1024);
+  none.push(Buffer.from('no marker here'));
+  none.end();
+  assert.equal(none.frame(), null);
+  const big = new FrameSplitter(marker, () => {}, 4);
+  big.push(whole);
+  assert.equal(big.overflow, true);
+});
