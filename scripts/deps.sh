@@ -16,6 +16,8 @@ packages=(
   libmagickcore-6.q16-6-extra  # ImageMagick's SVG coder (without it SVG input does not convert)
   poppler-utils                # pdfinfo, pdftotext: checking the converters' PDFs
   python3-yaml                 # the Python policy's test: an installed add-on package stays out
+  nodejs                       # the Node client (clients/node, Node >= 20) and node.toml's workload test
+  redis-server                 # the BullMQ example's end-to-end test starts its own (examples/bullmq-worker)
   clang libclang-rt-14-dev     # libFuzzer for the policy and command-line fuzz targets
 )
 # --print: just list the packages (.ci/run installs them itself).
