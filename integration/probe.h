@@ -49,5 +49,6 @@ std::span<const Command> syscall_commands();
 std::span<const Command> network_commands();
 std::span<const Command> memory_commands();
 std::span<const Command> stress_commands();
+std::span<const Command> hardening_commands();
 
 }  // namespace probe

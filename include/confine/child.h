@@ -33,6 +33,7 @@ struct MountStep {
   const char* target = nullptr;  // path inside the new root, without the leading "/"
   const char* size = nullptr;    // tmpfs size in bytes, decimal (kTmpfs, kDev, kMaskDir)
   const char* mode = nullptr;    // tmpfs root mode, octal (kTmpfs, kDev, kMaskDir)
+  const char* inodes = nullptr;  // tmpfs nr_inodes, decimal (kTmpfs, kDev, kMaskDir)
 };
 
 // Upper bound on mount steps, so the child can keep per-step state in fixed stack arrays.
@@ -72,6 +73,7 @@ struct Image {
   const MountStep* mounts = nullptr;
   size_t mount_count = 0;
   const char* root_parent = "/tmp";  // existing directory the new root tmpfs is attached to
+  const char* root_inodes = "1024";  // nr_inodes of the new root tmpfs: its mountpoints, no more
 
   // Identity and namespaces.
   uint32_t uid = 0, gid = 0;

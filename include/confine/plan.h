@@ -80,6 +80,7 @@ struct MountOp {
   bool read_only = true;
   bool source_is_dir = true;  // decides whether the mountpoint is a directory or a file
   uint64_t size_bytes = 0;    // kTmpfs
+  uint64_t inodes = 0;        // kTmpfs: nr_inodes (0: the child's default for the kind)
   uint32_t mode = 0755;       // kTmpfs, kMaskDir
   std::string origin;         // "file:line:col" of the rule, for error messages
 };

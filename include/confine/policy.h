@@ -49,7 +49,14 @@ struct TmpfsRule {
   std::string path;
   uint64_t size_bytes = 0;
   Origin origin;
+  // Inode cap (tmpfs nr_inodes): files, directories and links together. Unset: one per 4 KiB of
+  // size, at least kMinTmpfsInodes. Without a cap, millions of empty files pin host kernel
+  // memory the size cap never sees.
+  std::optional<uint64_t> inodes = std::nullopt;
 };
+inline constexpr uint64_t kMinTmpfsInodes = 64;
+// The inode cap a tmpfs gets: its `inodes`, or one per 4 KiB of size (at least kMinTmpfsInodes).
+[[nodiscard]] uint64_t tmpfs_inodes(const TmpfsRule& rule);
 
 struct SeccompRule {
   SeccompAction action = SeccompAction::kKill;
@@ -81,10 +88,16 @@ struct Policy {
     std::vector<TmpfsRule> tmpfs;
     Sourced<bool> dev{true, {}};   // minimal /dev: null zero full random urandom, tty-less
     Sourced<bool> proc{true, {}};  // fresh /proc for the sandbox's pid namespace
+    // Creating or chmod'ing files with S_ISUID/S_ISGID (seccomp EPERM unless true).
+    Sourced<bool> allow_suid_sgid{false, {}};
   } filesystem;
 
   struct Network {
     Sourced<NetworkMode> mode{NetworkMode::kNone, {}};
+    // Address families socket() and socketpair() accept, by name (seccomp::socket_family);
+    // every other fails with EAFNOSUPPORT. "vsock" is refused with mode "none": vsock has no
+    // network namespace.
+    Sourced<std::vector<std::string>> socket_families{{"unix", "inet", "inet6", "netlink"}, {}};
   } network;
 
   struct Env {
@@ -106,6 +119,8 @@ struct Policy {
     Sourced<std::optional<double>> cpus;
     Sourced<std::optional<uint64_t>> open_files;
     Sourced<std::optional<uint64_t>> file_size_bytes;
+    // Bytes of stdout and stderr together that confine relays; past it the job is killed.
+    Sourced<std::optional<uint64_t>> output_bytes;
     Sourced<bool> core_dumps{false, {}};
   } limits;
 
@@ -152,7 +167,7 @@ struct Overrides {
   std::vector<std::string> ro, rw;
   std::optional<std::string> cwd;
   std::vector<std::string> env;  // NAME=VALUE
-  std::optional<std::string> timeout, cpu_time, memory, pids, cpus, net;
+  std::optional<std::string> timeout, cpu_time, memory, pids, cpus, net, max_output;
   bool best_effort = false;  // resources become best-effort
 };
 // Validates and applies overrides, reporting problems as diagnostics against "<command line>".

@@ -60,18 +60,41 @@ struct Program {
   // with a listener that the parent's reaper watches, so it can name the forbidden syscall and
   // then kill the whole job. The bad-architecture and default actions still kill directly.
   bool notify = false;
+  // With notify: the syscall numbers that notify for supervision, not as violations (see
+  // CompileOptions::notify_kills). The reaper lets them continue once it has read every
+  // notification queued before them.
+  std::vector<int> supervised;
 };
 
+// The built-in hardening a plan asks for, besides what compile() always adds.
 struct CompileOptions {
-  bool notify_kills = false;  // see Program::notify
+  // Kill rules notify the reaper (Program::notify). Then exit_group, execve, execveat and the
+  // calls that send signals notify too, so no thread parked on a violation can be ended before
+  // the reaper has read it (a violation must never vanish from the report).
+  bool notify_kills = false;
+  // socket() and socketpair() accept only these address families (AF_*); every other domain
+  // fails with EAFNOSUPPORT. Empty: no family rule.
+  std::vector<int> socket_families;
+  // chmod/fchmod/fchmodat(2), mkdir(at), mknod(at), creat and creating opens fail with EPERM when
+  // the mode has S_ISUID or S_ISGID; openat2 gets ENOSYS (its mode is out of the filter's reach).
+  bool deny_setid_modes = false;
+  // fallocate with FALLOC_FL_KEEP_SIZE (blocks RLIMIT_FSIZE never sees) fails with EOPNOTSUPP.
+  bool deny_fallocate_keep_size = false;
+  // memfd_create, memfd_secret, shmget and msgget fail with ENOSYS: memory RLIMIT_AS cannot see,
+  // for when the memory limit falls back to it.
+  bool deny_unaccounted_memory = false;
 };
 
 // Builds the filter for the native architecture. Besides the policy's rules it always adds the
 // built-in hardening: any foreign architecture (i386 int 0x80, x32) kills the process; clone3
 // fails with ENOSYS so libc falls back to clone, whose flags a filter can inspect; clone with a
 // CLONE_NEW* flag gets the action resolved for `unshare`; ioctl TIOCSTI and TIOCLINUX fail with
-// EPERM, compared on the low 32 bits so high bits cannot smuggle them past the filter.
+// EPERM, compared on the low 32 bits so high bits cannot smuggle them past the filter. The
+// argument rules `options` asks for come on top (src/seccomp/hardening.cpp).
 [[nodiscard]] Expected<Program> compile(const Resolved& resolved, const CompileOptions& options = {});
+
+// The syscall numbers a notifying filter for `resolved` supervises (Program::supervised).
+[[nodiscard]] std::vector<int> supervised_syscalls(const Resolved& resolved);
 
 // A cache of compiled filters, so a launch attaches a filter instead of building it (building
 // costs about half a millisecond cold). Root only, in a directory only root can write (every
@@ -103,6 +126,12 @@ struct FakeSyscall {
   uint64_t args[6] = {0, 0, 0, 0, 0, 0};
 };
 [[nodiscard]] Expected<uint32_t> evaluate(const Program& program, const FakeSyscall& call);
+
+// Address families by the names policies use (network.socket_families): "unix" is AF_UNIX,
+// "vsock" AF_VSOCK, ... socket_family_name gives the number as text for one with no name.
+[[nodiscard]] std::optional<int> socket_family(std::string_view name);
+[[nodiscard]] std::string socket_family_name(int family);
+[[nodiscard]] std::vector<std::string> socket_family_names();
 
 // The native syscall number for `name`, or nullopt when there is none on this architecture.
 [[nodiscard]] std::optional<int> syscall_number(std::string_view name);

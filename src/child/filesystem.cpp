@@ -127,12 +127,13 @@ int open_parent(int root_fd, const char* rel, char* name) noexcept {
 
 // A fresh tmpfs as a detached mount (fsopen/fsconfig/fsmount), options validated by the kernel
 // before anything is attached.
-int new_tmpfs(const char* size, const char* mode, unsigned attrs) noexcept {
+int new_tmpfs(const char* size, const char* mode, const char* inodes, unsigned attrs) noexcept {
   int fs = sys::fsopen("tmpfs", FSOPEN_CLOEXEC);
   if (fs < 0) return -1;
   int mnt = -1;
   if ((size == nullptr || sys::fsconfig(fs, FSCONFIG_SET_STRING, "size", size, 0) == 0) &&
       (mode == nullptr || sys::fsconfig(fs, FSCONFIG_SET_STRING, "mode", mode, 0) == 0) &&
+      (inodes == nullptr || sys::fsconfig(fs, FSCONFIG_SET_STRING, "nr_inodes", inodes, 0) == 0) &&
       sys::fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) == 0) {
     mnt = sys::fsmount(fs, FSMOUNT_CLOEXEC, attrs);
   }
@@ -188,7 +189,7 @@ namespace {
 // then read-only so nothing new can be created there.
 void build_dev(const Image& image, int index, int mountpoint, const MountStep& step, Trees& trees) noexcept {
   const int err = image.error_fd;
-  int dev = new_tmpfs(step.size, step.mode, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+  int dev = new_tmpfs(step.size, step.mode, step.inodes, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
   CONFINE_CHECK(dev, err, Step::kDev, index);
   CONFINE_CHECK(attach(dev, mountpoint), err, Step::kDev, index);
   for (size_t d = 0; d < kDevNodeCount; ++d) {
@@ -218,7 +219,7 @@ void build_root(const Image& image, Trees& trees) noexcept {
   // The new root: an empty tmpfs, so the sandbox contains only what the plan puts there.
   // It is attached over an existing directory of this (private) mount namespace only so that
   // pivot_root can use it; nothing of the host is visible through it.
-  int root = new_tmpfs("4194304", "0755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+  int root = new_tmpfs("4194304", "0755", image.root_inodes, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
   CONFINE_CHECK(root, err, Step::kRootTmpfs, 0);
   CONFINE_CHECK(sys::move_mount(root, "", AT_FDCWD, image.root_parent, MOVE_MOUNT_F_EMPTY_PATH), err,
                 Step::kRootTmpfs, 0);
@@ -247,7 +248,7 @@ void build_root(const Image& image, Trees& trees) noexcept {
         trees.fds[i] = -1;
         break;
       case MountKind::kTmpfs: {
-        int tmp = new_tmpfs(step.size, step.mode, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+        int tmp = new_tmpfs(step.size, step.mode, step.inodes, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
         CONFINE_CHECK(tmp, err, Step::kMount, index);
         CONFINE_CHECK(attach(tmp, mountpoint), err, Step::kMount, index);
         ::close(tmp);
@@ -255,7 +256,7 @@ void build_root(const Image& image, Trees& trees) noexcept {
       }
       case MountKind::kMaskDir: {
         // Mode 000 and read-only: the directory exists but cannot be listed, read or written.
-        int mask = new_tmpfs(step.size, step.mode,
+        int mask = new_tmpfs(step.size, step.mode, step.inodes,
                              MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
         CONFINE_CHECK(mask, err, Step::kMount, index);
         CONFINE_CHECK(attach(mask, mountpoint), err, Step::kMount, index);

@@ -56,17 +56,22 @@ Expected<std::unique_ptr<ChildImage>> ChildImage::build(const plan::Plan& plan) 
     step.source = op.source.empty() ? nullptr : c.keep(op.source);
     step.target = c.keep(op.target.substr(1));
     switch (op.kind) {
+      // Every tmpfs gets an inode cap as well as a size cap: empty files cost no size, and a
+      // job creating millions of them pinned gigabytes of host kernel memory.
       case plan::MountKind::kTmpfs:
         step.size = c.keep(std::to_string(op.size_bytes));
         step.mode = c.keep("01777");
+        step.inodes = c.keep(std::to_string(op.inodes > 0 ? op.inodes : policy::kMinTmpfsInodes));
         break;
       case plan::MountKind::kDev:
         step.size = c.keep("65536");
         step.mode = c.keep("0755");
+        step.inodes = c.keep("32");  // the root, five nodes, four links; read-only once built
         break;
       case plan::MountKind::kMaskDir:
         step.size = c.keep("4096");
         step.mode = c.keep("0000");
+        step.inodes = c.keep("1");  // its root only; it is read-only anyway
         break;
       default:
         break;
@@ -80,6 +85,8 @@ Expected<std::unique_ptr<ChildImage>> ChildImage::build(const plan::Plan& plan) 
   c.envp_.push_back(nullptr);
 
   child::Image& img = c.image_;
+  // The root tmpfs holds only mountpoints and the directories above them (read-only once built).
+  img.root_inodes = c.keep(std::to_string(64 + 4 * plan.mounts.size()));
   img.mounts = c.steps_.data();
   img.mount_count = c.steps_.size();
   img.uid = plan.uid;
@@ -154,10 +161,12 @@ child::Image* pack(Packer& p, const child::Image& from) {
     step.target = p.string(step.target);
     step.size = p.string(step.size);
     step.mode = p.string(step.mode);
+    step.inodes = p.string(step.inodes);
     if (steps != nullptr) steps[i] = step;
   }
   to.mounts = steps;
   to.root_parent = p.string(from.root_parent);
+  to.root_inodes = p.string(from.root_inodes);
   to.hostname = p.string(from.hostname);
   to.cwd = p.string(from.cwd);
   to.rlimits = p.copy(from.rlimits, from.rlimit_count);

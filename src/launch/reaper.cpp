@@ -83,7 +83,7 @@ class Reaper {
     if (n <= 0) return;
     if (fds[2].revents != 0) read_error_record();
     if (fds[3].revents != 0) receive_listener();
-    if (fds[4].revents & POLLIN) read_violation();
+    if (fds[4].revents & POLLIN) read_notifications();
     if (fds[4].revents & (POLLHUP | POLLERR)) listener_.reset();  // no process uses the filter now
     if (fds[1].revents & POLLIN) relay_signals();
     if (fds[0].revents & POLLIN) exited_ = true;
@@ -146,28 +146,90 @@ class Reaper {
     }
   }
 
-  // A forbidden syscall: its thread is blocked inside the kernel until we answer, which we
-  // never do. Record which syscall it was, then kill the whole job: one job, one kill unit.
-  void read_violation() {
-    seccomp_notif_sizes sizes{};
-    if (::syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0) sizes.seccomp_notif = sizeof(seccomp_notif);
-    std::vector<char> buffer(std::max<size_t>(sizes.seccomp_notif, sizeof(seccomp_notif)), 0);
+  // Notifications from the job's filter. A forbidden syscall: its thread is blocked inside the
+  // kernel until we answer, which we never do; record which syscall it was, then kill the whole
+  // job (one job, one kill unit). A supervised call (exit_group, execve, a signal: anything that
+  // could end a thread parked on a violation): every notification already queued is read first,
+  // so a violation can never be taken away by the job's own exit, and then the call continues.
+  void read_notifications() {
+    std::vector<uint64_t> to_continue;
+    bool first = true;
+    while (listener_) {
+      if (!first) {
+        pollfd more{listener_.get(), POLLIN, 0};
+        if (::poll(&more, 1, 0) <= 0 || (more.revents & POLLIN) == 0) break;
+      }
+      first = false;
+      auto notification = receive_notification();
+      if (!notification) break;
+      if (is_supervised(*notification)) {
+        to_continue.push_back(notification->id);
+      } else {
+        record_violation(*notification);
+      }
+    }
+    if (result_.facts.seccomp_notified) {
+      if (phase_ != Phase::kKilled) kill_everything();
+      return;  // the threads waiting on a continue die with the job
+    }
+    for (uint64_t id : to_continue) continue_call(id);
+  }
+
+  std::optional<seccomp_notif> receive_notification() {
+    std::vector<char> buffer(std::max<size_t>(notif_sizes().seccomp_notif, sizeof(seccomp_notif)), 0);
     if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_RECV, buffer.data()) < 0) {
+      // ENOENT: the thread was gone before we read it. Anything else: the listener is unusable.
       if (errno != EINTR && errno != ENOENT) listener_.reset();
-      return;
+      return std::nullopt;
     }
     seccomp_notif notification;
     std::memcpy(&notification, buffer.data(), sizeof notification);
-    if (!result_.seccomp_violation) {
-      report::SeccompViolation v;
-      v.nr = notification.data.nr;
-      v.syscall = seccomp::syscall_name(notification.data.nr);
-      v.arch = notification.data.arch == AUDIT_ARCH_X86_64 ? "x86_64" : std::to_string(notification.data.arch);
-      log_later(spdlog::level::info, "seccomp: the job called " + v.syscall + " (forbidden); killed it");
-      result_.seccomp_violation = v;
-      result_.facts.seccomp_notified = true;
+    return notification;
+  }
+
+  bool is_supervised(const seccomp_notif& n) const {
+    if (n.data.arch != AUDIT_ARCH_X86_64 || !in_.plan.seccomp) return false;
+    const auto& supervised = in_.plan.seccomp->supervised;
+    return std::binary_search(supervised.begin(), supervised.end(), n.data.nr);
+  }
+
+  void record_violation(const seccomp_notif& n) {
+    if (result_.seccomp_violation) return;
+    report::SeccompViolation v;
+    v.nr = n.data.nr;
+    v.syscall = seccomp::syscall_name(n.data.nr);
+    v.arch = n.data.arch == AUDIT_ARCH_X86_64 ? "x86_64" : std::to_string(n.data.arch);
+    log_later(spdlog::level::info, "seccomp: the job called " + v.syscall + " (forbidden); killed it");
+    result_.seccomp_violation = v;
+    result_.facts.seccomp_notified = true;
+  }
+
+  // Lets a supervised call run as if no filter had stopped it (SECCOMP_USER_NOTIF_FLAG_CONTINUE:
+  // the kernel executes it itself, with the caller's own arguments).
+  void continue_call(uint64_t id) {
+    std::vector<char> buffer(std::max<size_t>(notif_sizes().seccomp_notif_resp, sizeof(seccomp_notif_resp)), 0);
+    seccomp_notif_resp response{};
+    response.id = id;
+    response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    std::memcpy(buffer.data(), &response, sizeof response);
+    // ENOENT: the caller died meanwhile (killed with the job, or by a signal); nothing to answer.
+    if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, buffer.data()) < 0 && errno != ENOENT && errno != EINTR) {
+      log_later(spdlog::level::warn, std::string("seccomp: could not let a supervised call continue: ") +
+                                         std::strerror(errno) + "; ending the job");
+      kill_everything();
     }
-    if (phase_ != Phase::kKilled) kill_everything();
+  }
+
+  static const seccomp_notif_sizes& notif_sizes() {
+    static const seccomp_notif_sizes sizes = [] {
+      seccomp_notif_sizes s{};
+      if (::syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &s) < 0) {
+        s.seccomp_notif = sizeof(seccomp_notif);
+        s.seccomp_notif_resp = sizeof(seccomp_notif_resp);
+      }
+      return s;
+    }();
+    return sizes;
   }
 
   void relay_signals() {

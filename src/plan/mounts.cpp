@@ -197,6 +197,7 @@ Expected<void> add_tmpfs_rules(const policy::Policy& policy, const HostFacts& ho
     op.read_only = false;
     op.source_is_dir = true;
     op.size_bytes = rule.size_bytes;
+    op.inodes = policy::tmpfs_inodes(rule);
     op.mode = 01777;  // like /tmp: anyone may create, only owners may delete
     op.origin = rule.origin.str();
     if (auto ok = trees.add(std::move(op), key); !ok) return ok;
@@ -252,6 +253,42 @@ Expected<void> add_deny_rules(const policy::Policy& policy, const HostFacts& hos
         break;
     }
     if (auto ok = masks.add(std::move(op), key); !ok) return ok;
+  }
+  return {};
+}
+
+// What container runtimes mask in /proc and /sys by default (runc's and Docker's masked paths):
+// host-wide files a pid namespace does not scope. /proc/acpi lists the machine's wakeup devices,
+// /proc/kcore is the kernel's memory as a core file, /proc/keys the keys of every keyring the
+// kernel shows the caller, /proc/timer_list and /proc/sched_debug every CPU's timers and tasks,
+// /proc/interrupts per-CPU interrupt counts (a keystroke-timing side channel). Each is masked
+// whenever it exists and the sandbox shows it, whatever the policy says.
+constexpr std::string_view kBuiltinMasks[] = {
+    "/proc/acpi",        "/proc/asound",   "/proc/interrupts", "/proc/kcore",     "/proc/keys",
+    "/proc/latency_stats", "/proc/scsi",   "/proc/sched_debug", "/proc/timer_list", "/proc/timer_stats",
+    "/proc/sysrq-trigger", "/sys/firmware", "/sys/devices/virtual/powercap",
+};
+
+Expected<void> add_builtin_masks(const HostFacts& host, const std::vector<MountOp>& visible, OpSet& masks) {
+  for (std::string_view path_view : kBuiltinMasks) {
+    const std::string path(path_view);
+    const MountOp* cover = covering_mount(visible, path);
+    if (cover == nullptr || (cover->kind != MountKind::kProc && cover->kind != MountKind::kBind)) continue;
+    // The policy masks it already (a deny on the path or on a directory above it).
+    const bool masked = std::any_of(masks.ops().begin(), masks.ops().end(),
+                                    [&](const auto& entry) { return paths::is_within(path, entry.first); });
+    if (masked) continue;
+    const Walk w = walk(host, path);
+    if (!w.through_symlink.empty() || w.kind == FileKind::kMissing || w.kind == FileKind::kSymlink) continue;
+    MountOp op;
+    op.target = path;
+    op.read_only = true;
+    op.origin = "built-in (the /proc and /sys files container runtimes mask)";
+    op.mode = 0;
+    op.kind = w.kind == FileKind::kDirectory ? MountKind::kMaskDir : MountKind::kMaskFile;
+    op.source = w.kind == FileKind::kDirectory ? "tmpfs" : "empty";
+    op.source_is_dir = w.kind == FileKind::kDirectory;
+    if (auto ok = masks.add(std::move(op), "built-in mask"); !ok) return ok;
   }
   return {};
 }
@@ -351,6 +388,7 @@ Expected<std::vector<MountOp>> plan_mounts(const policy::Policy& policy, const H
   visible.insert(visible.end(), link_ops.begin(), link_ops.end());
   OpSet masks;
   if (auto ok = add_deny_rules(policy, host, visible, masks, warnings); !ok) return unexpected(ok.error());
+  if (auto ok = add_builtin_masks(host, visible, masks); !ok) return unexpected(ok.error());
   std::vector<MountOp> mask_ops = masks.take();
 
   sort_by_target(tree_ops);

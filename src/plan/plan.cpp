@@ -2,6 +2,7 @@
 // results, fails closed on anything the host cannot enforce, and records per protection what is
 // in force, so the report can say exactly what this run was protected by.
 #include <sched.h>
+#include <sys/socket.h>
 
 #include <string>
 
@@ -56,9 +57,23 @@ Expected<void> plan_identity(const policy::Policy& policy, const HostFacts& host
   return {};
 }
 
+// The built-in argument rules this policy gets (seccomp::CompileOptions, hardening.cpp).
+seccomp::CompileOptions builtin_options(const policy::Policy& policy, bool memory_fallback) {
+  seccomp::CompileOptions options;
+  for (const std::string& name : policy.network.socket_families.value) {
+    if (auto family = seccomp::socket_family(name)) options.socket_families.push_back(*family);
+  }
+  // An empty list is "no socket at all": AF_UNSPEC alone, which no socket() accepts.
+  if (options.socket_families.empty()) options.socket_families.push_back(AF_UNSPEC);
+  options.deny_setid_modes = !policy.filesystem.allow_suid_sgid.value;
+  options.deny_fallocate_keep_size = policy.limits.file_size_bytes.value.has_value();
+  options.deny_unaccounted_memory = memory_fallback;
+  return options;
+}
+
 Expected<std::optional<seccomp::Program>> plan_seccomp(const policy::Policy& policy,
                                                        const HostFacts& host, Plan& plan,
-                                                       Protection& protection) {
+                                                       Protection& protection, bool memory_fallback) {
   const auto& enforcement = policy.enforcement.seccomp;
   protection = {"seccomp", "enforced", "seccomp-bpf (SECCOMP_SET_MODE_FILTER)", ""};
   if (!host.seccomp) {
@@ -85,7 +100,7 @@ Expected<std::optional<seccomp::Program>> plan_seccomp(const policy::Policy& pol
   const auto sendmsg = resolved->syscalls.find("sendmsg");
   const seccomp::Action sendmsg_action =
       sendmsg == resolved->syscalls.end() ? resolved->default_action : sendmsg->second;
-  seccomp::CompileOptions options;
+  seccomp::CompileOptions options = builtin_options(policy, memory_fallback);
   options.notify_kills = host.seccomp_user_notif && sendmsg_action.kind == policy::SeccompAction::kAllow;
   auto program = host.filter_cache ? host.filter_cache->compile(*resolved, options, host.kernel_release)
                                    : seccomp::compile(*resolved, options);
@@ -168,11 +183,6 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
   auto caps = steps::plan_keep_caps(policy);
   if (!caps) return unexpected(caps.error());
   plan.keep_caps = *caps;
-  Protection seccomp_protection;
-  auto program = plan_seccomp(policy, host, plan, seccomp_protection);
-  if (!program) return unexpected(program.error());
-  plan.seccomp = std::move(*program);
-
   // Resources and time. Before the rlimits protection below, which lists plan.rlimits.
   auto resources = steps::plan_resources(policy, host, steps::RlimitFallbacks::kUse);
   if (!resources) return unexpected(resources.error());
@@ -185,6 +195,18 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
   plan.wall_time = policy.limits.wall_time.value;
   plan.cpu_time = resources->cpu_time;
   plan.kill_grace = policy.limits.kill_grace.value;
+
+  // The filter, after the resources: where the memory limit falls back to RLIMIT_AS, the memory
+  // that RLIMIT_AS cannot see is refused here.
+  const bool memory_fallback = resources->memory_limit.status == "enforced_fallback";
+  Protection seccomp_protection;
+  auto program = plan_seccomp(policy, host, plan, seccomp_protection, memory_fallback);
+  if (!program) return unexpected(program.error());
+  plan.seccomp = std::move(*program);
+  if (memory_fallback && plan.seccomp) {
+    resources->memory_limit.detail +=
+        "; memfd_create, memfd_secret, shmget and msgget refused (ENOSYS): memory RLIMIT_AS cannot see";
+  }
 
   // Protections, in the report's order.
   auto& out = plan.protections;

@@ -50,7 +50,7 @@ std::string mount_line(size_t index, const MountOp& op) {
       break;
     case MountKind::kTmpfs:
       line += " rw size=" + (op.size_bytes ? steps::size_text(op.size_bytes) : std::string("default")) +
-              " mode=" + mode_text(op.mode);
+              (op.inodes ? " inodes=" + std::to_string(op.inodes) : std::string()) + " mode=" + mode_text(op.mode);
       break;
     case MountKind::kSymlink:
       line += " -> " + op.source;

@@ -1,5 +1,6 @@
 // The top level of a policy file and its small sections: [process], [network], [capabilities]
 // and [enforcement]. The larger sections have their own files.
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -48,9 +49,32 @@ void apply_enum(const toml::table& table, std::string_view name, const std::stri
 void apply_network(const toml::node& node, Reader& r, Policy::Network& network) {
   const toml::table* table = r.table(node, "network");
   if (table == nullptr) return;
-  static constexpr std::array<std::string_view, 1> kKeys{"mode"};
+  static constexpr std::array<std::string_view, 2> kKeys{"mode", "socket_families"};
   r.check_keys(*table, "network", "[network]", kKeys);
   apply_enum(*table, "mode", "network", r, network.mode, &parse_network_mode);
+  if (const toml::node* families_node = table->get("socket_families")) {
+    const toml::array* list = r.array(*families_node, "network.socket_families");
+    if (list == nullptr) return;
+    std::vector<std::string> families;
+    bool ok = true;
+    for (size_t i = 0; i < list->size(); ++i) {
+      const toml::node& element = (*list)[i];
+      const std::string key = index_key("network.socket_families", i);
+      auto name = r.string(element, key);
+      if (!name) {
+        ok = false;
+        continue;
+      }
+      if (auto checked = check_socket_family(*name); !checked) {
+        r.error(element, key, checked.error().message);
+        ok = false;
+        continue;
+      }
+      if (std::find(families.begin(), families.end(), *name) == families.end()) families.push_back(*name);
+    }
+    // A list replaces the base's: it is the whole set this policy allows.
+    if (ok) network.socket_families = {std::move(families), r.at(*families_node)};
+  }
 }
 
 void apply_enforcement(const toml::node& node, Reader& r, Policy::EnforcementSettings& enforcement) {

@@ -78,7 +78,7 @@ void read_tmpfs(const toml::node& element, const std::string& key, Reader& r, st
     r.type_error(element, key, "a table { path = \"/tmp\", size = \"64M\" }");
     return;
   }
-  static constexpr std::array<std::string_view, 2> kKeys{"path", "size"};
+  static constexpr std::array<std::string_view, 3> kKeys{"path", "size", "inodes"};
   r.check_keys(*table, key, "this tmpfs entry", kKeys);
   TmpfsRule rule;
   rule.origin = r.at(element);
@@ -111,6 +111,20 @@ void read_tmpfs(const toml::node& element, const std::string& key, Reader& r, st
     r.error(element, key, "missing required key 'size' (a tmpfs without a size cap can fill host memory)");
     return;
   }
+  if (const toml::node* inodes = table->get("inodes")) {
+    const std::string inodes_key = join_key(key, "inodes");
+    const auto* number = inodes->as_integer();
+    if (number == nullptr) {
+      r.type_error(*inodes, inodes_key, "a positive integer (files, directories and links together)");
+      return;
+    }
+    auto count = count_limit(number->get());
+    if (!count || !*count) {
+      r.error(*inodes, inodes_key, count ? "must be a number, not unlimited" : count.error().message);
+      return;
+    }
+    rule.inodes = **count;
+  }
   if (!ok) return;
   r.keys().remember(rule.origin, key);
   out.push_back(std::move(rule));
@@ -127,7 +141,8 @@ void read_bool(const toml::table& table, std::string_view name, Reader& r, Sourc
 void apply_filesystem(const toml::node& node, Reader& r, Policy::Filesystem& filesystem) {
   const toml::table* table = r.table(node, "filesystem");
   if (table == nullptr) return;
-  static constexpr std::array<std::string_view, 6> kKeys{"ro", "rw", "deny", "tmpfs", "dev", "proc"};
+  static constexpr std::array<std::string_view, 7> kKeys{"ro", "rw", "deny", "tmpfs", "dev", "proc",
+                                                         "allow_suid_sgid"};
   r.check_keys(*table, "filesystem", "[filesystem]", kKeys);
   read_path_list(*table, "ro", ListKind::kReadOnly, r, filesystem.ro);
   read_path_list(*table, "rw", ListKind::kReadWrite, r, filesystem.rw);
@@ -141,6 +156,7 @@ void apply_filesystem(const toml::node& node, Reader& r, Policy::Filesystem& fil
   }
   read_bool(*table, "dev", r, filesystem.dev);
   read_bool(*table, "proc", r, filesystem.proc);
+  read_bool(*table, "allow_suid_sgid", r, filesystem.allow_suid_sgid);
 }
 
 }  // namespace confine::policy::detail

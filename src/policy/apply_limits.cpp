@@ -119,9 +119,9 @@ void check_memory_high(const toml::table& table, Reader& r, const Policy::Limits
 void apply_limits(const toml::node& node, Reader& r, Policy::Limits& limits) {
   const toml::table* table = r.table(node, "limits");
   if (table == nullptr) return;
-  static constexpr std::array<std::string_view, 11> kKeys{"wall_time", "cpu_time",  "kill_grace", "memory",
-                                                          "memory_high", "swap",    "file_size",  "pids",
-                                                          "open_files",  "cpus",    "core_dumps"};
+  static constexpr std::array<std::string_view, 11> kKeys{"wall_time",   "cpu_time", "kill_grace", "memory",
+                                                          "memory_high", "swap",     "file_size",
+                                                          "pids",        "open_files", "cpus",     "core_dumps"};
   r.check_keys(*table, "limits", "[limits]", kKeys);
   read_duration(*table, "wall_time", Zero::kRejected, Unlimited::kAllowed, r, limits.wall_time);
   read_duration(*table, "cpu_time", Zero::kRejected, Unlimited::kAllowed, r, limits.cpu_time);
@@ -133,6 +133,7 @@ void apply_limits(const toml::node& node, Reader& r, Policy::Limits& limits) {
   check_memory_high(*table, r, limits);
   read_size(*table, "swap", Zero::kAllowed, r, limits.swap_bytes);
   read_size(*table, "file_size", Zero::kRejected, r, limits.file_size_bytes);
+  read_size(*table, "output", Zero::kAllowed, r, limits.output_bytes);
   read_count(*table, "pids", r, limits.pids);
   read_count(*table, "open_files", r, limits.open_files);
   read_cpus(*table, r, limits.cpus);

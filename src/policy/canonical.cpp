@@ -34,7 +34,11 @@ nlohmann::json names(const std::vector<Sourced<std::string>>& values) {
 
 nlohmann::json path_rule_json(const PathRule& rule) { return {{"path", rule.path}, {"optional", rule.optional}}; }
 
-nlohmann::json tmpfs_rule_json(const TmpfsRule& rule) { return {{"path", rule.path}, {"size", rule.size_bytes}}; }
+nlohmann::json tmpfs_rule_json(const TmpfsRule& rule) {
+  nlohmann::json out = {{"path", rule.path}, {"size", rule.size_bytes}};
+  if (rule.inodes) out["inodes"] = *rule.inodes;  // added later: only when set, as below
+  return out;
+}
 
 nlohmann::json seccomp_rule_json(const SeccompRule& rule) {
   return {{"action", to_string(rule.action)},
@@ -104,6 +108,11 @@ std::string canonical_text(const Policy& p) {
   // hash it always had.
   json out = doc;
   if (l.memory_high_bytes.value) out["limits"]["memory_high_bytes"] = *l.memory_high_bytes.value;
+  if (l.output_bytes.value) out["limits"]["output_bytes"] = *l.output_bytes.value;
+  if (p.filesystem.allow_suid_sgid.value) out["filesystem"]["allow_suid_sgid"] = true;
+  if (!p.network.socket_families.origin.is_default()) {
+    out["network"]["socket_families"] = p.network.socket_families.value;
+  }
   return detail::dump(out, -1);
 }
 

@@ -83,14 +83,19 @@ void walk_policy(const Policy& p, Visitor& v) {
   if (fs.tmpfs.empty()) v.empty("filesystem", "tmpfs", json::array());
   for (size_t i = 0; i < fs.tmpfs.size(); ++i) {
     const auto& t = fs.tmpfs[i];
-    v.element("filesystem", "tmpfs", "[" + std::to_string(i) + "]", quote(t.path) + " size " + size_text(t.size_bytes),
+    v.element("filesystem", "tmpfs", "[" + std::to_string(i) + "]", quote(t.path) + " size " + size_text(t.size_bytes) +
+                  (t.inodes ? " inodes " + std::to_string(*t.inodes) : std::string()),
               detail::tmpfs_rule_json(t), t.origin);
   }
   v.value("filesystem", "dev", bool_text(fs.dev.value), fs.dev.value, fs.dev.origin);
   v.value("filesystem", "proc", bool_text(fs.proc.value), fs.proc.value, fs.proc.origin);
+  v.value("filesystem", "allow_suid_sgid", bool_text(fs.allow_suid_sgid.value), fs.allow_suid_sgid.value,
+          fs.allow_suid_sgid.origin);
 
   const auto& mode = p.network.mode;
   v.value("network", "mode", quote(to_string(mode.value)), to_string(mode.value), mode.origin);
+  const auto& families = p.network.socket_families;
+  v.value("network", "socket_families", detail::dump(json(families.value), -1), families.value, families.origin);
 
   walk_names(v, "env", "keep", p.env.keep);
   if (p.env.set.empty()) v.empty("env", "set", json::object());
@@ -112,6 +117,8 @@ void walk_policy(const Policy& p, Visitor& v) {
   v.value("limits", "swap", size_text(l.swap_bytes.value), exact_optional(l.swap_bytes.value), l.swap_bytes.origin);
   v.value("limits", "file_size", size_text(l.file_size_bytes.value), exact_optional(l.file_size_bytes.value),
           l.file_size_bytes.origin);
+  v.value("limits", "output", size_text(l.output_bytes.value), exact_optional(l.output_bytes.value),
+          l.output_bytes.origin);
   v.value("limits", "pids", l.pids.value ? std::to_string(*l.pids.value) : "unlimited", exact_optional(l.pids.value),
           l.pids.origin);
   v.value("limits", "open_files", l.open_files.value ? std::to_string(*l.open_files.value) : "unlimited",

@@ -152,6 +152,17 @@ void finalize(Policy& policy, const KeyIndex& keys, std::vector<Diagnostic>& dia
   checker.check(ro, tmpfs, "the tmpfs would hide the bind mount");
   checker.check(rw, tmpfs, "the tmpfs would hide the bind mount");
   for (const auto* list : {&ro, &rw, &tmpfs}) checker.check_special(*list);
+
+  // vsock has one port space for the whole machine, leading to the hypervisor: no network
+  // namespace contains it, so "no network" can never include it, whatever a base allowed.
+  const auto& families = policy.network.socket_families;
+  if (policy.network.mode.value == NetworkMode::kNone &&
+      std::find(families.value.begin(), families.value.end(), "vsock") != families.value.end()) {
+    diagnostics.push_back(Diagnostic{
+        families.origin, "network.socket_families",
+        "'vsock' cannot be allowed with network.mode = \"none\" (" + policy.network.mode.origin.str() +
+            "): vsock sockets are not confined by a network namespace and reach the host and the hypervisor"});
+  }
 }
 
 void sort_diagnostics(std::vector<Diagnostic>& diagnostics) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "confine/policy.h"
+#include "confine/seccomp.h"
 #include "values.h"
 
 namespace confine::policy {
@@ -141,6 +142,17 @@ Expected<NetworkMode> parse_network_mode(std::string_view text) {
   static constexpr std::array<std::pair<std::string_view, NetworkMode>, 2> kTable{
       {{"none", NetworkMode::kNone}, {"host", NetworkMode::kHost}}};
   return parse_enum(text, kTable);
+}
+
+Expected<void> check_socket_family(std::string_view name) {
+  if (seccomp::socket_family(name)) return {};
+  const std::vector<std::string> known = seccomp::socket_family_names();
+  const std::vector<std::string_view> views(known.begin(), known.end());
+  std::string message = "unknown address family " + quoted(name) + "; expected a name such as 'unix', 'inet', "
+                        "'inet6', 'netlink' or 'packet' (the AF_* name in lower case, without AF_)";
+  const std::string hint = closest(name, views);
+  if (!hint.empty()) message += "; did you mean '" + hint + "'?";
+  return invalid(std::move(message));
 }
 
 Expected<Enforcement> parse_enforcement(std::string_view text) {

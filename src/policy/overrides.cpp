@@ -86,6 +86,9 @@ std::vector<Diagnostic> apply_overrides(Policy& policy, const Overrides& overrid
       next.limits.pids);
   set(overrides.cpus, "--cpus", [](const std::string& t) { return detail::cpus_limit(std::string_view(t)); },
       next.limits.cpus);
+  set(overrides.max_output, "--max-output",
+      [](const std::string& t) { return detail::size_limit(t, Zero::kAllowed, Unlimited::kAllowed); },
+      next.limits.output_bytes);
   set(overrides.net, "--net", [](const std::string& t) { return detail::parse_network_mode(t); }, next.network.mode);
   if (overrides.best_effort) next.enforcement.resources = {Enforcement::kBestEffort, here};
 

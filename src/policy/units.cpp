@@ -2,6 +2,7 @@
 //
 // Both parsers are strict (no whitespace, no signs, no bare numbers for durations) because a
 // limit that silently means something else than its author thought is worse than an error.
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdint>
@@ -183,4 +184,13 @@ std::string format_duration(Millis value) {
 }
 
 }  // namespace detail
+}  // namespace confine::policy
+
+namespace confine::policy {
+
+uint64_t tmpfs_inodes(const TmpfsRule& rule) {
+  if (rule.inodes) return *rule.inodes;
+  return std::max(kMinTmpfsInodes, rule.size_bytes / 4096);
+}
+
 }  // namespace confine::policy

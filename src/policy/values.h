@@ -50,6 +50,8 @@ inline constexpr double kMaxCpus = 1024.0;
 [[nodiscard]] Expected<std::string> canonical_capability(std::string_view name);
 
 [[nodiscard]] Expected<NetworkMode> parse_network_mode(std::string_view text);
+// An address family name network.socket_families accepts ("unix", "inet6", ...).
+[[nodiscard]] Expected<void> check_socket_family(std::string_view name);
 [[nodiscard]] Expected<Enforcement> parse_enforcement(std::string_view text);
 [[nodiscard]] Expected<SeccompAction> parse_seccomp_action(std::string_view text);
 

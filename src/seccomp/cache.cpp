@@ -93,6 +93,14 @@ std::string FilterCache::key(const Resolved& resolved, const CompileOptions& opt
   text += kernel_release;
   text += "\nnotify_kills ";
   text += options.notify_kills ? "1" : "0";
+  text += "\nsocket_families";
+  for (int f : options.socket_families) text += " " + std::to_string(f);
+  text += "\nsetid ";
+  text += options.deny_setid_modes ? "1" : "0";
+  text += "\nfallocate_keep_size ";
+  text += options.deny_fallocate_keep_size ? "1" : "0";
+  text += "\nunaccounted_memory ";
+  text += options.deny_unaccounted_memory ? "1" : "0";
   text += "\ndefault ";
   append_action(text, resolved.default_action);
   for (const auto& [name, action] : resolved.syscalls) {
@@ -229,7 +237,11 @@ void FilterCache::store(const std::string& key, const Program& program) const {
 Expected<Program> FilterCache::compile(const Resolved& resolved, const CompileOptions& options,
                                        std::string_view kernel_release) const {
   const std::string k = key(resolved, options, kernel_release);
-  if (auto cached = load(k)) return std::move(*cached);
+  if (auto cached = load(k)) {
+    // Not stored: it follows from the rules, which the key covers.
+    if (cached->notify) cached->supervised = supervised_syscalls(resolved);
+    return std::move(*cached);
+  }
   auto program = seccomp::compile(resolved, options);
   if (program) store(k, *program);
   return program;

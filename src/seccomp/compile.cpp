@@ -16,6 +16,7 @@
 
 #include "confine/fd.h"
 #include "confine/seccomp.h"
+#include "builder.h"
 #include "summary.h"
 
 namespace confine::seccomp {
@@ -47,7 +48,9 @@ struct ContextDeleter {
 };
 using FilterContext = std::unique_ptr<void, ContextDeleter>;  // scmp_filter_ctx is a void*
 
-uint32_t to_libseccomp(const Action& action, bool notify = false) {
+}  // namespace
+
+uint32_t to_libseccomp(const Action& action, bool notify) {
   switch (action.kind) {
     case policy::SeccompAction::kAllow: return SCMP_ACT_ALLOW;
     // The whole process, not just the thread: a thread killed alone leaves the rest running in
@@ -60,13 +63,6 @@ uint32_t to_libseccomp(const Action& action, bool notify = false) {
   return SCMP_ACT_KILL_PROCESS;  // unreachable; fail closed
 }
 
-scmp_arg_cmp masked_eq(unsigned arg, uint64_t mask, uint64_t value) {
-  return scmp_arg_cmp{arg, SCMP_CMP_MASKED_EQ, mask, value};
-}
-
-// The complement of `values` within the 32-bit space, as disjoint (mask, value) prefix cubes:
-// walk the binary trie of the values from the top bit and emit every branch that holds none of
-// them. Two values give 34 cubes, each one MASKED_EQ comparison.
 void complement_cubes(const std::vector<uint32_t>& values, int bit, uint32_t prefix,
                       std::vector<std::pair<uint32_t, uint32_t>>& out) {
   uint32_t mask = bit == 31 ? 0 : ~((uint32_t{1} << (bit + 1)) - 1);
@@ -74,45 +70,49 @@ void complement_cubes(const std::vector<uint32_t>& values, int bit, uint32_t pre
     out.emplace_back(mask, prefix);
     return;
   }
-  if (bit < 0) return;  // a denied value itself
+  if (bit < 0) return;  // a listed value itself
   std::vector<uint32_t> zero, one;
   for (uint32_t v : values) (((v >> bit) & 1U) != 0 ? one : zero).push_back(v);
   complement_cubes(zero, bit - 1, prefix, out);
   complement_cubes(one, bit - 1, prefix | (uint32_t{1} << bit), out);
 }
 
-class Builder {
- public:
-  Builder(scmp_filter_ctx ctx, const Resolved& resolved, bool notify)
-      : ctx_(ctx), resolved_(resolved), notify_(notify) {}
+Action Builder::action_for(const std::string& name) const {
+  auto it = resolved_.syscalls.find(name);
+  return it == resolved_.syscalls.end() ? resolved_.default_action : it->second;
+}
 
-  [[nodiscard]] Action action_for(const std::string& name) const {
-    auto it = resolved_.syscalls.find(name);
-    return it == resolved_.syscalls.end() ? resolved_.default_action : it->second;
+Expected<void> Builder::add_nr(const Action& action, int nr, const std::string& label,
+                               const std::vector<scmp_arg_cmp>& conditions) {
+  if (action == resolved_.default_action) return {};
+  int rc = seccomp_rule_add_exact_array(ctx_, to_libseccomp(action, notify_), nr,
+                                        static_cast<unsigned>(conditions.size()),
+                                        conditions.empty() ? nullptr : conditions.data());
+  if (rc < 0) {
+    return fail_errno(-rc, "seccomp_rule_add " + label + " -> " + describe(action) +
+                               (conditions.empty() ? "" : " (with argument conditions)"));
   }
+  return {};
+}
 
-  // Adds `action` for `name` under all of `conditions` (ANDed). A rule that repeats the default
-  // action is left out: libseccomp rejects it and it would change nothing.
-  [[nodiscard]] Expected<void> add(const Action& action, const std::string& name,
-                                   const std::vector<scmp_arg_cmp>& conditions = {}) {
-    if (action == resolved_.default_action) return {};
-    int nr = seccomp_syscall_resolve_name(name.c_str());
-    if (nr < 0) return {};  // no native number; the caller reports it as skipped
-    int rc = seccomp_rule_add_exact_array(ctx_, to_libseccomp(action, notify_), nr,
-                                          static_cast<unsigned>(conditions.size()),
-                                          conditions.empty() ? nullptr : conditions.data());
-    if (rc < 0) {
-      return fail_errno(-rc, "seccomp_rule_add " + name + " -> " + describe(action) +
-                                 (conditions.empty() ? "" : " (with argument conditions)"));
-    }
-    return {};
+Expected<void> Builder::add(const Action& action, const std::string& name,
+                            const std::vector<scmp_arg_cmp>& conditions) {
+  if (action == resolved_.default_action) return {};
+  int nr = seccomp_syscall_resolve_name(name.c_str());
+  if (nr < 0) return {};  // no native number; the caller reports it as skipped
+  return add_nr(action, nr, name, conditions);
+}
+
+Expected<void> Builder::add_raw(uint32_t action, const std::string& name) {
+  int nr = seccomp_syscall_resolve_name(name.c_str());
+  if (nr < 0) return {};
+  if (int rc = seccomp_rule_add_exact(ctx_, action, nr, 0); rc < 0) {
+    return fail_errno(-rc, "seccomp_rule_add " + name + " (supervision)");
   }
+  return {};
+}
 
- private:
-  scmp_filter_ctx ctx_;
-  const Resolved& resolved_;
-  bool notify_;
-};
+namespace {
 
 // clone3 passes its flags in a struct the filter cannot read, so it gets ENOSYS and libc falls
 // back to clone, whose flags are a register.
@@ -192,7 +192,8 @@ Expected<std::vector<sock_filter>> export_bpf(scmp_filter_ctx ctx) {
   return out;
 }
 
-Expected<Program> compile_impl(const Resolved& resolved, bool notify) {
+Expected<Program> compile_impl(const Resolved& resolved, const CompileOptions& options) {
+  const bool notify = options.notify_kills;
   FilterContext ctx(seccomp_init(to_libseccomp(resolved.default_action)));
   if (!ctx) return fail(ErrorCode::kInternal, "seccomp_init failed");
 
@@ -217,9 +218,14 @@ Expected<Program> compile_impl(const Resolved& resolved, bool notify) {
   if (auto r = add_clone3(builder); !r) return unexpected(std::move(r.error()));
   if (auto r = add_clone(builder, choices); !r) return unexpected(std::move(r.error()));
   if (auto r = add_ioctl(builder, choices); !r) return unexpected(std::move(r.error()));
+  for (auto* add : {&add_socket_families, &add_setid_modes, &add_fallocate, &add_unaccounted_memory}) {
+    if (auto r = add(builder, options, choices); !r) return unexpected(std::move(r.error()));
+  }
+  if (auto r = add_supervision(builder, choices); !r) return unexpected(std::move(r.error()));
 
   for (const auto& [name, action] : resolved.syscalls) {
     if (name == "clone3" || name == "clone" || name == "ioctl") continue;  // handled above
+    if (handled_by_hardening(name, options)) continue;
     if (seccomp_syscall_resolve_name(name.c_str()) < 0) {
       if (action != resolved.default_action) choices.skipped.push_back(name);
       continue;
@@ -229,8 +235,9 @@ Expected<Program> compile_impl(const Resolved& resolved, bool notify) {
 
   auto instructions = export_bpf(ctx.get());
   if (!instructions) return unexpected(std::move(instructions.error()));
-  Program program{std::move(*instructions), summarize(resolved, choices), notify};
+  Program program{std::move(*instructions), summarize(resolved, choices), notify, {}};
   if (notify) {
+    program.supervised = supervised_syscalls(resolved);
     program.summary.push_back(
         "kill rules notify confine first (SECCOMP_RET_USER_NOTIF): the syscall is named in the report, "
         "then the whole job is killed");
@@ -241,7 +248,7 @@ Expected<Program> compile_impl(const Resolved& resolved, bool notify) {
 }  // namespace
 
 Expected<Program> compile(const Resolved& resolved, const CompileOptions& options) {
-  auto program = compile_impl(resolved, options.notify_kills);
+  auto program = compile_impl(resolved, options);
   if (!program) return unexpected(std::move(program.error()).add_context("compiling seccomp filter"));
   return program;
 }

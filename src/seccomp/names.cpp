@@ -8,6 +8,8 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "confine/seccomp.h"
 
@@ -58,6 +60,42 @@ const std::vector<std::string>& native_syscall_names() {
     return names;
   }();
   return kNames;
+}
+
+namespace {
+
+// Linux's address families (include/linux/socket.h), by the names network.socket_families takes.
+constexpr std::pair<std::string_view, int> kFamilies[] = {
+    {"unix", 1},        {"inet", 2},     {"ax25", 3},      {"ipx", 4},       {"appletalk", 5}, {"netrom", 6},
+    {"bridge", 7},      {"atmpvc", 8},   {"x25", 9},       {"inet6", 10},    {"rose", 11},     {"decnet", 12},
+    {"netbeui", 13},    {"security", 14}, {"key", 15},     {"netlink", 16},  {"packet", 17},   {"ash", 18},
+    {"econet", 19},     {"atmsvc", 20},  {"rds", 21},      {"sna", 22},      {"irda", 23},     {"pppox", 24},
+    {"wanpipe", 25},    {"llc", 26},     {"ib", 27},       {"mpls", 28},     {"can", 29},      {"tipc", 30},
+    {"bluetooth", 31},  {"iucv", 32},    {"rxrpc", 33},    {"isdn", 34},     {"phonet", 35},   {"ieee802154", 36},
+    {"caif", 37},       {"alg", 38},     {"nfc", 39},      {"vsock", 40},    {"kcm", 41},      {"qipcrtr", 42},
+    {"smc", 43},        {"xdp", 44},     {"mctp", 45},
+};
+
+}  // namespace
+
+std::optional<int> socket_family(std::string_view name) {
+  for (const auto& [n, family] : kFamilies) {
+    if (n == name) return family;
+  }
+  return std::nullopt;
+}
+
+std::string socket_family_name(int family) {
+  for (const auto& [n, f] : kFamilies) {
+    if (f == family) return std::string(n);
+  }
+  return std::to_string(family);
+}
+
+std::vector<std::string> socket_family_names() {
+  std::vector<std::string> out;
+  for (const auto& entry : kFamilies) out.emplace_back(entry.first);
+  return out;
 }
 
 std::string errno_name(int errno_value) {

@@ -4,6 +4,7 @@
 // text can be compared against golden files even though the BPF itself is not.
 #include "summary.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <map>
 #include <string>
@@ -90,9 +91,35 @@ std::vector<std::string> summarize(const Resolved& resolved, const BuiltinChoice
                     ", as every ioctl");
   }
 
+  if (!builtins.socket_families.empty()) {
+    std::string families;
+    for (int f : builtins.socket_families) families += (families.empty() ? "" : " ") + socket_family_name(f);
+    lines.push_back("built-in: socket, socketpair: only families " + families +
+                    "; any other -> errno EAFNOSUPPORT (97)");
+  }
+  if (builtins.setid_modes) {
+    lines.push_back("built-in: chmod fchmod fchmodat fchmodat2 mkdir mkdirat mknod mknodat creat, and open/openat "
+                    "with O_CREAT or O_TMPFILE, with S_ISUID or S_ISGID in the mode -> errno EPERM (1)");
+  }
+  if (builtins.openat2_enosys) {
+    lines.push_back("built-in: openat2 -> errno ENOSYS (38): its mode is out of the filter's reach; libc falls back");
+  }
+  if (builtins.fallocate_keep_size) {
+    lines.push_back("built-in: fallocate with FALLOC_FL_KEEP_SIZE (not punching a hole) -> errno EOPNOTSUPP (95)");
+  }
+  if (builtins.unaccounted_memory) {
+    lines.push_back("built-in: memfd_create memfd_secret shmget msgget -> errno ENOSYS (38): memory RLIMIT_AS "
+                    "cannot see, while the memory limit falls back to it");
+  }
+  if (!builtins.supervised.empty()) {
+    append_wrapped(lines, "built-in: notify confine, then continue, so no violation is lost", builtins.supervised);
+  }
+
   std::map<Action, std::vector<std::string>, ActionOrder> by_action;
   for (const auto& [name, action] : resolved.syscalls) {
     if (action == resolved.default_action || name == "clone3") continue;
+    // Spelled out by a built-in line above when the built-in took the syscall over.
+    if (std::find(builtins.supervised.begin(), builtins.supervised.end(), name) != builtins.supervised.end()) continue;
     if (!syscall_number(name)) continue;  // listed once, under "not on this architecture"
     by_action[action].push_back(name);  // std::map iteration keeps names sorted
   }

@@ -17,6 +17,13 @@ struct BuiltinChoices {
   Action ioctl;                // the policy's action for ioctl
   bool ioctl_guarded = false;  // true when TIOCSTI/TIOCLINUX get EPERM inside an allowed ioctl
   std::vector<std::string> skipped;  // resolved names with no native number
+  // hardening.cpp's argument rules, when added.
+  std::vector<int> socket_families;  // allowed AF_* numbers
+  bool setid_modes = false;
+  bool openat2_enosys = false;
+  bool fallocate_keep_size = false;
+  bool unaccounted_memory = false;
+  std::vector<std::string> supervised;  // names that notify for supervision
 };
 
 // "allow", "kill process", "errno EPERM (1)".

@@ -1,0 +1,74 @@
+// Internal: adding rules to a libseccomp context, shared by compile() and the argument-filtered
+// built-ins (hardening.cpp).
+#pragma once
+
+#include <seccomp.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "confine/seccomp.h"
+#include "summary.h"
+
+namespace confine::seccomp {
+
+// The libseccomp action for `action`. With `notify`, kill becomes SECCOMP_RET_USER_NOTIF: the
+// calling thread blocks in the syscall until the parent, told which syscall it was, kills the
+// whole job.
+[[nodiscard]] uint32_t to_libseccomp(const Action& action, bool notify = false);
+
+[[nodiscard]] inline scmp_arg_cmp masked_eq(unsigned arg, uint64_t mask, uint64_t value) {
+  return scmp_arg_cmp{arg, SCMP_CMP_MASKED_EQ, mask, value};
+}
+
+// The complement of `values` within the 32-bit space, as disjoint (mask, value) prefix cubes:
+// walk the binary trie of the values from the top bit and emit every branch that holds none of
+// them. k values give at most 32*k cubes, each one MASKED_EQ comparison.
+void complement_cubes(const std::vector<uint32_t>& values, int bit, uint32_t prefix,
+                      std::vector<std::pair<uint32_t, uint32_t>>& out);
+
+class Builder {
+ public:
+  Builder(scmp_filter_ctx ctx, const Resolved& resolved, bool notify)
+      : ctx_(ctx), resolved_(resolved), notify_(notify) {}
+
+  // The policy's action for `name`: its own rule, else the default.
+  [[nodiscard]] Action action_for(const std::string& name) const;
+  [[nodiscard]] const Action& default_action() const { return resolved_.default_action; }
+  [[nodiscard]] bool notify() const { return notify_; }
+
+  // Adds `action` for `name` under all of `conditions` (ANDed). A rule that repeats the default
+  // action is left out: libseccomp rejects it and it would change nothing. A name with no
+  // native number adds nothing (the caller reports it as skipped).
+  [[nodiscard]] Expected<void> add(const Action& action, const std::string& name,
+                                   const std::vector<scmp_arg_cmp>& conditions = {});
+  // The same by number, for syscalls newer than libseccomp's tables (fchmodat2).
+  [[nodiscard]] Expected<void> add_nr(const Action& action, int nr, const std::string& label,
+                                      const std::vector<scmp_arg_cmp>& conditions = {});
+  // A raw libseccomp action (SCMP_ACT_NOTIFY for supervision), by name.
+  [[nodiscard]] Expected<void> add_raw(uint32_t action, const std::string& name);
+
+ private:
+  scmp_filter_ctx ctx_;
+  const Resolved& resolved_;
+  bool notify_;
+};
+
+// hardening.cpp: the built-ins that filter on arguments, each a no-op unless `options` asks for
+// it (socket families, set-id modes, fallocate KEEP_SIZE, unaccounted memory), and the
+// supervision intercepts of notify mode. Each records what it did in `choices`.
+[[nodiscard]] Expected<void> add_socket_families(Builder& b, const CompileOptions& options,
+                                                 BuiltinChoices& choices);
+[[nodiscard]] Expected<void> add_setid_modes(Builder& b, const CompileOptions& options,
+                                             BuiltinChoices& choices);
+[[nodiscard]] Expected<void> add_fallocate(Builder& b, const CompileOptions& options, BuiltinChoices& choices);
+[[nodiscard]] Expected<void> add_unaccounted_memory(Builder& b, const CompileOptions& options,
+                                                    BuiltinChoices& choices);
+[[nodiscard]] Expected<void> add_supervision(Builder& b, BuiltinChoices& choices);
+
+// The syscalls hardening.cpp filters on their arguments: compile() leaves them to it.
+[[nodiscard]] bool handled_by_hardening(const std::string& name, const CompileOptions& options);
+
+}  // namespace confine::seccomp
