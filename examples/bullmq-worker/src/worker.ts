@@ -8,13 +8,16 @@
 // Environment: SHARED_DIR (required), REDIS_URL (default redis://127.0.0.1:6379), CONCURRENCY
 // (default: this machine's CPUs), WORKER_NAME (default host:pid), CONFINE (the binary),
 // CONFINE_POLICY_PATH (where the presets are), CONFINE_BEST_EFFORT=1 (hosts without cgroup
-// controllers), LOCK_DURATION_MS and STALLED_INTERVAL_MS (BullMQ's stalled-job detection).
+// controllers), LOCK_DURATION_MS and STALLED_INTERVAL_MS (BullMQ's stalled-job detection),
+// DELEGATED_CGROUP=1 (a systemd service with Delegate=yes: jobs' cgroups inside the service's;
+// src/cgroup.ts).
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { run } from '@confine/client';
+import { adoptDelegatedCgroup } from './cgroup.js';
 import { BadInputError, QUEUE_NAME, commandFor, jobDirectory, progressIn, retryable, type ConversionJob, type ConversionResult } from './jobs.js';
 import { cancelChannel, cancelledKey } from './producer.js';
 
@@ -146,6 +149,10 @@ function settingsFromEnv(env: NodeJS.ProcessEnv): WorkerSettings {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const settings = settingsFromEnv(process.env);
+  if (process.env['DELEGATED_CGROUP'] === '1') {
+    const layout = adoptDelegatedCgroup();
+    console.log(`worker ${settings.name}: in ${layout.worker}, jobs under ${layout.jobs}`);
+  }
   const w = await startWorker(settings);
   console.log(`worker ${settings.name} ready (concurrency ${settings.concurrency})`);
   // systemd stops the service with SIGTERM: finish the running jobs, take no new ones.
