@@ -71,7 +71,9 @@ export function createPool(options: PoolOptions): Pool {
 
   function submit(command: string, args: readonly string[] = [], jobOptions: RunOptions = {}): Promise<RunResult | SettledRun> {
     const merged = mergeOptions(defaults, jobOptions);
-    const callerSignal = jobOptions.signal;
+    // A signal among the pool's defaults cancels every job; the job's own cancels just it.
+    const signals = [defaults.signal, jobOptions.signal].filter((s): s is AbortSignal => s !== undefined);
+    const callerSignal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
     return new Promise<RunResult | SettledRun>((resolve, reject) => {
       if (closed) {
         reject(new AbortError('the pool is closed', { command: [command, ...args] }, closing.signal.reason));
