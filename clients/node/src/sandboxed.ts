@@ -240,6 +240,9 @@ export function sandboxed<A extends unknown[], R>(
       ) {
         throw new ResourceLimitError(`${name}: ran out of memory (node's heap limit)`, details, 'memory');
       }
+      // run() names the command that ran (node and the runner); name the function instead.
+      const ran = settled.report?.command.join(' ');
+      if (ran && e.message.startsWith(ran)) e.message = `${name}${e.message.slice(ran.length)}`;
       throw e;
     }
     if (splitter.overflow) throw new SandboxError(`${name}: its result is larger than maxBuffer (${maxBuffer} bytes)`, details);

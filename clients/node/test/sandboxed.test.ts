@@ -39,6 +39,7 @@ test('a function that loops forever: TimeoutError at its wall-time limit', async
   await assert.rejects(spin(), (e: unknown) => {
     assert.ok(e instanceof TimeoutError, String(e));
     assert.equal(e.which, 'wall');
+    assert.equal(e.message, 'spin: wall-time limit reached');
     assertSchemaValid(e.report);
     return true;
   });
