@@ -159,6 +159,8 @@ Running SandboxTest::start(const std::vector<std::string>& command, const RunOpt
   inv.argv.insert(inv.argv.end(), command.begin(), command.end());
   inv.extra_env = options.env;
   inv.stdin_fd = options.stdin_fd;
+  inv.stdout_fd = options.stdout_fd;
+  inv.stderr_fd = options.stderr_fd;
   inv.deadline = options.deadline;
   Running running = integ::start(inv, report);
   confine_pids_.push_back(running.pid());

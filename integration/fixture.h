@@ -42,6 +42,7 @@ struct RunOptions {
   std::vector<std::string> args;  // more `confine run` options, placed before "--"
   std::vector<std::string> env;   // NAME=VALUE added to confine's own environment
   std::optional<int> stdin_fd;    // default /dev/null
+  std::optional<int> stdout_fd, stderr_fd;  // default: pipes, read into RunResult::out and err
   bool bind_job = true;           // --rw <job dir>
   std::chrono::milliseconds deadline{60000};
 };

@@ -2,10 +2,14 @@
 // AF_VSOCK under "no network", set-id files in read-write directories, preallocation past the
 // file-size limit, memory the RLIMIT_AS fallback cannot see, tmpfs inode exhaustion, host-wide
 // /proc files, and a violation that vanished when the job exited first.
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 #include <vector>
@@ -143,6 +147,118 @@ TEST_F(HardeningTest, HostWideProcFilesAreMasked) {
   CONFINE_REQUIRE(checked > 0, "none of runc's masked /proc files exists on this kernel");
   // The rest of /proc works.
   EXPECT_TRUE(ProbeOk(run_probe({"read", "/proc/meminfo"})));
+}
+
+// --- 5: the caller's stdio ----------------------------------------------------------------------
+
+// confine's stdout is a file that held something before the run: the job, handed that file, could
+// reopen /proc/self/fd/1 for reading and get it. Through the relay it only ever holds a pipe.
+TEST_F(HardeningTest, TheCallersOutputFileCannotBeReadBack) {
+  const std::string path = base_ + "/caller-output.txt";
+  write_text(path, "secret-before-run\n", 0644);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);  // O_APPEND: no splice there
+  ASSERT_GE(fd, 0);
+  RunOptions options;
+  options.stdout_fd = fd;
+  const RunResult r = run_probe({"reopen-fd", "1"}, options);
+  ::close(fd);
+  // The job's fd 1 is confine's pipe: reopening it is refused (EACCES: the pipe is not the
+  // job's uid's), or it reads its own empty pipe. Either way its output reaches the file after
+  // the caller's content, and the caller's content never comes back.
+  const std::string text = read_text(path).value_or("");
+  const std::string said = text.substr(std::min(text.size(), std::string("secret-before-run\n").size()));
+  EXPECT_TRUE(said == "EACCES\n" || said == "read\n") << "unexpected output: " << text << "\n" << r.describe();
+  EXPECT_EQ(text.find("secret-before-run", 1), std::string::npos) << "the job read the caller's file back:\n" << text;
+}
+
+// confine's stdout is a terminal: the job gets a pty of its own, so resizing it or turning echo
+// off changes nothing of the caller's terminal.
+TEST_F(HardeningTest, TheCallersTerminalCannotBeTamperedWith) {
+  const int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(::unlockpt(master), 0);
+  const int slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+  ASSERT_GE(slave, 0);
+  winsize size{};
+  size.ws_row = 24;
+  size.ws_col = 80;
+  ASSERT_EQ(::ioctl(slave, TIOCSWINSZ, &size), 0);
+  termios before{};
+  ASSERT_EQ(::tcgetattr(slave, &before), 0);
+  ASSERT_NE(before.c_lflag & ECHO, 0U);
+  RunOptions options;
+  options.stdout_fd = slave;
+  const RunResult r = run_probe({"tty-tamper", "1"}, options);
+  EXPECT_TRUE(Ended(r, "ok", 0)) << "the job's stdout should be a terminal (its own pty)";
+  winsize after_size{};
+  ASSERT_EQ(::ioctl(slave, TIOCGWINSZ, &after_size), 0);
+  EXPECT_EQ(after_size.ws_row, 24);
+  EXPECT_EQ(after_size.ws_col, 80);
+  termios after{};
+  ASSERT_EQ(::tcgetattr(slave, &after), 0);
+  EXPECT_NE(after.c_lflag & ECHO, 0U) << "the job turned the caller's echo off";
+  // What the job printed reached the caller's terminal.
+  ASSERT_EQ(::fcntl(master, F_SETFL, O_NONBLOCK), 0);
+  char text[256] = {};
+  const ssize_t n = ::read(master, text, sizeof text - 1);
+  EXPECT_GT(n, 0);
+  EXPECT_NE(std::string(text).find("ok"), std::string::npos) << text;
+  ::close(slave);
+  ::close(master);
+}
+
+// The job's output passes through confine, counted, and capped by --max-output.
+TEST_F(HardeningTest, OutputPastTheLimitEndsTheJob) {
+  const RunResult r = run_probe({"flood", "stdout"}, with_args({"--max-output", "64K"}));
+  EXPECT_TRUE(EndedByLimit(r, "output_limit", 153, "output"));
+  EXPECT_EQ(r.out.size(), 65536U) << "exactly the limit passes";
+  ASSERT_TRUE(r.report.has_value());
+  const auto& output = (*r.report)["output"];
+  EXPECT_EQ(output["stdout_bytes"], 65536);
+  EXPECT_EQ(output["limit_bytes"], 65536);
+  EXPECT_GT(output["dropped_bytes"].get<uint64_t>(), 0U);
+}
+
+TEST_F(HardeningTest, OutputUpToTheLimitPasses) {
+  const RunResult r = run_probe({"write-bytes", "65536"}, with_args({"--max-output", "64K"}));
+  EXPECT_TRUE(Ended(r, "ok", 0));
+  EXPECT_EQ(r.out.size(), 65536U);
+  const RunResult over = run_probe({"write-bytes", "65537", "stderr"}, with_args({"--max-output", "64K"}));
+  EXPECT_TRUE(EndedByLimit(over, "output_limit", 153, "output")) << "stdout and stderr count together";
+  ASSERT_TRUE(r.report.has_value());
+  EXPECT_EQ((*r.report)["output"]["stdout_bytes"], 65536);
+  EXPECT_EQ((*r.report)["output"]["dropped_bytes"], 0);
+}
+
+TEST_F(HardeningTest, StdinIsDevNullUnlessRelayed) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  const std::string input(200000, 'i');  // more than a pipe holds: the relay must keep feeding it
+  RunOptions relayed = with_stdin(fds[0]);
+  relayed.args = {"--stdin", "relay"};
+  Running running = start_probe({"stdin-echo"}, relayed);
+  ::close(fds[0]);
+  size_t done = 0;
+  while (done < input.size()) {
+    const ssize_t n = ::write(fds[1], input.data() + done, input.size() - done);
+    ASSERT_GT(n, 0);
+    done += static_cast<size_t>(n);
+  }
+  ::close(fds[1]);
+  const RunResult r = running.wait();
+  EXPECT_TRUE(Ended(r, "ok", 0));
+  EXPECT_EQ(r.out, input);
+
+  // Without --stdin relay the job reads /dev/null, and confine never reads its own stdin.
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  ASSERT_EQ(::write(fds[1], "unread", 6), 6);
+  const RunResult null = run_probe({"stdin-echo"}, with_stdin(fds[0]));
+  EXPECT_TRUE(Ended(null, "ok", 0));
+  EXPECT_EQ(null.out, "");
+  char left[16] = {};
+  EXPECT_EQ(::read(fds[0], left, sizeof left), 6) << "confine consumed input meant for its caller";
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 
 // --- 6: a violation parked while the job exits ---------------------------------------------------

@@ -177,7 +177,9 @@ Running start(const Invocation& invocation, const std::string& report_path) {
     // Only async-signal-safe calls until execve. Descriptors the test opened without
     // O_CLOEXEC are inherited on purpose (the fd leak test relies on it).
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::dup2(in, 0) < 0 || ::dup2(out[1], 1) < 0 || ::dup2(err[1], 2) < 0) ::_exit(127);
+    const int out_fd = invocation.stdout_fd ? *invocation.stdout_fd : out[1];
+    const int err_fd = invocation.stderr_fd ? *invocation.stderr_fd : err[1];
+    if (::dup2(in, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) ::_exit(127);
     ::execve(argv_ptrs[0], argv_ptrs.data(), env_ptrs.data());
     ::_exit(127);
   }

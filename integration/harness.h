@@ -24,6 +24,7 @@ struct Invocation {
   std::vector<std::string> argv;            // complete argv, argv[0] is the program
   std::vector<std::string> extra_env;       // NAME=VALUE, added to (or replacing in) our environ
   std::optional<int> stdin_fd;              // default: /dev/null
+  std::optional<int> stdout_fd, stderr_fd;  // default: pipes the harness reads (out, err)
   std::chrono::milliseconds deadline{60000};  // confine is SIGKILLed after this
 };
 

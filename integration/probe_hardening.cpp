@@ -6,14 +6,17 @@
 #include <linux/openat2.h>
 #include <pthread.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -267,7 +270,77 @@ int parked_violation(Args args) {
   ::_exit(0);  // the child still parked: the target's exit_group must not outrun the report
 }
 
+// reopen-fd N: opens /proc/self/fd/N again for reading and prints what it reads (at most 4 KiB,
+// without waiting). The attack on a job handed the caller's output file: it reads back what the
+// file held before the run.
+int reopen_fd(Args args) {
+  const std::string path = std::string("/proc/self/fd/") + args[0];
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return denied(errno, "open " + path);
+  char text[4096];
+  const ssize_t n = ::read(fd, text, sizeof text);
+  ::close(fd);
+  print("read\n");
+  if (n > 0) print(std::string_view(text, static_cast<size_t>(n)));
+  return kOk;
+}
+
+// tty-tamper N: what a job can do to a terminal it holds as fd N: resize it to 12x34 and turn
+// echo off. Exit 1 (ENOTTY) when fd N is not a terminal.
+int tty_tamper(Args args) {
+  unsigned long long fd = 0;
+  if (!parse_u64(args[0], fd)) return kUsage;
+  const int n = static_cast<int>(fd);
+  if (::isatty(n) == 0) return denied(ENOTTY, "isatty");
+  winsize size{};
+  size.ws_row = 12;
+  size.ws_col = 34;
+  if (::ioctl(n, TIOCSWINSZ, &size) != 0) return denied(errno, "TIOCSWINSZ");
+  termios mode{};
+  if (::tcgetattr(n, &mode) != 0) return denied(errno, "tcgetattr");
+  mode.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  if (::tcsetattr(n, TCSANOW, &mode) != 0) return denied(errno, "tcsetattr");
+  print("ok\n");
+  return kOk;
+}
+
+// stdin-echo: copies stdin to stdout until end-of-file, then says how many bytes on stderr.
+int stdin_echo(Args) {
+  char buffer[65536];
+  unsigned long long total = 0;
+  while (true) {
+    const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return denied(errno, "read stdin");
+    if (n == 0) break;
+    total += static_cast<unsigned long long>(n);
+    print(std::string_view(buffer, static_cast<size_t>(n)));
+  }
+  std::fprintf(stderr, "stdin: %llu bytes\n", total);
+  return kOk;
+}
+
+// write-bytes N [STREAM]: writes exactly N bytes ('x') to stdout (or stderr), then exits 0.
+int write_bytes(Args args) {
+  unsigned long long n = 0;
+  if (!parse_u64(args[0], n)) return kUsage;
+  const int fd = args.size() > 1 && std::string_view(args[1]) == "stderr" ? STDERR_FILENO : STDOUT_FILENO;
+  std::string chunk(65536, 'x');
+  while (n > 0) {
+    const size_t len = static_cast<size_t>(std::min<unsigned long long>(n, chunk.size()));
+    const ssize_t w = ::write(fd, chunk.data(), len);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return denied(errno, "write");
+    n -= static_cast<unsigned long long>(w);
+  }
+  return kOk;
+}
+
 constexpr Command kCommands[] = {
+    {"stdin-echo", "", 0, 0, stdin_echo},
+    {"write-bytes", "N [stderr]", 1, 2, write_bytes},
+    {"reopen-fd", "N", 1, 1, reopen_fd},
+    {"tty-tamper", "N", 1, 1, tty_tamper},
     {"socket", "FAMILY", 1, 1, socket_family},
     {"setid", "OP PATH OCTAL-MODE", 3, 3, setid},
     {"stat-mode", "PATH", 1, 1, stat_mode},

@@ -168,10 +168,15 @@ int cmd_try_syscall_in_child(Args a) {
 int cmd_tiocsti(Args a) {
   if (a.size() == 1 && std::string_view(a[0]) != "--high-bits") return kUsage;
   const bool high_bits = a.size() == 1;
-  int fd = STDIN_FILENO;
-  if (::isatty(fd) == 0) {
+  // The first of stdin, stdout, stderr that is a terminal (under confine: the job's own pty,
+  // when confine's output is a terminal), else the controlling terminal.
+  int fd = -1;
+  for (int candidate : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) {
+    if (fd < 0 && ::isatty(candidate) != 0) fd = candidate;
+  }
+  if (fd < 0) {
     fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
-    if (fd < 0) return unexpected(errno, "no terminal to test: stdin is not a tty and /dev/tty cannot be opened");
+    if (fd < 0) return unexpected(errno, "no terminal to test: no stdio fd is a tty and /dev/tty cannot be opened");
   }
   const unsigned long request = static_cast<unsigned long>(TIOCSTI) | (high_bits ? 0xffffffff00000000UL : 0UL);
   const char byte = '#';

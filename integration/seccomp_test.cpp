@@ -119,7 +119,11 @@ TEST_P(TiocstiTest, CannotInjectIntoTheCallersTerminal) {
     ASSERT_EQ(::fcntl(slave, F_SETFL, 0), 0);
   }
 
-  const RunResult r = run_probe(args, with_stdin(slave));
+  // The job never holds the caller's terminal: confine relays its output through a pty of the
+  // job's own. TIOCSTI there is refused by the filter all the same.
+  RunOptions options = with_stdin(slave);
+  options.stderr_fd = slave;
+  const RunResult r = run_probe(args, options);
   EXPECT_TRUE(ProbeDenied(r));
   const std::string err = first_line(r.out);
   EXPECT_TRUE(err == "EPERM" || err == "EIO" || err == "EACCES") << r.describe();

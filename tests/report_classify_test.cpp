@@ -109,6 +109,16 @@ const std::vector<Row>& rows() {
       {"timeout_alone_explains_a_missing_status", {.wall_timeout = true}, Outcome::kWallTimeout,
        124, {"wall_time"}},
 
+      // output_limit: confine killed the job for it, so its SIGKILL is the consequence; a job
+      // that wrote past the limit and exited before the kill still hit it.
+      {"output_limit_sigkill", {.term_signal = SIGKILL, .output_limit = true}, Outcome::kOutputLimit, 153,
+       {"output"}},
+      {"output_limit_exit_0", {.exit_code = 0, .output_limit = true}, Outcome::kOutputLimit, 153, {"output"}},
+      {"wall_timeout_beats_output_limit", {.term_signal = SIGKILL, .wall_timeout = true, .output_limit = true},
+       Outcome::kWallTimeout, 124, {"wall_time"}},
+      {"output_limit_beats_seccomp", {.term_signal = SIGKILL, .output_limit = true, .seccomp_notified = true},
+       Outcome::kOutputLimit, 153, {"output"}},
+
       // seccomp.
       {"seccomp_notified_then_sigkill", {.term_signal = SIGKILL, .seccomp_notified = true},
        Outcome::kSeccompViolation, kSignalExit(SIGSYS), {}},
@@ -172,7 +182,7 @@ TEST(Classify, TableCoversEveryOutcome) {
   for (const Row& row : rows()) {
     seen.insert(report::to_string(row.outcome));
   }
-  EXPECT_EQ(seen.size(), 10U) << "every report::Outcome needs at least one row";
+  EXPECT_EQ(seen.size(), 11U) << "every report::Outcome needs at least one row";
 }
 
 // Exit codes confine owns are fixed per outcome, whatever signal delivered the ending.
@@ -186,6 +196,7 @@ TEST(Classify, OutcomesWithFixedExitCodes) {
       case Outcome::kCpuTimeout: EXPECT_EQ(got.exit_code, report::kExitTimeout) << row.name; break;
       case Outcome::kSeccompViolation: EXPECT_EQ(got.exit_code, 159) << row.name; break;
       case Outcome::kFileSizeLimit: EXPECT_EQ(got.exit_code, 153) << row.name; break;
+      case Outcome::kOutputLimit: EXPECT_EQ(got.exit_code, 153) << row.name; break;
       case Outcome::kSetupError:
         EXPECT_EQ(got.exit_code, report::kExitConfineFailed) << row.name;
         break;

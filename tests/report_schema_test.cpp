@@ -341,7 +341,7 @@ TEST(ReportSchema, OutcomeEnumMatchesWriter) {
   for (Outcome outcome :
        {Outcome::kOk, Outcome::kExitNonzero, Outcome::kSignaled, Outcome::kOom,
         Outcome::kWallTimeout, Outcome::kCpuTimeout, Outcome::kSeccompViolation,
-        Outcome::kFileSizeLimit, Outcome::kSetupError, Outcome::kExecError}) {
+        Outcome::kFileSizeLimit, Outcome::kOutputLimit, Outcome::kSetupError, Outcome::kExecError}) {
     in_writer.insert(to_string(outcome));
   }
   EXPECT_EQ(in_schema, in_writer);

@@ -94,6 +94,10 @@ struct Image {
   char* const* argv = nullptr;
   char* const* envp = nullptr;
 
+  // The job's stdin, stdout and stderr (launch::Relay's pipes or pty, /dev/null): the init puts
+  // them at 0, 1 and 2 first thing, so no process of the sandbox ever holds the caller's.
+  int stdio[3] = {-1, -1, -1};
+
   // Pipes to the parent. sync_fd: the parent writes one byte once the id maps are written, or
   // closes it to abort. error_fd: failure records; end-of-file with none means exec succeeded.
   // status_fd: the init writes the target's wait status when it ends.
@@ -126,7 +130,7 @@ enum class Step : uint16_t {
   kDeathSignal, kWaitParent, kPropagation, kOpenTree, kSetIds, kRootTmpfs, kMountpoint,
   kMount, kMountAttr, kSymlink, kProc, kDev, kRootReadOnly, kPivotRoot, kHostname, kLoopback,
   kFork, kSetsid, kDevNode, kRlimit, kChdir, kCloseFds, kSecurebits, kBoundingSet, kCapabilities,
-  kNoNewPrivs, kSeccomp, kSignalMask, kAffinity, kExec,
+  kNoNewPrivs, kSeccomp, kSignalMask, kAffinity, kExec, kStdio,
 };
 [[nodiscard]] const char* step_name(Step step) noexcept;
 

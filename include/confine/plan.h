@@ -58,6 +58,7 @@ struct RunRequest {
   std::vector<std::string> argv;         // argv[0] is the command as given
   std::vector<std::string> caller_env;   // NAME=VALUE, the caller's environment
   std::string policy_path;               // for the report
+  bool relay_stdin = false;              // the job's stdin is confine's, relayed; else /dev/null
 };
 
 enum class MountKind {
@@ -129,6 +130,10 @@ struct Plan {
   // Resources.
   std::string cgroup_parent;        // where the job's leaf is created; empty = no cgroup
   std::vector<CgroupWrite> cgroup_writes;
+
+  // Stdio: always pipes (or a pty) that confine relays (launch/relay.h).
+  bool relay_stdin = false;
+  std::optional<uint64_t> output_limit;  // bytes of stdout+stderr
 
   // Time.
   std::optional<std::chrono::milliseconds> wall_time;

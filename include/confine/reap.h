@@ -23,6 +23,7 @@ struct ReapFacts {
   // Why confine stopped the job, if it did.
   bool wall_timeout = false;
   bool cpu_timeout = false;
+  bool output_limit = false;  // stdout+stderr passed limits.output
   bool seccomp_notified = false;  // the filter's supervisor saw a forbidden syscall
 
   // Kernel accounting (cgroup memory.events, pids.events); zero when not measured.
@@ -42,8 +43,8 @@ struct Classification {
 };
 
 // The precedence, first match wins: setup_error, exec_error, oom (a group kill, or an OOM kill
-// that ended the target by SIGKILL), wall_timeout, cpu_timeout, seccomp_violation (notified or
-// SIGSYS), file_size_limit (SIGXFSZ), signaled, exit_nonzero, ok.
+// that ended the target by SIGKILL), wall_timeout, cpu_timeout, output_limit, seccomp_violation
+// (notified or SIGSYS), file_size_limit (SIGXFSZ), signaled, exit_nonzero, ok.
 [[nodiscard]] Classification classify(const ReapFacts& facts);
 
 }  // namespace confine::reap

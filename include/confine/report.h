@@ -20,6 +20,7 @@ enum class Outcome {
   kCpuTimeout,        // the CPU-time limit was used up
   kSeccompViolation,  // a syscall the filter forbids with "kill"
   kFileSizeLimit,     // SIGXFSZ: wrote past limits.file_size
+  kOutputLimit,       // stdout+stderr passed limits.output; confine killed the job
   kSetupError,        // confine failed before exec (policy, host, or a setup step)
   kExecError,         // execve failed: not found or not executable
 };
@@ -31,6 +32,9 @@ inline constexpr int kExitConfineFailed = 125;  // setup_error, bad policy, bad 
 inline constexpr int kExitNotExecutable = 126;  // exec_error with EACCES/ENOEXEC/...
 inline constexpr int kExitNotFound = 127;       // exec_error with ENOENT
 inline constexpr int kExitSignalBase = 128;     // 128+N when the target died of signal N
+// output_limit: the same code as file_size_limit (128+SIGXFSZ): the job wrote more than it was
+// allowed to; the outcome says which limit.
+inline constexpr int kExitOutputLimit = 153;
 
 // One protection and whether it is in force for this run.
 struct Protection {
@@ -70,6 +74,14 @@ struct Counters {
   uint64_t cpu_throttled_us = 0; // cpu.stat throttled_usec
 };
 
+// What confine relayed of the job's stdout and stderr (launch/relay.h).
+struct OutputStats {
+  uint64_t stdout_bytes = 0;   // passed on to confine's stdout (a shared pty or pipe: both streams)
+  uint64_t stderr_bytes = 0;
+  uint64_t dropped_bytes = 0;  // written by the job but not passed on: past the limit, or no reader
+  std::optional<uint64_t> limit_bytes;
+};
+
 struct Report {
   int report_version = kReportVersion;
   std::string confine_version;
@@ -83,8 +95,9 @@ struct Report {
   uint64_t cpu_system_us = 0;
   std::optional<uint64_t> memory_peak_bytes;  // absent when no mechanism measured it
   std::optional<uint64_t> pids_peak;
-  std::vector<std::string> limits_hit;  // "wall_time", "cpu_time", "memory", "pids", "file_size"
+  std::vector<std::string> limits_hit;  // "wall_time", "cpu_time", "memory", "pids", "file_size", "output"
   Counters counters;
+  std::optional<OutputStats> output;  // absent when the job never started
   std::vector<Protection> enforced;
   std::vector<std::string> command;
   std::string policy_path;

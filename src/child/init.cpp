@@ -175,6 +175,13 @@ void run(const Image& image) noexcept {
   // SIGKILLed between clone3 and the prctl above (no death signal for us then) would leave us
   // blocked there forever, an orphan holding the caller's stdout and stderr open.
   // notify_fd may be -1; sorted first, it is then skipped by close_other_fds' gap logic.
+  // The job's stdio goes to 0, 1 and 2 before anything else: from here on no process of the
+  // sandbox holds the caller's descriptions (a job holding them could reopen /proc/self/fd/1
+  // and read what the caller's file held, or change the caller's terminal). dup2 clears
+  // close-on-exec on the copy, so the target inherits them as they are.
+  for (int n = 0; n < 3; ++n) {
+    if (image.stdio[n] >= 0 && image.stdio[n] != n) CONFINE_CHECK(::dup2(image.stdio[n], n), err, Step::kStdio, n);
+  }
   int keep[] = {0, 1, 2, image.sync_fd, image.error_fd, image.status_fd, image.notify_fd};
   sort_small(keep, 7);
   const int first = keep[0] < 0 ? 1 : 0;
@@ -255,6 +262,8 @@ void run(const Image& image) noexcept {
 
   // The init keeps no write end of the error pipe: end-of-file now means the target exec'd.
   ::close(image.error_fd);
+  // Nor the job's stdio: the relay sees end-of-file once the job's own processes are gone.
+  (void)sys::close_range(0, 2, 0);
   if (image.notify_fd >= 0) ::close(image.notify_fd);
   // The init runs beside untrusted code with its uid: not dumpable and with the job's own
   // privileges (above), and now not even the capabilities the policy kept for the job.
@@ -299,6 +308,7 @@ const char* step_name(Step step) noexcept {
     case Step::kSignalMask: return "signal_mask";
     case Step::kAffinity: return "cpu_affinity";
     case Step::kExec: return "execve";
+    case Step::kStdio: return "stdio";
   }
   return "unknown";
 }

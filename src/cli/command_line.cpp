@@ -22,6 +22,13 @@ void add_run_options(CLI::App& run, RunArgs& args, std::string& log_level) {
   run.add_option("--pids", args.overrides.pids, "Limit on processes and threads");
   run.add_option("--cpus", args.overrides.cpus, "CPU limit in CPUs, e.g. 0.5, 2");
   run.add_option("--net", args.overrides.net, "Network: none or host")->check(CLI::IsMember({"none", "host"}));
+  run.add_option("--max-output", args.overrides.max_output,
+                 "Cap on the job's stdout and stderr together, e.g. 10M; past it the job is killed "
+                 "(outcome output_limit, exit 153)");
+  run.add_option("--stdin", args.stdin_mode,
+                 "The job's stdin: null (default, /dev/null) or relay (confine's own stdin, relayed)")
+      ->check(CLI::IsMember({"null", "relay"}));
+  run.add_flag_callback("-i", [&args] { args.stdin_mode = "relay"; }, "Same as --stdin relay");
   run.add_flag("--best-effort", args.overrides.best_effort,
                "Run even if resource limits cannot be enforced on this host (reported)");
   run.add_option("--report", args.report_file, "Write the JSON report to FILE");

@@ -16,6 +16,7 @@ struct RunArgs {
   std::optional<std::string> report_file;
   std::optional<int> report_fd;
   bool dry_run = false;
+  std::string stdin_mode = "null";  // --stdin: "null" or "relay"
   std::vector<std::string> command;
 };
 

@@ -109,7 +109,9 @@ int run_command(const RunArgs& args) {
   plan::HostFacts host = host::probe();
   // Run by root, compiled filters are reused from a cache only root can write (docs/seccomp.md).
   if (host.euid == 0) host.filter_cache = seccomp::FilterCache::open(filter_cache_dir());
-  auto planned = plan::make_plan(*loaded.policy, plan::RunRequest{args.command, caller_environment(), policy_path}, host);
+  auto planned = plan::make_plan(
+      *loaded.policy, plan::RunRequest{args.command, caller_environment(), policy_path, args.stdin_mode == "relay"},
+      host);
   if (!planned) {
     const Error& e = planned.error();
     spdlog::error("{}", e.render());

@@ -27,6 +27,11 @@ class ChildImage {
     image_.status_fd = status_fd;
     image_.notify_fd = notify_fd;
   }
+  void set_stdio(int in, int out, int err) {
+    image_.stdio[0] = in;
+    image_.stdio[1] = out;
+    image_.stdio[2] = err;
+  }
   // The mask the target restores before exec (see child::Image::affinity).
   void set_affinity(const cpu_set_t& mask) {
     affinity_ = mask;

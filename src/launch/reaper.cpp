@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <span>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -33,6 +34,7 @@ using std::chrono::milliseconds;
 // for when the budget could at the earliest run out (all cores busy), so an idle job costs
 // nothing, and a busy one is caught within this much of its limit.
 constexpr milliseconds kCpuPollFloor{20};
+
 
 int send_signal(int pidfd, int sig) {
   return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
@@ -57,6 +59,21 @@ class Reaper {
       enforce_limits();
     }
     collect();
+    // What the job wrote before it ended still sits in its pipes.
+    if (in_.relay != nullptr) {
+      // A job confine ended (a limit, a cancel) gets no more time for its output than for its
+      // own ending: the kill grace. A job that ended by itself gets a caller that reads slowly
+      // (`| less`) as long as its wall-time limit lasts.
+      if (phase_ != Phase::kRunning) {
+        in_.relay->drain(Clock::now() + in_.plan.kill_grace, std::nullopt);
+      } else {
+        std::optional<Clock::time_point> until;
+        if (wall_deadline_) until = *wall_deadline_ + in_.plan.kill_grace;
+        in_.relay->drain(until, std::nullopt);
+      }
+      // Output past the limit counts even when the job exited before confine could kill it.
+      if (in_.relay->limit_exceeded()) result_.facts.output_limit = true;
+    }
     // Only now, with the job gone: a write to the caller's stderr blocks while the pipe is full,
     // and the job itself may be the one filling it (a target flooding stderr, a caller that
     // reads it slowly or not at all). Logged during supervision, "time limit reached" would
@@ -67,13 +84,14 @@ class Reaper {
 
  private:
   void poll_once() {
-    pollfd fds[5] = {{in_.pidfd, POLLIN, 0},
-                     {in_.signal_fd, POLLIN, 0},
-                     {error_fd_open_ ? in_.error_fd : -1, POLLIN, 0},
-                     {notify_socket_open_ ? in_.notify_socket : -1, POLLIN, 0},
-                     {listener_.get(), POLLIN, 0}};
+    fds_.assign({{in_.pidfd, POLLIN, 0},
+                 {in_.signal_fd, POLLIN, 0},
+                 {error_fd_open_ ? in_.error_fd : -1, POLLIN, 0},
+                 {notify_socket_open_ ? in_.notify_socket : -1, POLLIN, 0},
+                 {listener_.get(), POLLIN, 0}});
+    if (in_.relay != nullptr) in_.relay->poll_fds(fds_);
     int timeout = next_timeout_ms();
-    int n = ::poll(fds, 5, timeout);
+    int n = ::poll(fds_.data(), fds_.size(), timeout);
     if (n < 0 && errno != EINTR) {
       log_later(spdlog::level::err, std::string("poll: ") + std::strerror(errno));
       exited_ = true;  // cannot supervise: fall through to killing and collecting
@@ -81,12 +99,13 @@ class Reaper {
       return;
     }
     if (n <= 0) return;
-    if (fds[2].revents != 0) read_error_record();
-    if (fds[3].revents != 0) receive_listener();
-    if (fds[4].revents & POLLIN) read_notifications();
-    if (fds[4].revents & (POLLHUP | POLLERR)) listener_.reset();  // no process uses the filter now
-    if (fds[1].revents & POLLIN) relay_signals();
-    if (fds[0].revents & POLLIN) exited_ = true;
+    if (fds_[2].revents != 0) read_error_record();
+    if (fds_[3].revents != 0) receive_listener();
+    if (fds_[4].revents & POLLIN) read_notifications();
+    if (fds_[4].revents & (POLLHUP | POLLERR)) listener_.reset();  // no process uses the filter now
+    if (fds_[1].revents & POLLIN) relay_signals();
+    if (in_.relay != nullptr) in_.relay->on_poll(std::span<const pollfd>(fds_).subspan(kOwnFds));
+    if (fds_[0].revents & POLLIN) exited_ = true;
   }
 
   int next_timeout_ms() const {
@@ -237,6 +256,8 @@ class Reaper {
     while (::read(in_.signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
       const int sig = static_cast<int>(info.ssi_signo);
       if (sig == SIGCHLD) continue;  // the pidfd tells us about the init
+      // The caller's terminal changed size: so does the job's pty, and the job hears of it.
+      if (sig == SIGWINCH && in_.relay != nullptr) in_.relay->resize_terminal();
       // The init forwards it to the target; the caller's Ctrl-C reaches the job as it would
       // reach an unsandboxed command.
       (void)send_signal(in_.pidfd, sig);
@@ -246,6 +267,13 @@ class Reaper {
 
   void enforce_limits() {
     if (exited_) return;
+    // Past limits.output the job is killed at once: it could not write anything more anyway.
+    if (in_.relay != nullptr && in_.relay->limit_exceeded() && !result_.facts.output_limit) {
+      result_.facts.output_limit = true;
+      log_later(spdlog::level::info, "output limit reached; killed the job");
+      if (phase_ != Phase::kKilled) kill_everything();
+      return;
+    }
     const auto now = Clock::now();
     if (phase_ == Phase::kRunning) {
       if (wall_deadline_ && now >= *wall_deadline_) {
@@ -356,7 +384,9 @@ class Reaper {
     if (spdlog::should_log(level) && deferred_logs_.size() < 64) deferred_logs_.emplace_back(level, std::move(message));
   }
 
+  static constexpr size_t kOwnFds = 5;  // pidfd, signals, errors, notify socket, listener; then the relay's
   const ReaperInput& in_;
+  std::vector<pollfd> fds_;
   ReapResult result_;
   std::vector<std::pair<spdlog::level::level_enum, std::string>> deferred_logs_;
   UniqueFd listener_;

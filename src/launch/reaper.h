@@ -11,6 +11,7 @@
 #include "confine/plan.h"
 #include "confine/reap.h"
 #include "confine/report.h"
+#include "relay.h"
 
 namespace confine::launch {
 
@@ -22,6 +23,7 @@ struct ReaperInput {
   int status_fd;                // the target's wait status, from the init
   int notify_socket;            // delivers the target's seccomp listener; -1 without one
   const cgroup::Leaf* leaf;     // null when running without a cgroup
+  Relay* relay;                 // the job's stdio, moved inside the loop; drained after the job
   std::chrono::steady_clock::time_point started;  // clone time: the wall limit counts from here
 };
 

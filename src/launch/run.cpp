@@ -199,14 +199,14 @@ class HeapNotForked {
   size_t bytes_ = 0;
 };
 
-// SIGCHLD, SIGINT, SIGTERM, SIGHUP and SIGQUIT blocked and readable from a signalfd while it
-// lives; the previous mask comes back when it goes.
+// SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGWINCH blocked and readable from a signalfd
+// while it lives; the previous mask comes back when it goes.
 class BlockedSignals {
  public:
   BlockedSignals() {
     sigset_t handled;
     sigemptyset(&handled);
-    for (int sig : {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&handled, sig);
+    for (int sig : {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH}) sigaddset(&handled, sig);
     ::sigprocmask(SIG_BLOCK, &handled, &previous_);
     fd_.reset(::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK));
   }
@@ -222,7 +222,7 @@ class BlockedSignals {
     std::vector<int> pending;
     signalfd_siginfo info{};
     while (::read(fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-      if (info.ssi_signo != SIGCHLD) pending.push_back(static_cast<int>(info.ssi_signo));
+      if (info.ssi_signo != SIGCHLD && info.ssi_signo != SIGWINCH) pending.push_back(static_cast<int>(info.ssi_signo));
     }
     return pending;
   }
@@ -275,6 +275,15 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   auto built = ChildImage::build(plan);
   if (!built) return setup_failed(report, "image", built.error());
   ChildImage& image = **built;
+
+  // The job's stdio: pipes or a pty that confine relays (relay.h), never the caller's own.
+  RelayOptions relay_options;
+  relay_options.relay_stdin = plan.relay_stdin;
+  relay_options.output_limit = plan.output_limit;
+  auto made_relay = Relay::create(relay_options);
+  if (!made_relay) return setup_failed(report, "stdio", made_relay.error());
+  Relay& relay = **made_relay;
+  image.set_stdio(relay.job_fd(0), relay.job_fd(1), relay.job_fd(2));
 
   auto sync = make_pipe();
   auto errors = make_pipe();
@@ -337,6 +346,7 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
                                   : ""});
   }
   UniqueFd job(pidfd);
+  relay.close_job_ends();
   sync->read.reset();
   errors->write.reset();
   status->write.reset();
@@ -353,9 +363,10 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   sync->write.reset();
 
   ReaperInput input{plan, job.get(), blocked.fd(), errors->read.get(), status->read.get(),
-                    notify_parent.get(), leaf ? &*leaf : nullptr, t_clone};
+                    notify_parent.get(), leaf ? &*leaf : nullptr, &relay, t_clone};
   ReapResult reaped = reap_job(input);
   const auto t_exited = Clock::now();
+  report.output = relay.stats();
 
   // Teardown: the init's exit already SIGKILLed its namespace; the cgroup makes sure, and its
   // removal proves nothing is left (rmdir fails while any process remains).

@@ -195,6 +195,8 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
   plan.wall_time = policy.limits.wall_time.value;
   plan.cpu_time = resources->cpu_time;
   plan.kill_grace = policy.limits.kill_grace.value;
+  plan.relay_stdin = request.relay_stdin;
+  plan.output_limit = policy.limits.output_bytes.value;
 
   // The filter, after the resources: where the memory limit falls back to RLIMIT_AS, the memory
   // that RLIMIT_AS cannot see is refused here.
@@ -223,6 +225,12 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
                              : Protection{"network_namespace", "disabled_by_policy", "CLONE_NEWNET",
                                           "network.mode = host"});
   add_filesystem_protections(policy, plan);
+  out.push_back(enforced("stdio", "pipes or a pty relayed by confine",
+                         std::string("the job never holds the caller's descriptors; stdin ") +
+                             (plan.relay_stdin ? "relayed" : "/dev/null")));
+  out.push_back(plan.output_limit ? enforced("output_limit", "bytes relayed, then SIGKILL of the job",
+                                             steps::size_text(*plan.output_limit) + " of stdout and stderr")
+                                  : Protection{"output_limit", "not_requested", "bytes relayed", "no limit set"});
   out.push_back(enforced("capabilities", "bounding set, capset, ambient set",
                          "kept: " + steps::caps_text(plan.keep_caps)));
   out.push_back(enforced("no_new_privs", "prctl PR_SET_NO_NEW_PRIVS", "setuid binaries cannot gain privileges"));

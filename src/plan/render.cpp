@@ -144,6 +144,8 @@ std::string render(const Plan& plan) {
   line("wall_time: " + duration_text(plan.wall_time));
   line("cpu_time: " + duration_text(plan.cpu_time));
   line("kill_grace: " + std::to_string(plan.kill_grace.count()) + "ms");
+  line(std::string("stdin: ") + (plan.relay_stdin ? "relayed" : "/dev/null"));
+  line("output_limit: " + (plan.output_limit ? steps::size_text(*plan.output_limit) : std::string("none")));
   line("env:");
   for (const std::string& entry : plan.envp) {
     const size_t eq = entry.find('=');

@@ -119,8 +119,8 @@ void check_memory_high(const toml::table& table, Reader& r, const Policy::Limits
 void apply_limits(const toml::node& node, Reader& r, Policy::Limits& limits) {
   const toml::table* table = r.table(node, "limits");
   if (table == nullptr) return;
-  static constexpr std::array<std::string_view, 11> kKeys{"wall_time",   "cpu_time", "kill_grace", "memory",
-                                                          "memory_high", "swap",     "file_size",
+  static constexpr std::array<std::string_view, 12> kKeys{"wall_time",   "cpu_time", "kill_grace", "memory",
+                                                          "memory_high", "swap",     "file_size",  "output",
                                                           "pids",        "open_files", "cpus",     "core_dumps"};
   r.check_keys(*table, "limits", "[limits]", kKeys);
   read_duration(*table, "wall_time", Zero::kRejected, Unlimited::kAllowed, r, limits.wall_time);

@@ -49,6 +49,10 @@ Classification decide(const ReapFacts& facts) {
   if (facts.cpu_timeout) {
     return make(Outcome::kCpuTimeout, report::kExitTimeout, {"cpu_time"});
   }
+  // Enforced by killing too: the job's SIGKILL follows from it.
+  if (facts.output_limit) {
+    return make(Outcome::kOutputLimit, report::kExitOutputLimit, {"output"});
+  }
   // A notified violation keeps its outcome even when the supervisor then killed the target
   // with another signal; the exit code is always 128+SIGSYS so it does not depend on how the
   // kill was delivered.

@@ -127,6 +127,18 @@ Json seccomp_violation_json(const std::optional<SeccompViolation>& violation) {
   return item;
 }
 
+Json output_json(const std::optional<OutputStats>& output) {
+  if (!output.has_value()) {
+    return nullptr;
+  }
+  Json item = Json::object();
+  item["stdout_bytes"] = output->stdout_bytes;
+  item["stderr_bytes"] = output->stderr_bytes;
+  item["dropped_bytes"] = output->dropped_bytes;
+  item["limit_bytes"] = optional_or_null(output->limit_bytes);
+  return item;
+}
+
 Json phases_json(const std::vector<Phase>& phases) {
   Json list = Json::array();
   for (const Phase& phase : phases) {
@@ -150,6 +162,7 @@ std::string to_json_text(const Report& report, bool pretty) {
   doc["times"] = times_json(report);
   doc["resources"] = resources_json(report);
   doc["limits_hit"] = report.limits_hit;
+  doc["output"] = output_json(report.output);
   doc["enforced"] = enforced_json(report.enforced);
   doc["command"] = report.command;
   doc["policy"] = policy_json(report);

@@ -15,6 +15,7 @@ const char* to_string(Outcome outcome) {
     case Outcome::kCpuTimeout: return "cpu_timeout";
     case Outcome::kSeccompViolation: return "seccomp_violation";
     case Outcome::kFileSizeLimit: return "file_size_limit";
+    case Outcome::kOutputLimit: return "output_limit";
     case Outcome::kSetupError: return "setup_error";
     case Outcome::kExecError: return "exec_error";
   }
