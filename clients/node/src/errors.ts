@@ -230,6 +230,8 @@ export function classify(details: RunDetails & { report: Report }): SandboxError
       );
     case 'file_size_limit':
       return new ResourceLimitError(`${what}: wrote past its file size limit`, details, 'file_size');
+    case 'output_limit':
+      return new ResourceLimitError(`${what}: output limit reached`, details, 'output');
     case 'signaled':
     case 'exit_nonzero':
       // pids.max refusing a fork is a fact, not an ending (docs/report.md); a job that then
@@ -244,9 +246,6 @@ export function classify(details: RunDetails & { report: Report }): SandboxError
     default: {
       // Outcomes added after this client was written (docs/report.md, "Versioning").
       const outcome: string = r.outcome;
-      if (outcome === 'output_limit') {
-        return new ResourceLimitError(`${what}: output limit reached`, details, 'output');
-      }
       return new SandboxError(`${what}: ended with outcome ${outcome} (exit code ${r.exit_code})`, details);
     }
   }

@@ -163,7 +163,8 @@ export function buildConfineArgs(
   // --log-fd, otherwise not printed at all (the report carries every error's message).
   if (features.logFd) argv.push(`--log-fd=${LOG_FD}`);
   else argv.push('--log-level=off');
-  if (options.stdin === undefined && features.stdinMode) argv.push('--stdin=null');
+  // confine gives the job /dev/null unless asked to relay its own stdin (the client's pipe).
+  if (features.stdinMode) argv.push(options.stdin === undefined ? '--stdin=null' : '--stdin=relay');
   argv.push('--', command, ...args);
   return argv;
 }

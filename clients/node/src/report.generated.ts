@@ -17,6 +17,7 @@ export type ConfineRunReportReportVersion1 = {
     | 'cpu_timeout'
     | 'seccomp_violation'
     | 'file_size_limit'
+    | 'output_limit'
     | 'setup_error'
     | 'exec_error';
   exit_code: ExitCode;
@@ -41,7 +42,13 @@ export type ConfineRunReportReportVersion1 = {
       cpu_throttled_us: Count;
     };
   };
-  limits_hit: ('wall_time' | 'cpu_time' | 'memory' | 'pids' | 'file_size')[];
+  limits_hit: ('wall_time' | 'cpu_time' | 'memory' | 'pids' | 'file_size' | 'output')[];
+  output?: null | {
+    stdout_bytes: Count;
+    stderr_bytes: Count;
+    dropped_bytes: Count;
+    limit_bytes: CountOrNull;
+  };
   enforced: {
     name: string;
     status:

@@ -129,7 +129,8 @@ test('output limit: ResourceLimitError(output), the output cut at the limit', as
   assertSchemaValid(e.report);
   if ((await features(confinePath)).maxOutput) {
     // confine enforces it itself (contract: outcome output_limit, exit 153).
-    assert.equal(e.report.outcome as string, 'output_limit');
+    assert.equal(e.report.outcome, 'output_limit');
+    assert.deepEqual(e.report.limits_hit, ['output']);
     assert.equal(e.exitCode, 153);
   }
 });

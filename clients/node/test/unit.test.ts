@@ -41,6 +41,7 @@ test('buildConfineArgs: every option as one --flag=value element, the command af
       maxOutput: '1M',
       killGrace: 0,
       bestEffort: true,
+      stdin: 'input',
     },
     all,
     '/etc/confine/policies/imagemagick.toml',
@@ -65,7 +66,7 @@ test('buildConfineArgs: every option as one --flag=value element, the command af
     '--best-effort',
     '--report-fd=3',
     '--log-fd=4',
-    '--stdin=null',
+    '--stdin=relay',
     '--',
     'convert',
     '-density',
@@ -78,6 +79,9 @@ test('buildConfineArgs: every option as one --flag=value element, the command af
 test('buildConfineArgs: without the newer flags, confine logs nothing and the client does the rest', () => {
   const argv = buildConfineArgs('/bin/true', [], { maxOutput: 10, killGrace: 100 }, none, null);
   assert.deepEqual(argv, ['run', '--report-fd=3', '--log-level=off', '--', '/bin/true']);
+  // The job reads end-of-file at once unless the client has input for it.
+  assert.ok(buildConfineArgs('/bin/true', [], {}, all, null).includes('--stdin=null'));
+  assert.ok(!buildConfineArgs('/bin/true', [], { stdin: 'x' }, none, null).some((a) => a.startsWith('--stdin')));
 });
 
 test('buildConfineArgs refuses what cannot be passed safely', () => {
