@@ -5,7 +5,11 @@
 // the worker's time per job into confine's own phases (everything in the report's `phases` but
 // `run`), the target's `run`, and the rest (node, the client, BullMQ, Redis).
 //
-//   npm run build && node scripts/bench.mjs [TRIVIAL_JOBS] [CONVERSION_JOBS]
+//   npm run build && node scripts/bench.mjs [TRIVIAL_JOBS] [CONVERSION_JOBS] [ROUNDS]
+//
+// The machine's own speed drifts (other work on it), so the one-worker and two-worker runs
+// alternate, ROUNDS times each (default 3), and each figure is the median over the rounds with
+// the lowest and highest in brackets.
 //
 // Needs what the tests need (build/src/confine, redis-server, the built client). Prints a
 // Markdown table; nothing is asserted.
@@ -23,6 +27,7 @@ process.env.CONFINE ||= `${root}build/src/confine`;
 process.env.CONFINE_POLICY_PATH ||= `${root}policies`;
 const trivialJobs = Number(process.argv[2] ?? 200);
 const conversionJobs = Number(process.argv[3] ?? 100);
+const rounds = Number(process.argv[4] ?? 3);
 
 const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="240"><rect width="320" height="240" fill="teal"/><circle cx="160" cy="120" r="80" fill="orange"/></svg>\n';
 const kinds = {
@@ -105,28 +110,39 @@ chmodSync(shared, 0o755);
 const rows = [];
 try {
   for (const [kind, count] of [['trivial', trivialJobs], ['conversion', conversionJobs]]) {
-    for (const workerCount of [1, 2]) {
-      const r = await measure(redis, shared, kind, count, workerCount);
-      rows.push(r);
-      console.error(`${kind} x${workerCount}: ${r.perSecond.toFixed(1)} jobs/s`);
+    const byWorkers = new Map([[1, []], [2, []]]);
+    for (let round = 0; round < rounds; round++) {
+      for (const workerCount of [1, 2]) {
+        const r = await measure(redis, shared, kind, count, workerCount);
+        byWorkers.get(workerCount).push(r);
+        console.error(`${kind} x${workerCount} round ${round + 1}: ${r.perSecond.toFixed(1)} jobs/s`);
+      }
     }
+    for (const [workerCount, results] of byWorkers) rows.push({ kind, workerCount, count, results });
   }
 } finally {
   await redis.stop();
   rmSync(shared, { recursive: true, force: true });
 }
 const pct = (x) => `${(100 * x).toFixed(0)}%`;
+const spread = (results, pick, format) => {
+  const xs = results.map(pick);
+  return `${format(median(xs))} [${format(Math.min(...xs))}-${format(Math.max(...xs))}]`;
+};
+const ms = (x) => `${x.toFixed(1)} ms`;
 console.log(
   `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), Linux ${os.release()}, Node ${process.versions.node}; ` +
-    `load average ${loadBefore.toFixed(1)} before, ${os.loadavg()[0].toFixed(1)} after`,
+    `load average ${loadBefore.toFixed(1)} before, ${os.loadavg()[0].toFixed(1)} after; ${rounds} rounds`,
 );
 console.log('');
-console.log('| job | workers | jobs | jobs/s | median per job | confine (setup + teardown) | the tool itself (`run`) | node, client, BullMQ, Redis |');
+console.log('| job | workers | jobs per round | jobs/s | median time per job in the worker | confine (setup + teardown) | the tool itself (`run`) | node, client, BullMQ, Redis |');
 console.log('|---|---|---|---|---|---|---|---|');
-for (const r of rows) {
-  const rest = 1 - r.confineShare - r.runShare;
+for (const { kind, workerCount, count, results } of rows) {
+  const rest = (r) => 1 - r.confineShare - r.runShare;
   console.log(
-    `| ${r.kind === 'trivial' ? 'trivial (empty python3 script)' : 'conversion (ImageMagick SVG to PNG)'} | ${r.workerCount} | ${r.count} | ${r.perSecond.toFixed(1)} | ` +
-      `${r.medianJobMs.toFixed(1)} ms | ${r.medianConfineMs.toFixed(1)} ms (${pct(r.confineShare)}) | ${r.medianRunMs.toFixed(1)} ms (${pct(r.runShare)}) | ${pct(rest)} |`,
+    `| ${kind === 'trivial' ? 'trivial (empty python3 script)' : 'conversion (ImageMagick SVG to PNG)'} | ${workerCount} | ${count} | ` +
+      `${spread(results, (r) => r.perSecond, (x) => x.toFixed(1))} | ${spread(results, (r) => r.medianJobMs, ms)} | ` +
+      `${ms(median(results.map((r) => r.medianConfineMs)))} (${pct(median(results.map((r) => r.confineShare)))}) | ` +
+      `${ms(median(results.map((r) => r.medianRunMs)))} (${pct(median(results.map((r) => r.runShare)))}) | ${pct(median(results.map(rest)))} |`,
   );
 }
