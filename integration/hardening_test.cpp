@@ -261,6 +261,32 @@ TEST_F(HardeningTest, StdinIsDevNullUnlessRelayed) {
   ::close(fds[1]);
 }
 
+// --- 11: contract bugs --------------------------------------------------------------------------
+
+// 2562048 hours is 2^63 nanoseconds: the deadline overflowed and the job was killed at once.
+TEST_F(HardeningTest, HugeTimeoutsDoNotOverflow) {
+  EXPECT_TRUE(Ended(run_probe({"exit", "0"}, with_args({"--timeout", "2562048h"})), "ok", 0));
+  EXPECT_TRUE(Ended(run_probe({"exit", "0"}, with_args({"--timeout", "99999999h"})), "ok", 0));
+  // A huge kill grace: the job still gets SIGTERM first (and dies of it), not SIGKILL at once.
+  const RunResult r = run_probe({"sleep", "10"}, with_args({"-p", policy("huge-grace.toml"), "--timeout", "300ms"}));
+  EXPECT_TRUE(EndedByLimit(r, "wall_timeout", 124, "wall_time"));
+  ASSERT_TRUE(r.report.has_value());
+  EXPECT_EQ((*r.report)["target"]["signal_name"], "SIGTERM") << r.describe();
+}
+
+// --report-fd 1 shares confine's stdout: the target's own output must still arrive (close-on-exec
+// on the caller's fd 1 used to take it away) and its exit code stay its own.
+TEST_F(HardeningTest, ReportOnStdoutKeepsTheTargetsOutput) {
+  const RunResult r = run_probe({"write-bytes", "5"}, with_args({"--report-fd", "1"}));
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  ASSERT_GE(r.out.size(), 6U);
+  EXPECT_EQ(r.out.substr(0, 5), "xxxxx") << r.describe();
+  const auto report = nlohmann::json::parse(r.out.substr(5), nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << r.out;
+  EXPECT_EQ(report["outcome"], "ok");
+  EXPECT_EQ(report["output"]["stdout_bytes"], 5);
+}
+
 // --- 6: a violation parked while the job exits ---------------------------------------------------
 
 TEST_F(HardeningTest, AViolationIsNeverLostToTheJobsOwnExit) {

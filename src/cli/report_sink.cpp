@@ -36,8 +36,10 @@ Expected<ReportSink> ReportSink::open(const std::optional<std::string>& file, st
       return fail(ErrorCode::kInvalidArgument, "--report-fd " + std::to_string(*fd) + " is not an open file descriptor");
     }
     // The report fd must not leak into the sandbox; the child closes every fd above 2 anyway,
-    // and close-on-exec also keeps it from any other program confine might start.
-    (void)::fcntl(*fd, F_SETFD, FD_CLOEXEC);
+    // and close-on-exec also keeps it from any other program confine might start. Not on 0, 1
+    // or 2: the flag belongs to the caller's descriptor, which `--report-fd 1` shares with
+    // confine's own stdout.
+    if (*fd > 2) (void)::fcntl(*fd, F_SETFD, FD_CLOEXEC);
     sink.fd_ = *fd;
   }
   return sink;

@@ -36,6 +36,14 @@ using std::chrono::milliseconds;
 constexpr milliseconds kCpuPollFloor{20};
 
 
+// `from + span`, saturating: a limit of 2562048 hours (2^63 ns) or more would overflow the clock's
+// nanosecond count and land in the past, killing the job at once. Anything past a century is
+// as good as no limit.
+Clock::time_point deadline_after(Clock::time_point from, milliseconds span) {
+  constexpr milliseconds kCentury = std::chrono::hours(24 * 365 * 100);
+  return from + std::min(span, kCentury);  // compared in milliseconds: in nanoseconds it overflows
+}
+
 int send_signal(int pidfd, int sig) {
   return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
 }
@@ -47,7 +55,7 @@ enum class Phase { kRunning, kTerminating, kKilled };
 class Reaper {
  public:
   explicit Reaper(const ReaperInput& in) : in_(in) {
-    if (in.plan.wall_time) wall_deadline_ = in.started + *in.plan.wall_time;
+    if (in.plan.wall_time) wall_deadline_ = deadline_after(in.started, *in.plan.wall_time);
     if (in.plan.cpu_time && in.leaf) next_cpu_check_ = Clock::now() + kCpuPollFloor;
   }
 
@@ -65,11 +73,11 @@ class Reaper {
       // own ending: the kill grace. A job that ended by itself gets a caller that reads slowly
       // (`| less`) as long as its wall-time limit lasts.
       if (phase_ != Phase::kRunning) {
-        in_.relay->drain(Clock::now() + in_.plan.kill_grace, std::nullopt);
+        in_.relay->drain(deadline_after(Clock::now(), in_.plan.kill_grace));
       } else {
         std::optional<Clock::time_point> until;
-        if (wall_deadline_) until = *wall_deadline_ + in_.plan.kill_grace;
-        in_.relay->drain(until, std::nullopt);
+        if (wall_deadline_) until = deadline_after(*wall_deadline_, in_.plan.kill_grace);
+        in_.relay->drain(until);
       }
       // Output past the limit counts even when the job exited before confine could kill it.
       if (in_.relay->limit_exceeded()) result_.facts.output_limit = true;
@@ -308,7 +316,7 @@ class Reaper {
       (void)send_signal(in_.pidfd, SIGTERM);  // the init forwards it to the target
     }
     phase_ = Phase::kTerminating;
-    kill_deadline_ = Clock::now() + in_.plan.kill_grace;
+    kill_deadline_ = deadline_after(Clock::now(), in_.plan.kill_grace);
     if (in_.plan.kill_grace.count() == 0) kill_everything();
   }
 

@@ -318,8 +318,7 @@ void Relay::on_poll(std::span<const pollfd> fds) {
   }
 }
 
-void Relay::drain(std::optional<std::chrono::steady_clock::time_point> deadline,
-                  std::optional<std::chrono::milliseconds> idle) {
+void Relay::drain(std::optional<std::chrono::steady_clock::time_point> deadline) {
   // Nobody reads the job's stdin any more.
   for (auto& s : streams_) {
     if (s->input()) {
@@ -330,26 +329,27 @@ void Relay::drain(std::optional<std::chrono::steady_clock::time_point> deadline,
   }
   // Every writer is gone now, so each output stream ends in end-of-file once the caller has
   // taken what the pipe still holds.
+  using std::chrono::milliseconds;
   std::vector<pollfd> fds;
   bool gave_up = false;
   while (true) {
     fds.clear();
     poll_fds(fds);
     if (std::none_of(fds.begin(), fds.end(), [](const pollfd& p) { return p.fd >= 0; })) break;
-    int timeout = -1;
-    if (idle) timeout = static_cast<int>(idle->count());
-    if (deadline) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
-      const int until = static_cast<int>(std::max<long long>(0, left.count()));
-      timeout = timeout < 0 ? until : std::min(timeout, until);
-    }
-    const int n = ::poll(fds.data(), fds.size(), timeout);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      gave_up = true;  // nothing moved for `idle`, or out of time: the caller is not reading
+    const auto now = std::chrono::steady_clock::now();
+    if (deadline && now >= *deadline) {
+      gave_up = true;  // out of time: the caller is not reading, or not fast enough
       break;
     }
-    on_poll(fds);
+    // poll's timeout is an int of milliseconds: wait in slices of at most a minute.
+    milliseconds wait{60'000};
+    if (deadline) wait = std::min(wait, std::chrono::duration_cast<milliseconds>(*deadline - now) + milliseconds{1});
+    const int n = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
+    if (n < 0 && errno != EINTR) {
+      gave_up = true;
+      break;
+    }
+    if (n > 0) on_poll(fds);
   }
   if (!gave_up) return;
   // Count what the job wrote that never reached the caller.

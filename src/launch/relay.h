@@ -54,10 +54,9 @@ class Relay {
   [[nodiscard]] bool limit_exceeded() const { return limit_exceeded_; }
 
   // After the job ended: moves what is left in the pipes until end-of-file, giving up at
-  // `deadline` or when nothing moved for `idle` (either optional). What is given up counts as
+  // `deadline` (none: wait for the caller as long as it takes). What is given up counts as
   // dropped.
-  void drain(std::optional<std::chrono::steady_clock::time_point> deadline,
-             std::optional<std::chrono::milliseconds> idle);
+  void drain(std::optional<std::chrono::steady_clock::time_point> deadline);
   // The caller's terminal changed size (SIGWINCH): the job's pty follows.
   void resize_terminal();
 
