@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,19 @@
 namespace integ {
 namespace {
 
-using HardeningTest = SandboxTest;
+class HardeningTest : public SandboxTest {
+ protected:
+  // `confine run ARGS -- probe PROBE_ARGS` without the fixture's own --report, for the tests
+  // about where the report goes.
+  RunResult run_without_report(const std::vector<std::string>& args, const std::vector<std::string>& probe_args) {
+    Invocation inv;
+    inv.argv = {confine_binary(), "run", "--ro", probe_dir(), "--rw", job_};
+    inv.argv.insert(inv.argv.end(), args.begin(), args.end());
+    inv.argv.insert(inv.argv.end(), {"--", probe_binary(), "--tag", tag_});
+    inv.argv.insert(inv.argv.end(), probe_args.begin(), probe_args.end());
+    return integ::start(inv, "").wait();
+  }
+};
 
 // --- 0: socket families -------------------------------------------------------------------------
 
@@ -259,6 +272,77 @@ TEST_F(HardeningTest, StdinIsDevNullUnlessRelayed) {
   EXPECT_EQ(::read(fds[0], left, sizeof left), 6) << "confine consumed input meant for its caller";
   ::close(fds[0]);
   ::close(fds[1]);
+}
+
+// --- 8: the report path -------------------------------------------------------------------------
+
+// An earlier job planted a symlink in its job directory; a later run's report goes there. Root
+// following it would create a root-owned file wherever the job chose.
+TEST_F(HardeningTest, AReportPathThroughAJobsSymlinkIsRefused) {
+  const std::string elsewhere = base_ + "/elsewhere";
+  ASSERT_EQ(::mkdir(elsewhere.c_str(), 0755), 0);
+  ASSERT_TRUE(ProbeOk(run_probe({"make-symlink", elsewhere, job_path("out")})));
+  const auto start = std::chrono::steady_clock::now();
+  const RunResult r = run_without_report({"--report", job_path("out/report.json")}, {"exit", "0"});
+  EXPECT_EQ(r.exit_code, 125) << r.describe();
+  EXPECT_NE(r.err.find("is a symlink owned by uid"), std::string::npos) << r.err;
+  EXPECT_FALSE(read_text(elsewhere + "/report.json").has_value()) << "confine wrote through the job's symlink";
+  // A FIFO at the report path: refused at once instead of hanging before anything started.
+  ASSERT_TRUE(ProbeOk(run_probe({"make-fifo", job_path("report.fifo")})));
+  const RunResult fifo = run_without_report({"--report", job_path("report.fifo")}, {"exit", "0"});
+  EXPECT_EQ(fifo.exit_code, 125) << fifo.describe();
+  EXPECT_NE(fifo.err.find("FIFO with no reader"), std::string::npos) << fifo.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+}
+
+TEST_F(HardeningTest, ReportDashIsStdout) {
+  const RunResult r = run_without_report({"--report", "-"}, {"exit", "0"});
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  const auto report = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << r.out;
+  EXPECT_EQ(report["outcome"], "ok");
+  EXPECT_FALSE(read_text("-").has_value()) << "a file named '-' was created";
+}
+
+// --- 9: where the policy comes from --------------------------------------------------------------
+
+// No path from the build tree is compiled in: without CONFINE_POLICY_PATH and an installed copy,
+// the default policy is simply not found, and the error says where confine looked.
+TEST_F(HardeningTest, NoPolicyPathIsCompiledIn) {
+  const RunResult r = run_probe({"exit", "0"}, with_env({"CONFINE_POLICY_PATH="}));
+  EXPECT_EQ(r.exit_code, 125) << r.describe();
+  EXPECT_NE(r.err.find("no policy named 'default'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("/etc/confine/policies/"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(shipped_policy_dir()), std::string::npos) << "the build tree's policies were searched: " << r.err;
+}
+
+TEST_F(HardeningTest, ShippedPoliciesAreFoundByName) {
+  EXPECT_TRUE(Ended(run_probe({"exit", "0"}, with_args({"-p", "default"})), "ok", 0));
+  EXPECT_TRUE(Ended(run_probe({"exit", "0"}, with_args({"-p", "default.toml"})), "ok", 0));
+  const RunResult missing = run_probe({"exit", "0"}, with_args({"-p", "no-such-policy"}));
+  EXPECT_EQ(missing.exit_code, 125);
+  EXPECT_NE(missing.err.find("no policy named 'no-such-policy' (or 'no-such-policy.toml') in " + shipped_policy_dir() + "/"),
+            std::string::npos)
+      << missing.err;
+}
+
+// Run as root, a policy anyone else could write is not one to run with.
+TEST_F(HardeningTest, APolicyOthersCanWriteIsRefusedRootOnly) {
+  CONFINE_REQUIRE_ROOT();
+  const std::string dir = base_ + "/policies";
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  const std::string file = dir + "/mine.toml";
+  write_text(file, "version = 1\nextends = [\"" + shipped_policy_dir() + "/default.toml\"]\n");
+  EXPECT_TRUE(Ended(run_probe({"exit", "0"}, with_args({"-p", file})), "ok", 0)) << "the control";
+  ASSERT_EQ(::chmod(dir.c_str(), 0777), 0);
+  const RunResult open_dir = run_probe({"exit", "0"}, with_args({"-p", file}));
+  EXPECT_EQ(open_dir.exit_code, 125);
+  EXPECT_NE(open_dir.err.find("is writable by others"), std::string::npos) << open_dir.err;
+  ASSERT_EQ(::chmod(dir.c_str(), 0755), 0);
+  ASSERT_EQ(::chown(file.c_str(), 65534, 65534), 0);
+  const RunResult other_owner = run_probe({"exit", "0"}, with_args({"-p", file}));
+  EXPECT_EQ(other_owner.exit_code, 125);
+  EXPECT_NE(other_owner.err.find("is owned by uid 65534"), std::string::npos) << other_owner.err;
 }
 
 // --- 11: contract bugs --------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -74,6 +75,17 @@ std::string confine_binary() { return from_env("CONFINE_INTEG_CONFINE", CONFINE_
 std::string probe_binary() { return from_env("CONFINE_INTEG_PROBE", CONFINE_INTEG_PROBE); }
 std::string probe_dir() { return from_env("CONFINE_INTEG_PROBE_DIR", CONFINE_INTEG_PROBE_DIR); }
 std::string policy_dir() { return from_env("CONFINE_INTEG_POLICY_DIR", CONFINE_INTEG_POLICY_DIR); }
+std::string shipped_policy_dir() { return from_env("CONFINE_INTEG_SHIPPED_POLICY_DIR", CONFINE_INTEG_SHIPPED_POLICY_DIR); }
+
+namespace {
+// Every confine a test starts finds the shipped policies by name (the default one included) in
+// this checkout, unless the caller already says where (the rootless pass runs a staged copy).
+// Set once in the test process's own environment, so every way of starting confine inherits it.
+[[maybe_unused]] const bool kPolicyPathSet = [] {
+  ::setenv("CONFINE_POLICY_PATH", shipped_policy_dir().c_str(), /*overwrite=*/0);
+  return true;
+}();
+}  // namespace
 
 std::string RunResult::describe() const {
   std::ostringstream s;

@@ -19,6 +19,7 @@ std::string confine_binary();
 std::string probe_binary();
 std::string probe_dir();
 std::string policy_dir();  // integration/policies
+std::string shipped_policy_dir();  // policies/, the shipped ones (CONFINE_POLICY_PATH for confine)
 
 struct Invocation {
   std::vector<std::string> argv;            // complete argv, argv[0] is the program

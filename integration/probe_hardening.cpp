@@ -336,7 +336,15 @@ int write_bytes(Args args) {
   return kOk;
 }
 
+// make-symlink TARGET LINK: plants a symlink, as a hostile job would in its job directory.
+int make_symlink(Args args) { return result(::symlink(args[0], args[1]), "symlink"); }
+
+// make-fifo PATH: plants a FIFO.
+int make_fifo(Args args) { return result(::mkfifo(args[0], 0666), "mkfifo"); }
+
 constexpr Command kCommands[] = {
+    {"make-symlink", "TARGET LINK", 2, 2, make_symlink},
+    {"make-fifo", "PATH", 1, 1, make_fifo},
     {"stdin-echo", "", 0, 0, stdin_echo},
     {"write-bytes", "N [stderr]", 1, 2, write_bytes},
     {"reopen-fd", "N", 1, 1, reopen_fd},

@@ -66,7 +66,8 @@ setpriv --reuid="$uid" --regid="$gid" --clear-groups --reset-env \
       CONFINE_INTEG_PROBE="$stage/probe/confine-probe" \
       CONFINE_INTEG_PROBE_DIR="$stage/probe" \
       CONFINE_INTEG_POLICY_DIR="$stage/integration/policies" \
-      CONFINE_POLICY_DIR="$stage/policies" \
+      CONFINE_INTEG_SHIPPED_POLICY_DIR="$stage/policies" \
+      CONFINE_POLICY_PATH="$stage/policies" \
       CONFINE_REQUIRE_ALL="${CONFINE_REQUIRE_ALL:-}" \
       LANG=C.UTF-8 \
   "$stage/bin/integration_tests" "--gtest_filter=$filter"

@@ -21,4 +21,6 @@ fi
 # /usr/bin/python3 first: the VM guest has a clean PATH, and a pyenv shim may not run there.
 python=/usr/bin/python3
 [ -x "$python" ] || python=python3
+# The shipped policies (the default one) from this checkout, found by name.
+export CONFINE_POLICY_PATH=${CONFINE_POLICY_PATH:-$(cd "$here/../policies" && pwd)}
 exec "$python" "$here/soak.py" --runs "$runs" --build "${BUILD_DIR:-$here/../build}" "$@"

@@ -6,6 +6,8 @@
 // whether the host can enforce the policy is plan's question.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -152,7 +154,18 @@ struct Diagnostic {
 struct LoadOptions {
   uint64_t max_file_bytes = 1 << 20;  // a policy larger than this is refused unread
   unsigned max_extends_depth = 16;
+  // Where `extends` names without a "/" are looked for after the naming file's own directory
+  // (find_policy). confine's CLI passes policy_search_path().
+  std::vector<std::string> search_path;
+  // Set when confine runs as root: every file read must pass safe_path::check_trusted for this
+  // owner (root's, or the caller's), so nobody else can choose the policy root runs with.
+  std::optional<uid_t> trusted_owner;
 };
+
+// A policy by name or path. A name without "/" ("python", "python.toml") is looked for as NAME
+// and NAME.toml in each directory of `search_path` in turn; anything with a "/" is a path, used
+// as it is. The error lists every directory searched.
+[[nodiscard]] Expected<std::string> find_policy(const std::string& name, const std::vector<std::string>& search_path);
 
 // Loads `path` and its `extends` chain. On failure the Diagnostics list every problem found.
 struct LoadResult {

@@ -44,14 +44,6 @@ class GhostscriptWorkload : public WorkloadTest {
     }
     return "";
   }
-
-  // A policy that extends the shipped one with a lower CPU-time limit (confine run has no flag
-  // for it), written into the job dir so nothing lands beside it.
-  std::string policy_with_cpu_time(const std::string& cpu_time) {
-    const std::string path = job_path("gs-short-cpu.toml");
-    write_text(path, "extends = [\"" + shipped_policy("ghostscript.toml") + "\"]\n[limits]\ncpu_time = \"" + cpu_time + "\"\n");
-    return path;
-  }
 };
 
 TEST_F(GhostscriptWorkload, PostScriptToPdfAndPdfToPngMatchUnsandboxed) {
@@ -156,7 +148,7 @@ TEST_F(GhostscriptWorkload, NetworkIsUnreachableEvenThroughPipe) {
 
 TEST_F(GhostscriptWorkload, EndlessLoopEndsInCpuTimeout) {
   write_text(job_path("loop.ps"), "%!PS\n{} loop\n");
-  std::vector<std::string> args{"-p", policy_with_cpu_time("2s"), "--cwd", job_};
+  std::vector<std::string> args{"-p", shipped_policy("ghostscript.toml"), "--cpu-time", "2s", "--cwd", job_};
   if (!resources_enforced()) args.emplace_back("--best-effort");
   const RunResult r = run_command(gs_args("-dSAFER", {"-sDEVICE=nullpage", "loop.ps"}), with_args(args));
   EXPECT_TRUE(Ended(r, "cpu_timeout", 124));

@@ -12,8 +12,15 @@ void print_diagnostics(const std::vector<policy::Diagnostic>& diagnostics) {
 
 int check_command(const std::vector<std::string>& policies) {
   int problems = 0;
-  for (const auto& path : policies) {
-    auto result = policy::load(path);
+  for (const auto& argument : policies) {
+    auto found = resolve_policy_argument(argument);
+    if (!found) {
+      std::fprintf(stderr, "%s\n", found.error().render().c_str());
+      ++problems;
+      continue;
+    }
+    const std::string& path = *found;
+    auto result = policy::load(path, policy_load_options());
     print_diagnostics(result.diagnostics);
     if (result.ok()) {
       std::printf("%s: ok\n", path.c_str());
@@ -28,8 +35,13 @@ int check_command(const std::vector<std::string>& policies) {
   return 0;
 }
 
-int explain_command(const std::string& path, bool json) {
-  auto result = policy::load(path);
+int explain_command(const std::string& argument, bool json) {
+  auto found = resolve_policy_argument(argument);
+  if (!found) {
+    std::fprintf(stderr, "%s\n", found.error().render().c_str());
+    return 1;
+  }
+  auto result = policy::load(*found, policy_load_options());
   if (!result.ok()) {
     print_diagnostics(result.diagnostics);
     return 1;

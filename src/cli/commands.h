@@ -26,9 +26,16 @@ struct RunArgs {
 // `confine doctor`: 0 when `policy_path` (empty = the default policy) runs fully enforced here.
 [[nodiscard]] int doctor_command(const std::string& policy_path, bool json);
 
-// Where the default policy lives: $CONFINE_POLICY_DIR/default.toml, then the share directory
-// next to the installed binary, then the source tree this binary was built from.
-[[nodiscard]] std::string default_policy_path();
+// policy_lookup.cpp: where policies named without a path are found, in order:
+// $CONFINE_POLICY_PATH (colon-separated, absolute entries), the user's
+// $XDG_CONFIG_HOME/confine/policies (not root's), /etc/confine/policies, and
+// <prefix>/share/confine/policies next to the installed binary.
+[[nodiscard]] std::vector<std::string> policy_search_path();
+// The policy file for `-p ARGUMENT`: an existing file of that name, else the name looked up on
+// the search path (with or without .toml); an empty argument is the policy named "default".
+[[nodiscard]] Expected<std::string> resolve_policy_argument(const std::string& argument);
+// How policies are loaded: the search path for `extends`, and run as root, the trust check.
+[[nodiscard]] policy::LoadOptions policy_load_options();
 
 // Prints diagnostics to stderr, one per line, followed by a count.
 void print_diagnostics(const std::vector<policy::Diagnostic>& diagnostics);

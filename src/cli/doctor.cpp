@@ -114,13 +114,15 @@ void print_text(const PolicyCheck& policy, const std::vector<Finding>& findings,
 }  // namespace
 
 int doctor_command(const std::string& policy_path, bool json) {
-  const std::string path = policy_path.empty() ? default_policy_path() : policy_path;
+  auto found = resolve_policy_argument(policy_path);
+  const std::string path = found ? *found : (policy_path.empty() ? std::string("default") : policy_path);
   const plan::HostFacts facts = host::probe();
   const HostProbes probes = doctor::probe_host(facts);
 
   PolicyCheck check;
   check.path = path;
-  auto loaded = policy::load(path);
+  auto loaded = found ? policy::load(path, policy_load_options()) : policy::LoadResult{};
+  if (!found) loaded.diagnostics.push_back(policy::Diagnostic{{path, 0, 0}, "", found.error().render()});
   if (loaded.ok()) {
     check = doctor::check_policy(path, *loaded.policy, doctor::corrected_facts(facts, probes));
   } else {

@@ -4,6 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
+#include <string>
+
+#include "confine/safe_path.h"
 
 namespace confine::cli {
 namespace {
@@ -21,15 +25,40 @@ Expected<void> write_all(int fd, const std::string& text) {
   return {};
 }
 
+// The descriptor `name` means without opening anything: "-" (stdout), /dev/stdout, /dev/stderr,
+// /dev/fd/N and /proc/self/fd/N. Opening those paths would go through /proc's magic links.
+std::optional<int> own_descriptor(const std::string& name) {
+  if (name == "-" || name == "/dev/stdout") return 1;
+  if (name == "/dev/stderr") return 2;
+  for (const char* prefix : {"/dev/fd/", "/proc/self/fd/"}) {
+    const std::string p(prefix);
+    if (name.size() > p.size() && name.compare(0, p.size(), p) == 0) {
+      const std::string digits = name.substr(p.size());
+      if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+      return std::stoi(digits);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Expected<ReportSink> ReportSink::open(const std::optional<std::string>& file, std::optional<int> fd) {
   ReportSink sink;
   if (file) {
-    // O_NOFOLLOW: a symlink planted at the report path must not redirect confine's write.
-    int f = ::open(file->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (f < 0) return fail_errno(errno, "open report file " + *file);
-    sink.file_.reset(f);
+    // "-" and the names of confine's own descriptors write there, as most tools read them.
+    if (auto own = own_descriptor(*file)) {
+      if (::fcntl(*own, F_GETFL) < 0) return fail(ErrorCode::kInvalidArgument, "--report " + *file + ": fd " + std::to_string(*own) + " is not open");
+      sink.borrowed_file_ = *own;
+    } else {
+      // Opened before anything runs, and never through a symlink or directory another user
+      // could have planted: a report path inside an old job directory must not let that job
+      // choose where root writes (safe_path.h). A FIFO without a reader fails instead of
+      // hanging confine before the run.
+      auto opened = safe_path::open_for_writing(*file, 0644);
+      if (!opened) return unexpected(std::move(opened.error()).add_context("open report file " + *file));
+      sink.file_ = std::move(*opened);
+    }
   }
   if (fd) {
     if (*fd < 0 || ::fcntl(*fd, F_GETFL) < 0) {
@@ -49,6 +78,9 @@ Expected<void> ReportSink::write(const report::Report& report) {
   const std::string text = report::to_json_text(report, /*pretty=*/false) + "\n";
   if (file_) {
     if (auto r = write_all(file_.get(), text); !r) return r;
+  }
+  if (borrowed_file_ >= 0) {
+    if (auto r = write_all(borrowed_file_, text); !r) return r;
   }
   if (fd_ >= 0) {
     if (auto r = write_all(fd_, text); !r) return r;

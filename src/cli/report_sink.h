@@ -20,6 +20,7 @@ class ReportSink {
 
  private:
   UniqueFd file_;
+  int borrowed_file_ = -1;  // --report - or /dev/stdout and the like: one of confine's own
   int fd_ = -1;  // borrowed from the caller; not closed by us
 };
 

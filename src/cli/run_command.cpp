@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 
 #include "commands.h"
 #include "confine/host.h"
@@ -61,22 +60,10 @@ std::string filter_cache_dir() {
   return std::string(value) == "off" ? std::string() : std::string(value);
 }
 
-std::string default_policy_path() {
-  if (const char* dir = std::getenv("CONFINE_POLICY_DIR"); dir != nullptr && *dir != '\0') {
-    return std::string(dir) + "/default.toml";
-  }
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    auto installed = exe.parent_path().parent_path() / "share/confine/policies/default.toml";
-    if (std::filesystem::exists(installed, ec)) return installed.string();
-  }
-  return std::string(CONFINE_SOURCE_POLICY_DIR) + "/default.toml";
-}
-
 int run_command(const RunArgs& args) {
   const auto start = Clock::now();
-  const std::string policy_path = args.policy_path.empty() ? default_policy_path() : args.policy_path;
+  auto found = resolve_policy_argument(args.policy_path);
+  const std::string policy_path = found ? *found : args.policy_path;
 
   auto opened = ReportSink::open(args.report_file, args.report_fd);
   if (!opened) {
@@ -85,8 +72,15 @@ int run_command(const RunArgs& args) {
   }
   ReportSink sink = std::move(*opened);
 
+  if (!found) {
+    spdlog::error("{}", found.error().render());
+    auto r = failed_report(args, args.policy_path.empty() ? std::string("default") : args.policy_path);
+    r.setup_error = report::SetupFailure{"policy", "", 0, found.error().render()};
+    return finish(sink, r);
+  }
+
   // 1. Policy: every problem at once, located; nothing starts on any of them.
-  auto loaded = policy::load(policy_path);
+  auto loaded = policy::load(policy_path, policy_load_options());
   std::vector<policy::Diagnostic> problems = loaded.diagnostics;
   if (loaded.policy) {
     auto override_problems = policy::apply_overrides(*loaded.policy, args.overrides);

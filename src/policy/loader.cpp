@@ -5,11 +5,14 @@
 // builds on, every file once even when two bases share one). Then each file's table is applied
 // in that order, and the whole-policy checks run on the result. Every problem from every file
 // is collected; the policy is returned only when there are none.
+#include <sys/stat.h>
+
 #include <cstring>
 #include <filesystem>
 #include <set>
 
 #include "confine/policy.h"
+#include "confine/safe_path.h"
 #include "finalize.h"
 #include "reader.h"
 #include "source_file.h"
@@ -36,6 +39,15 @@ class ExtendsWalker {
 
   // Visits `path` and, before it, the files it extends.
   void visit(const std::string& path, const ExtendsEntry* named_by) {
+    // Run as root, a policy anyone else could have written or replaced is not one to run with.
+    if (options_.trusted_owner) {
+      if (auto trusted = safe_path::check_trusted(path, *options_.trusted_owner); !trusted) {
+        const std::string why = "refusing to use policy '" + path + "' as root: " + trusted.error().render();
+        diagnostics_.push_back(named_by == nullptr ? Diagnostic{Origin{path, 0, 0}, "", why}
+                                                   : Diagnostic{named_by->origin, named_by->key, why});
+        return;
+      }
+    }
     std::vector<Diagnostic> file_problems;
     ReadResult read = read_source(path, options_.max_file_bytes, file_problems);
     if (read.open_errno != 0) {
@@ -92,11 +104,24 @@ class ExtendsWalker {
                          " files; flatten the chain");
         continue;
       }
-      // Relative names resolve against the naming file's directory, not the working directory,
-      // so a policy means the same thing wherever confine is started.
-      std::filesystem::path base(*name);
-      if (base.is_relative()) base = (dir / base).lexically_normal();
-      visit(base.string(), &entry);
+      // Relative paths resolve against the naming file's directory, not the working directory,
+      // so a policy means the same thing wherever confine is started. A bare name ("python",
+      // "workload-base.toml") is looked for there first, then along the search path.
+      std::string base;
+      if (name->find('/') == std::string::npos) {
+        std::vector<std::string> where{dir.empty() ? std::string(".") : dir.string()};
+        where.insert(where.end(), options_.search_path.begin(), options_.search_path.end());
+        auto found = find_policy(*name, where);
+        if (!found) {
+          reader.error(element, key, found.error().message);
+          continue;
+        }
+        base = *found;
+      } else {
+        std::filesystem::path relative(*name);
+        base = (relative.is_relative() ? (dir / relative).lexically_normal() : relative).string();
+      }
+      visit(base, &entry);
     }
   }
 
@@ -110,6 +135,28 @@ class ExtendsWalker {
 
 }  // namespace
 }  // namespace detail
+
+Expected<std::string> find_policy(const std::string& name, const std::vector<std::string>& search_path) {
+  if (name.find('/') != std::string::npos) return name;
+  const bool has_suffix = name.size() > 5 && name.compare(name.size() - 5, 5, ".toml") == 0;
+  std::string searched;
+  for (const std::string& dir : search_path) {
+    if (dir.empty()) continue;
+    for (const std::string& candidate : {name, has_suffix ? std::string() : name + ".toml"}) {
+      if (candidate.empty()) continue;
+      const std::string path = dir == "." ? candidate : dir + "/" + candidate;
+      // Whatever is there (a FIFO, a device) is the loader's to refuse, with its own message.
+      struct stat st {};
+      if (::stat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) return path;
+    }
+    searched += (searched.empty() ? "" : ", ") + dir + (dir.back() == '/' ? "" : "/");
+  }
+  return fail(ErrorCode::kNotFound,
+              "no policy named '" + name + "'" + (has_suffix ? "" : " (or '" + name + ".toml')") + " in " +
+                  (searched.empty() ? std::string("an empty search path") : searched),
+              "give a path, or put the policy in one of those directories (docs/policy.md, "
+              "\"Finding policies by name\")");
+}
 
 LoadResult load(const std::string& path, const LoadOptions& options) {
   LoadResult result;
