@@ -2,9 +2,10 @@
 // binary from `confine run --help` (the flags are the documented contract; the client never
 // looks at confine's internals). Older binaries lack some; run() then does the same job itself
 // where it can (README, "Older confine binaries").
+//
+// Policy names are not resolved here: `-p NAME` is confine's (its search path, docs/policy.md),
+// and the client only adds RunOptions.policyPath in front of $CONFINE_POLICY_PATH.
 import { execFile } from 'node:child_process';
-import { access, constants } from 'node:fs/promises';
-import path from 'node:path';
 
 export interface Features {
   /** `--log-fd N`: confine's own log lines on their own fd. */
@@ -15,8 +16,6 @@ export interface Features {
   stdinMode: boolean;
   /** `--kill-after DUR`: the grace between SIGTERM and SIGKILL. */
   killAfter: boolean;
-  /** `-p NAME` looks names up on confine's policy search path ($CONFINE_POLICY_PATH, ...). */
-  policyByName: boolean;
 }
 
 export function parseFeatures(help: string): Features {
@@ -26,7 +25,6 @@ export function parseFeatures(help: string): Features {
     maxOutput: has('--max-output'),
     stdinMode: has('--stdin'),
     killAfter: has('--kill-after'),
-    policyByName: /CONFINE_POLICY_PATH/.test(help),
   };
 }
 
@@ -52,56 +50,4 @@ export function features(confinePath: string): Promise<Features> {
 /** The confine binary: the option, else $CONFINE, else `confine` on the PATH. */
 export function defaultConfinePath(): string {
   return process.env['CONFINE'] || 'confine';
-}
-
-/**
- * Where a policy name is looked up when the binary cannot do it itself, in confine's own order
- * (the contract's search path): the caller's extra directories, $CONFINE_POLICY_PATH,
- * /etc/confine/policies, then <prefix>/share/confine/policies beside an installed binary.
- */
-export function policySearchPath(extra: readonly string[], confinePath: string): string[] {
-  const fromEnv = (process.env['CONFINE_POLICY_PATH'] ?? '').split(':').filter((d) => d.length > 0);
-  const dirs = [...extra, ...fromEnv, '/etc/confine/policies'];
-  if (path.isAbsolute(confinePath)) {
-    dirs.push(path.join(path.dirname(path.dirname(confinePath)), 'share', 'confine', 'policies'));
-  }
-  return dirs;
-}
-
-/**
- * A policy as confine should get it: a path stays a path; a name is passed through when the
- * binary searches by name, and otherwise resolved here (NAME or NAME.toml in each directory).
- */
-export async function resolvePolicy(
-  policy: string | undefined,
-  extra: readonly string[],
-  confinePath: string,
-  f: Features,
-): Promise<{ policy: string | null; searchPath: string[] }> {
-  if (policy === undefined) return { policy: null, searchPath: [] };
-  if (policy.includes('/')) return { policy, searchPath: [] };
-  const dirs = policySearchPath(extra, confinePath);
-  if (f.policyByName) return { policy, searchPath: [...extra] };
-  const names = policy.endsWith('.toml') ? [policy] : [`${policy}.toml`, policy];
-  for (const dir of dirs) {
-    for (const name of names) {
-      const candidate = path.join(dir, name);
-      try {
-        await access(candidate, constants.R_OK);
-        return { policy: candidate, searchPath: [] };
-      } catch {
-        // not here; keep looking
-      }
-    }
-  }
-  throw new PolicyNotFound(policy, dirs);
-}
-
-export class PolicyNotFound extends Error {
-  constructor(
-    readonly policyName: string,
-    readonly searched: string[],
-  ) {
-    super(`policy ${JSON.stringify(policyName)} not found; looked in ${searched.join(', ') || '(nowhere: set CONFINE_POLICY_PATH)'}`);
-  }
 }

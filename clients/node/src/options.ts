@@ -10,12 +10,12 @@ export type Size = number | string;
 
 export interface RunOptions {
   /**
-   * The policy: a path (anything containing a `/`) or the name of a shipped policy (`node`,
-   * `python`, `default.toml`), looked up on confine's policy search path. Default: confine's
-   * own default policy.
+   * The policy: a path (anything containing a `/`) or a name (`node`, `python`,
+   * `default.toml`) that confine looks up on its policy search path (docs/policy.md, "Finding
+   * policies by name"). Default: confine's own (`default`).
    */
   policy?: string;
-  /** Extra directories to look policy names up in, before $CONFINE_POLICY_PATH. */
+  /** Directories confine searches for policy names first (put before $CONFINE_POLICY_PATH). */
   policyPath?: string[];
   /** Host paths visible read-only / read-write inside the sandbox, at the same path. */
   ro?: string[];
@@ -116,7 +116,7 @@ export function buildConfineArgs(
   args: readonly string[],
   options: RunOptions,
   features: Features,
-  resolvedPolicy: string | null,
+  policy: string | null,
 ): string[] {
   checkText(command, 'command');
   args.forEach((a, i) => {
@@ -124,7 +124,7 @@ export function buildConfineArgs(
     if (a.includes('\0')) throw new TypeError(`args[${i}]: contains a NUL byte`);
   });
   const argv: string[] = ['run'];
-  if (resolvedPolicy !== null) argv.push(`--policy=${checkText(resolvedPolicy, 'policy')}`);
+  if (policy !== null) argv.push(`--policy=${checkText(policy, 'policy')}`);
   for (const p of options.ro ?? []) argv.push(`--ro=${checkText(p, 'ro')}`);
   for (const p of options.rw ?? []) argv.push(`--rw=${checkText(p, 'rw')}`);
   if (options.cwd !== undefined) argv.push(`--cwd=${checkText(options.cwd, 'cwd')}`);

@@ -6,14 +6,13 @@ import { spawn, type StdioOptions } from 'node:child_process';
 import { Readable } from 'node:stream';
 import {
   AbortError,
-  PolicyError,
   ResourceLimitError,
   SpawnError,
   classify,
   type RunDetails,
   type SandboxError,
 } from './errors.js';
-import { defaultConfinePath, features, PolicyNotFound, resolvePolicy, type Features } from './features.js';
+import { defaultConfinePath, features, type Features } from './features.js';
 import { buildConfineArgs, durationInMs, LOG_FD, REPORT_FD, sizeInBytes, type RunOptions } from './options.js';
 import { parseReport, type Report } from './report.js';
 
@@ -121,21 +120,13 @@ async function execute(command: string, args: readonly string[], options: RunOpt
     const code = typeof err.code === 'string' ? err.code : null;
     return settle(new SpawnError(`cannot run ${confinePath}: ${err.message}`, base, code, { cause: e }));
   }
-  let policy: string | null;
-  let searchPath: string[];
-  try {
-    ({ policy, searchPath } = await resolvePolicy(options.policy, options.policyPath ?? [], confinePath, feats));
-  } catch (e) {
-    if (e instanceof PolicyNotFound) return settle(new PolicyError(e.message, base));
-    throw e;
-  }
-  const confineArgs = buildConfineArgs(command, args, options, feats, policy);
+  const confineArgs = buildConfineArgs(command, args, options, feats, options.policy ?? null);
   const details: RunDetails = { ...base, confineArgv: [confinePath, ...confineArgs] };
   if (signal?.aborted) return abortedBeforeStart();
 
   const env = { ...process.env };
-  if (searchPath.length > 0) {
-    env['CONFINE_POLICY_PATH'] = [...searchPath, env['CONFINE_POLICY_PATH'] ?? ''].filter((d) => d).join(':');
+  if (options.policyPath !== undefined && options.policyPath.length > 0) {
+    env['CONFINE_POLICY_PATH'] = [...options.policyPath, env['CONFINE_POLICY_PATH'] ?? ''].filter((d) => d).join(':');
   }
   const stdinIsData = typeof options.stdin === 'string' || options.stdin instanceof Uint8Array;
   const stdio: StdioOptions = [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', 'pipe'];

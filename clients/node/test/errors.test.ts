@@ -1,6 +1,8 @@
 // Every error class from a real run of the real confine: run() rejects with exactly one of
 // them, carrying the report (checked against the schema), for each way a job can end.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import {
   AbortError,
@@ -17,7 +19,7 @@ import {
   type RunOptions,
 } from '../src/index.js';
 import { features } from '../src/features.js';
-import { assertSchemaValid, confinePath, enforcement, policyFile, python, tag, tempDir, waitGone } from './helpers.js';
+import { assertSchemaValid, confinePath, enforcement, policiesDir, policyFile, python, tag, tempDir, waitGone } from './helpers.js';
 
 const base: RunOptions = { policy: 'default', confinePath };
 
@@ -104,8 +106,7 @@ test('pids limit: ResourceLimitError(pids) under a cgroup, fork failing with EAG
 });
 
 test('file size limit: ResourceLimitError(file_size)', async (t) => {
-  const dir = tempDir(t, 'policy');
-  const policy = policyFile(dir, 'default.toml', '[limits]\nfile_size = "1M"');
+  const policy = policyFile(t, 'default.toml', '[limits]\nfile_size = "1M"');
   const e = await rejectsWith(
     run('/usr/bin/dd', ['if=/dev/zero', 'of=/tmp/big', 'bs=1M', 'count=4'], { ...base, policy }),
     ResourceLimitError,
@@ -168,14 +169,24 @@ test('policy: PolicyError for a missing file, a broken file and an unknown name'
   assert.equal(missing.stderr, '', "confine's message is not the job's stderr");
   assert.ok(missing.log.some((l) => l.includes('/nonexistent/policy.toml')) || missing.message.includes('/nonexistent/policy.toml'));
 
-  const dir = tempDir(t, 'policy');
-  const broken = policyFile(dir, 'default.toml', '[limits]\nmemroy = "1G"');
+  const broken = policyFile(t, 'default.toml', '[limits]\nmemroy = "1G"');
   const typo = await rejectsWith(run('/bin/true', [], { ...base, policy: broken }), PolicyError);
   assert.equal(typo.step, 'policy');
   assert.match(typo.message, /did you mean 'memory'/);
 
+  // Names are confine's to look up: its error lists where it looked.
   const unknown = await rejectsWith(run('/bin/true', [], { ...base, policy: 'no-such-policy' }), PolicyError);
+  assert.equal(unknown.step, 'policy');
+  assertSchemaValid(unknown.report);
   assert.match(unknown.message, /no-such-policy/);
+  assert.ok(unknown.message.includes(policiesDir), unknown.message);
+
+  // policyPath puts directories in front of the search path.
+  const own = tempDir(t, 'policies', 0o755);
+  writeFileSync(path.join(own, 'tiny.toml'), `version = 1\nextends = [${JSON.stringify(path.join(policiesDir, 'default.toml'))}]\n[limits]\npids = 7\n`, { mode: 0o644 });
+  const found = await run('/bin/true', [], { ...base, policy: 'tiny', policyPath: [own] });
+  assertSchemaValid(found.report);
+  assert.equal(found.report.policy.path, path.join(own, 'tiny.toml'));
 });
 
 test('signal: SignalError with the signal name', async () => {

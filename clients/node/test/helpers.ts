@@ -26,17 +26,20 @@ export function tag(label: string): string {
 }
 
 /** A temp dir the sandbox's unprivileged host uid may write to; removed when the test ends. */
-export function tempDir(t: TestContext | null, label = 'job'): string {
+export function tempDir(t: TestContext | null, label = 'job', mode = 0o777): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), `confine-node-${label}-`));
-  chmodSync(dir, 0o777);
+  chmodSync(dir, mode);
   t?.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
-/** A policy file extending a shipped one with more TOML; in `dir`. */
-export function policyFile(dir: string, base: string, toml: string): string {
-  const file = path.join(dir, `policy-${randomBytes(4).toString('hex')}.toml`);
-  writeFileSync(file, `version = 1\nextends = [${JSON.stringify(path.join(policiesDir, base))}]\n${toml}\n`);
+/**
+ * A policy file extending a shipped one with more TOML, in a directory of its own that only
+ * its owner may write: run as root, confine refuses a policy others could have replaced.
+ */
+export function policyFile(t: TestContext, base: string, toml: string): string {
+  const file = path.join(tempDir(t, 'policy', 0o755), 'policy.toml');
+  writeFileSync(file, `version = 1\nextends = [${JSON.stringify(path.join(policiesDir, base))}]\n${toml}\n`, { mode: 0o644 });
   return file;
 }
 

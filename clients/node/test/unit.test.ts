@@ -20,8 +20,8 @@ import { parseFeatures, type Features } from '../src/features.js';
 import { buildConfineArgs, durationInMs, formatDuration, formatSize, sizeInBytes } from '../src/options.js';
 import { FrameSplitter } from '../src/sandboxed.js';
 
-const none: Features = { logFd: false, maxOutput: false, stdinMode: false, killAfter: false, policyByName: false };
-const all: Features = { logFd: true, maxOutput: true, stdinMode: true, killAfter: true, policyByName: true };
+const none: Features = { logFd: false, maxOutput: false, stdinMode: false, killAfter: false };
+const all: Features = { logFd: true, maxOutput: true, stdinMode: true, killAfter: true };
 
 test('buildConfineArgs: every option as one --flag=value element, the command after --', () => {
   const argv = buildConfineArgs(
@@ -110,8 +110,7 @@ test('parseFeatures reads the flags from confine run --help', () => {
   const old = '  --report-fd INT   Write the JSON report\n  --log-level TEXT  trace, debug\n  --env TEXT ...   Set NAME=VALUE\n';
   assert.deepEqual(parseFeatures(old), none);
   const current =
-    '  --report-fd INT\n  --log-fd INT   confine\'s own lines\n  --max-output TEXT\n  --stdin TEXT:{relay,null}\n  --kill-after TEXT\n' +
-    '  -p,--policy TEXT   Policy file or name (searched in $CONFINE_POLICY_PATH, ...)\n';
+    '  --report-fd INT\n  --log-fd INT   confine\'s own lines\n  --max-output TEXT\n  --stdin TEXT:{null,relay}\n  --kill-after TEXT\n';
   assert.deepEqual(parseFeatures(current), all);
   // A flag that merely starts with another's name does not count.
   assert.equal(parseFeatures('  --log-fdx INT\n').logFd, false);
