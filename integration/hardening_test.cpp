@@ -3,6 +3,7 @@
 // file-size limit, memory the RLIMIT_AS fallback cannot see, tmpfs inode exhaustion, host-wide
 // /proc files, and a violation that vanished when the job exited first.
 #include <fcntl.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -109,6 +110,39 @@ TEST_F(HardeningTest, PreallocationWithKeepSizeIsRefused) {
   EXPECT_EQ(st.st_blocks, 0) << "blocks were allocated on the host";
   // Growing preallocation (mode 0) is what the file-size limit sees: allowed under it.
   EXPECT_TRUE(ProbeOk(run_probe({"fallocate", job_path("grow"), "1048576"})));
+}
+
+// --- 1: per-user kernel resources ----------------------------------------------------------------
+
+// The job's own namespace caps it: 32 inotify instances, whoever runs confine.
+TEST_F(HardeningTest, AJobGetsAFewInotifyInstancesOnly) {
+  const RunResult r = run_probe({"inotify-max", "1000"});
+  EXPECT_TRUE(ProbeOk(r));
+  const auto out = lines(r.out);
+  ASSERT_EQ(out.size(), 2U) << r.describe();
+  EXPECT_EQ(out[0], "EMFILE");
+  EXPECT_EQ(out[1], "32");
+}
+
+// Run by root, what a job takes is charged to its namespace's own owner uid, not to root: with
+// root's own quota all but used up, the job still gets its 32, and root keeps what it had.
+TEST_F(HardeningTest, AJobDoesNotUseRootsInotifyQuotaRootOnly) {
+  CONFINE_REQUIRE_ROOT();
+  const auto limit = read_text("/proc/sys/fs/inotify/max_user_instances");
+  ASSERT_TRUE(limit.has_value());
+  const long max = std::stol(*limit);
+  std::vector<int> held;
+  // Leave root 4 instances: without a per-job owner the job could take only those.
+  while (static_cast<long>(held.size()) < max - 4) {
+    const int fd = ::inotify_init1(IN_CLOEXEC);
+    if (fd < 0) break;  // other root processes hold some: fewer left for us, same test
+    held.push_back(fd);
+  }
+  const RunResult r = run_probe({"inotify-max", "100"});
+  for (int fd : held) ::close(fd);
+  const auto out = lines(r.out);
+  ASSERT_EQ(out.size(), 2U) << r.describe();
+  EXPECT_EQ(out[1], "32") << "the job's inotify instances were charged to root";
 }
 
 // --- 2: memory RLIMIT_AS cannot see ---------------------------------------------------------------

@@ -161,6 +161,11 @@ inline HostFacts fake_host(std::shared_ptr<FakeTree> tree, Caller caller) {
   host.cgroup_parent = caller == Caller::kRoot ? "/sys/fs/cgroup/confine"
                                                : "/sys/fs/cgroup/user.slice/user-1000.slice/app.slice";
   host.cgroup_controllers = {"cpu", "io", "memory", "pids"};
+  // /proc/sys/user of a 6.1 kernel.
+  host.user_sysctls = {"max_cgroup_namespaces", "max_fanotify_groups", "max_fanotify_marks",
+                       "max_inotify_instances", "max_inotify_watches", "max_ipc_namespaces",
+                       "max_mnt_namespaces",    "max_net_namespaces",  "max_pid_namespaces",
+                       "max_time_namespaces",   "max_user_namespaces", "max_uts_namespaces"};
   host.file_kind = [tree](const std::string& p) { return tree->kind(p); };
   host.read_link = [tree](const std::string& p) { return tree->readlink(p); };
   host.executable = [tree](const std::string& p) { return tree->executable(p); };

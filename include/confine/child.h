@@ -39,6 +39,14 @@ struct MountStep {
 // Upper bound on mount steps, so the child can keep per-step state in fixed stack arrays.
 inline constexpr size_t kMaxMountSteps = 512;
 
+// A per-user-namespace limit: `value` written to /proc/sys/user/`path`.
+struct Sysctl {
+  const char* path = nullptr;  // the name in /proc/sys/user
+  const char* value = nullptr;
+  size_t value_len = 0;
+};
+inline constexpr size_t kMaxSysctls = 32;
+
 struct Rlimit {
   int resource = 0;
   uint64_t soft = 0;
@@ -77,6 +85,8 @@ struct Image {
 
   // Identity and namespaces.
   uint32_t uid = 0, gid = 0;
+  const Sysctl* sysctls = nullptr;  // limits for the job's own user namespace
+  size_t sysctl_count = 0;
   bool new_net = true;
   const char* hostname = nullptr;
   size_t hostname_len = 0;
@@ -130,7 +140,7 @@ enum class Step : uint16_t {
   kDeathSignal, kWaitParent, kPropagation, kOpenTree, kSetIds, kRootTmpfs, kMountpoint,
   kMount, kMountAttr, kSymlink, kProc, kDev, kRootReadOnly, kPivotRoot, kHostname, kLoopback,
   kFork, kSetsid, kDevNode, kRlimit, kChdir, kCloseFds, kSecurebits, kBoundingSet, kCapabilities,
-  kNoNewPrivs, kSeccomp, kSignalMask, kAffinity, kExec, kStdio,
+  kNoNewPrivs, kSeccomp, kSignalMask, kAffinity, kExec, kStdio, kUcounts,
 };
 [[nodiscard]] const char* step_name(Step step) noexcept;
 

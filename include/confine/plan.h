@@ -39,6 +39,9 @@ struct HostFacts {
   std::string cgroup_parent;
   std::vector<std::string> cgroup_controllers;  // enabled for children of cgroup_parent
   int landlock_abi = 0;
+  // The per-user-namespace limits this kernel has: the names in /proc/sys/user
+  // ("max_inotify_instances", ...).
+  std::vector<std::string> user_sysctls;
   // Filesystem probes, so plans can be tested against a fake tree. lstat-like: does not follow
   // a final symlink. readlink returns the link text.
   std::function<FileKind(const std::string&)> file_kind;
@@ -121,6 +124,12 @@ struct Plan {
 
   // Filesystem, in the order the child applies them.
   std::vector<MountOp> mounts;
+
+  // Per-user kernel resources (launch/owner.h): limits the child writes into the job's own user
+  // namespace (/proc/sys/user/<name> = value), and, run by root, whether the namespace is
+  // created by a host uid of the job's own, so nothing it takes is charged to root.
+  std::vector<std::pair<std::string, uint64_t>> ucount_limits;
+  bool namespace_owner_per_job = false;
 
   // Process limits and privileges.
   std::vector<Rlimit> rlimits;

@@ -7,6 +7,7 @@
 //
 // Only syscalls from here on (STYLE.md): no allocation, no exceptions, no logging. A failure is
 // one ErrorRecord on error_fd, then _exit.
+#include <fcntl.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <sched.h>
@@ -72,6 +73,30 @@ void bring_up_loopback(int err) noexcept {
   request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP | IFF_RUNNING);
   CONFINE_CHECK(::ioctl(sock, SIOCSIFFLAGS, &request), err, Step::kLoopback, 2);
   ::close(sock);
+}
+
+// The directory is opened while the host's /proc is still there; the values are written once
+// the new root is built (a zero mount-namespace limit in force during the build fails its
+// mounts with ENOSPC), through that one descriptor, which keeps the old /proc reachable for
+// this only. Returns -1 when there is nothing to write.
+int open_ucount_limits(const Image& image) noexcept {
+  if (image.sysctl_count == 0) return -1;
+  const int dir = ::open("/proc/sys/user", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  CONFINE_CHECK(dir, image.error_fd, Step::kUcounts, 0);
+  return dir;
+}
+
+void write_ucount_limits(const Image& image, int dir) noexcept {
+  for (size_t i = 0; i < image.sysctl_count; ++i) {
+    const Sysctl& limit = image.sysctls[i];
+    const int fd = ::openat(dir, limit.path, O_WRONLY | O_CLOEXEC);
+    CONFINE_CHECK(fd, image.error_fd, Step::kUcounts, static_cast<int>(i));
+    const ssize_t n = ::write(fd, limit.value, limit.value_len);
+    const int saved = errno;
+    ::close(fd);
+    if (n != static_cast<ssize_t>(limit.value_len)) die(image.error_fd, Step::kUcounts, static_cast<int>(i), n < 0 ? saved : EIO);
+  }
+  if (dir >= 0) ::close(dir);
 }
 
 // The target, after fork: per-process steps, then execve. Never returns.
@@ -216,7 +241,15 @@ void run(const Image& image) noexcept {
   if (::poll(&parent_alive, 1, 0) < 0 || (parent_alive.revents & (POLLERR | POLLHUP)) != 0) {
     ::_exit(kSetupFailedExit);
   }
+  // The job's own limits on per-user kernel resources (launch/owner.h): no nested namespaces, no
+  // fanotify, a few inotify instances. They belong to this user namespace, and writing them
+  // takes CAP_SYS_RESOURCE in it, which only this init holds, and only until it drops its
+  // privileges below. Opened through the host's /proc here (the limits are looked up by the
+  // writer's user namespace, not by the procfs instance, and the job may have no /proc at all),
+  // written after the root is built.
+  const int ucount_dir = open_ucount_limits(image);
   build_root(image, trees);
+  write_ucount_limits(image, ucount_dir);
   stamp(image, Mark::kRootBuilt);
 
   if (image.hostname_len > 0) {
@@ -309,6 +342,7 @@ const char* step_name(Step step) noexcept {
     case Step::kAffinity: return "cpu_affinity";
     case Step::kExec: return "execve";
     case Step::kStdio: return "stdio";
+    case Step::kUcounts: return "ucount_limits";
   }
   return "unknown";
 }

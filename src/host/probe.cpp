@@ -1,6 +1,7 @@
 // probe(): the real HostFacts. Reads procfs and sysfs only; nothing here creates or writes
 // anything (in particular never under /sys/fs/cgroup, whose v1 hierarchies may belong to the
 // machine's own manager).
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/landlock.h>
 #include <sys/prctl.h>
@@ -187,6 +188,13 @@ plan::HostFacts probe() {
   facts.seccomp = seccomp_available();
   facts.seccomp_user_notif = facts.seccomp && seccomp_action_available("user_notif");
   facts.landlock_abi = landlock_abi();
+  // The per-user-namespace limits this kernel has (they arrived over several releases).
+  if (DIR* dir = ::opendir("/proc/sys/user")) {
+    while (const dirent* entry = ::readdir(dir)) {
+      if (entry->d_name[0] != '.') facts.user_sysctls.emplace_back(entry->d_name);
+    }
+    ::closedir(dir);
+  }
 
   if (const auto mountinfo = read_text("/proc/self/mountinfo")) {
     facts.cgroup2_mount = cgroup2_mount_from_mountinfo(*mountinfo);

@@ -46,6 +46,9 @@ report::SetupFailure describe_failure(const child::ErrorRecord& record, const pl
     what = "chdir " + plan.cwd;
   } else if (record.step == child::Step::kRlimit && record.index < plan.rlimits.size()) {
     what = "rlimit " + plan.rlimits[record.index].name;
+  } else if (record.step == child::Step::kUcounts && record.index < plan.ucount_limits.size()) {
+    f.path = "/proc/sys/user/" + plan.ucount_limits[record.index].first;
+    what = "ucount limit " + f.path;
   } else if (record.step == child::Step::kExec) {
     f.path = plan.exec_path;
     what = "execve " + plan.exec_path;

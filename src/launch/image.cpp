@@ -79,6 +79,11 @@ Expected<std::unique_ptr<ChildImage>> ChildImage::build(const plan::Plan& plan) 
     c.steps_.push_back(step);
   }
   for (const auto& r : plan.rlimits) c.rlimits_.push_back(child::Rlimit{r.resource, r.soft, r.hard});
+  if (plan.ucount_limits.size() > child::kMaxSysctls) return fail(ErrorCode::kInternal, "too many ucount limits");
+  for (const auto& [name, value] : plan.ucount_limits) {
+    const std::string text = std::to_string(value);
+    c.sysctls_.push_back(child::Sysctl{c.keep(name), c.keep(text), text.size()});
+  }
   for (const auto& a : plan.argv) c.argv_.push_back(const_cast<char*>(c.keep(a)));
   c.argv_.push_back(nullptr);
   for (const auto& e : plan.envp) c.envp_.push_back(const_cast<char*>(c.keep(e)));
@@ -91,6 +96,8 @@ Expected<std::unique_ptr<ChildImage>> ChildImage::build(const plan::Plan& plan) 
   img.mount_count = c.steps_.size();
   img.uid = plan.uid;
   img.gid = plan.gid;
+  img.sysctls = c.sysctls_.data();
+  img.sysctl_count = c.sysctls_.size();
   img.new_net = (plan.clone_flags & CLONE_NEWNET) != 0;
   img.hostname = c.keep(plan.hostname);
   img.hostname_len = plan.hostname.size();
@@ -170,6 +177,14 @@ child::Image* pack(Packer& p, const child::Image& from) {
   to.hostname = p.string(from.hostname);
   to.cwd = p.string(from.cwd);
   to.rlimits = p.copy(from.rlimits, from.rlimit_count);
+  child::Sysctl* sysctls = p.reserve<child::Sysctl>(from.sysctl_count);
+  for (size_t i = 0; i < from.sysctl_count; ++i) {
+    child::Sysctl one = from.sysctls[i];
+    one.path = p.string(one.path);
+    one.value = p.string(one.value);
+    if (sysctls != nullptr) sysctls[i] = one;
+  }
+  to.sysctls = sysctls;
   if (from.seccomp != nullptr) {
     sock_fprog* prog = p.reserve<sock_fprog>(1);
     sock_filter* code = p.copy(from.seccomp->filter, from.seccomp->len);

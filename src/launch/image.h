@@ -47,6 +47,7 @@ class ChildImage {
   std::deque<std::string> strings_;  // deque: growing it never moves existing strings
   std::vector<child::MountStep> steps_;
   std::vector<child::Rlimit> rlimits_;
+  std::vector<child::Sysctl> sysctls_;
   std::vector<char*> argv_, envp_;
   sock_fprog seccomp_{};
   cpu_set_t affinity_{};

@@ -30,6 +30,7 @@
 #include "confine/reap.h"
 #include "failure.h"
 #include "image.h"
+#include "owner.h"
 #include "reaper.h"
 
 namespace confine::launch {
@@ -313,6 +314,15 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   if (!copied) return setup_failed(report, "image", copied.error());
   const ImageCopy& child_image = *copied;
 
+  // Run as root, the job's user namespace is created by a uid of its own (owner.h): per-user
+  // kernel resources the job takes are then charged to that uid, never to root's.
+  std::optional<NamespaceOwner> owner;
+  if (plan.namespace_owner_per_job) {
+    auto acquired = NamespaceOwner::acquire();
+    if (!acquired) return setup_failed(report, "namespace_owner", acquired.error());
+    owner.emplace(std::move(*acquired));
+  }
+
   // Run as root, confine drops its own supplementary groups: the child inherits them, and with
   // setgroups denied in its namespace it could never drop them itself; a root group would
   // still open group-readable host files for the target.
@@ -334,9 +344,13 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   int clone_errno = 0;
   {
     const HeapNotForked heap;
-    pid = ::syscall(SYS_clone3, &args, sizeof(args));
-    if (pid == 0) child::run(child_image.image());  // never returns
-    clone_errno = errno;
+    auto clone = [&] {
+      const long r = ::syscall(SYS_clone3, &args, sizeof(args));
+      if (r == 0) child::run(child_image.image());  // never returns
+      clone_errno = errno;
+      return r;
+    };
+    pid = owner ? owner->as_owner(clone) : clone();
   }
   if (pid < 0) {
     return setup_failed(report, "clone3",

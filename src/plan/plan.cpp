@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <string>
 
 #include "confine/plan.h"
@@ -210,6 +211,20 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
         "; memfd_create, memfd_secret, shmget and msgget refused (ENOSYS): memory RLIMIT_AS cannot see";
   }
 
+  // Per-user kernel resources: the job's namespace gets limits of its own, and run by root it is
+  // created by a uid of its own (launch/owner.h), so nothing it takes is charged to root.
+  static constexpr std::pair<const char*, uint64_t> kUcountLimits[] = {
+      {"max_user_namespaces", 0},   {"max_mnt_namespaces", 0},   {"max_pid_namespaces", 0},
+      {"max_net_namespaces", 0},    {"max_ipc_namespaces", 0},   {"max_uts_namespaces", 0},
+      {"max_cgroup_namespaces", 0}, {"max_time_namespaces", 0},  {"max_fanotify_groups", 0},
+      {"max_fanotify_marks", 0},    {"max_inotify_instances", 32}, {"max_inotify_watches", 8192},
+  };
+  for (const auto& [name, value] : kUcountLimits) {
+    if (std::find(host.user_sysctls.begin(), host.user_sysctls.end(), name) == host.user_sysctls.end()) continue;
+    plan.ucount_limits.emplace_back(name, value);
+  }
+  plan.namespace_owner_per_job = host.euid == 0;
+
   // Protections, in the report's order.
   auto& out = plan.protections;
   const std::string ids = "uid " + std::to_string(plan.uid_map.inside) + " -> " +
@@ -221,6 +236,18 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
   out.push_back(enforced("ipc_namespace", "CLONE_NEWIPC", ""));
   out.push_back(enforced("uts_namespace", "CLONE_NEWUTS", "hostname " + plan.hostname));
   out.push_back(enforced("cgroup_namespace", "CLONE_NEWCGROUP", ""));
+  {
+    std::string limits;
+    for (const auto& [name, value] : plan.ucount_limits) {
+      limits += (limits.empty() ? "" : ", ") + name.substr(4) + " " + std::to_string(value);
+    }
+    const std::string owner = plan.namespace_owner_per_job
+                                  ? "the job's user namespace is created by a host uid of its own (not root); "
+                                  : "rootless: charged to the caller's own uid, as its other processes are; ";
+    out.push_back(Protection{"ucounts", plan.ucount_limits.empty() ? "best_effort_skipped" : "enforced",
+                             "per-job namespace owner and /proc/sys/user limits",
+                             owner + (limits.empty() ? "this kernel has no /proc/sys/user limits" : limits)});
+  }
   out.push_back(isolated_net ? enforced("network_namespace", "CLONE_NEWNET", "loopback only")
                              : Protection{"network_namespace", "disabled_by_policy", "CLONE_NEWNET",
                                           "network.mode = host"});

@@ -1,0 +1,110 @@
+#include "owner.h"
+
+#include <fcntl.h>
+#include <linux/securebits.h>
+#include <sys/file.h>
+#include <sys/fsuid.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "confine/safe_path.h"
+
+namespace confine::launch {
+namespace {
+
+constexpr const char* kLockDir = "/run/confine/ns-owners";
+
+// True when `uid` is mapped in confine's own user namespace (all of them are in the initial
+// one; inside a container's namespace, only its range).
+bool mapped_here(uid_t uid) {
+  std::ifstream map("/proc/self/uid_map");
+  unsigned long inside = 0, outside = 0, count = 0;
+  while (map >> inside >> outside >> count) {
+    if (uid >= inside && uid - inside < count) return true;
+  }
+  return false;
+}
+
+// /run/confine/ns-owners, root's alone: created 0700 when missing, refused when anyone else
+// could plant lock files there (they would let another user hold or skip slots).
+Expected<UniqueFd> lock_directory() {
+  for (const char* dir : {"/run/confine", kLockDir}) {
+    if (::mkdir(dir, 0700) != 0 && errno != EEXIST) return fail_errno(errno, std::string("mkdir ") + dir);
+  }
+  auto fd = safe_path::open_directory(kLockDir);
+  if (!fd) return fd;
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0) return fail_errno(errno, std::string("stat ") + kLockDir);
+  if (st.st_uid != 0 || (st.st_mode & 077) != 0) {
+    return fail(ErrorCode::kInvalidArgument, std::string(kLockDir) + " must be root's alone (mode 0700)",
+                std::string("chown root ") + kLockDir + " && chmod 0700 " + kLockDir);
+  }
+  UniqueFd dir(::openat(fd->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return fail_errno(errno, std::string("open ") + kLockDir);
+  return dir;
+}
+
+}  // namespace
+
+Expected<NamespaceOwner> NamespaceOwner::acquire() {
+  auto dir = lock_directory();
+  if (!dir) return unexpected(std::move(dir.error()).add_context("a namespace owner uid for the job"));
+  // The lowest free slot: the lock files (never removed: unlinking races with flock) stay as
+  // few as the most jobs that ever ran at once.
+  for (uid_t slot = 0; slot < kOwnerSlots; ++slot) {
+    const std::string name = std::to_string(slot);
+    UniqueFd lock(::openat(dir->get(), name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!lock) return fail_errno(errno, std::string("open ") + kLockDir + "/" + name);
+    if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) continue;  // another job holds it
+      return fail_errno(errno, std::string("flock ") + kLockDir + "/" + name);
+    }
+    const uid_t uid = kOwnerBase + slot;
+    if (!mapped_here(uid)) {
+      return fail(ErrorCode::kUnsupported,
+                  "uid " + std::to_string(uid) + " (a job's namespace owner) is not mapped in confine's own user namespace",
+                  "run confine as root of the initial user namespace, or rootless");
+    }
+    return NamespaceOwner(std::move(lock), uid);
+  }
+  return fail(ErrorCode::kUnsupported, "every namespace owner slot is in use (" + std::to_string(kOwnerSlots) + " jobs)");
+}
+
+NamespaceOwner::Switch::Switch(uid_t uid) {
+  securebits_ = ::prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+  dumpable_ = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+  // SECBIT_NO_SETUID_FIXUP: changing the effective uid away from 0 would otherwise clear the
+  // effective capabilities, which the clone into the job's cgroup and the id maps rely on.
+  if (securebits_ < 0 || ::prctl(PR_SET_SECUREBITS, securebits_ | SECBIT_NO_SETUID_FIXUP, 0, 0, 0) != 0 ||
+      ::setresuid(static_cast<uid_t>(-1), uid, static_cast<uid_t>(-1)) != 0) {
+    std::perror("confine: switching to the namespace owner uid");
+    std::abort();
+  }
+  switched_ = true;
+  // File access stays root's: the child opens its bind sources with these credentials.
+  (void)::setfsuid(0);
+  if (::setfsuid(static_cast<uid_t>(-1)) != 0) {
+    std::perror("confine: keeping root's file access");
+    std::abort();
+  }
+}
+
+NamespaceOwner::Switch::~Switch() {
+  if (!switched_) return;
+  if (::setresuid(static_cast<uid_t>(-1), 0, static_cast<uid_t>(-1)) != 0 ||
+      ::prctl(PR_SET_SECUREBITS, securebits_, 0, 0, 0) != 0 || ::geteuid() != 0) {
+    std::perror("confine: restoring root's credentials");
+    std::abort();
+  }
+  // A change of effective uid made confine undumpable; restore what it was.
+  if (dumpable_ >= 0) (void)::prctl(PR_SET_DUMPABLE, dumpable_, 0, 0, 0);
+}
+
+}  // namespace confine::launch
