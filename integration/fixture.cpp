@@ -14,8 +14,6 @@
 #include <thread>
 
 namespace integ {
-namespace {
-
 std::string cgroup2_mount() {
   const auto mountinfo = read_text("/proc/self/mountinfo");
   if (!mountinfo) return {};
@@ -34,6 +32,8 @@ std::string cgroup2_mount() {
   }
   return first;
 }
+
+namespace {
 
 std::string random_hex() {
   std::random_device rd;
@@ -151,7 +151,8 @@ std::string SandboxTest::policy(const std::string& name) const { return policy_d
 Running SandboxTest::start(const std::vector<std::string>& command, const RunOptions& options) {
   const std::string report = base_ + "/report-" + std::to_string(++runs_) + ".json";
   Invocation inv;
-  inv.argv = {confine_binary(), "run", "--ro", probe_dir()};
+  inv.argv = options.wrapper;
+  inv.argv.insert(inv.argv.end(), {confine_binary(), "run", "--ro", probe_dir()});
   if (options.bind_job) inv.argv.insert(inv.argv.end(), {"--rw", job_});
   inv.argv.insert(inv.argv.end(), {"--report", report});
   inv.argv.insert(inv.argv.end(), options.args.begin(), options.args.end());
@@ -182,6 +183,11 @@ RunResult SandboxTest::run_command(const std::vector<std::string>& command, cons
   RunOptions tagged = options;
   tagged.args.insert(tagged.args.end(), {"--env", "CONFINE_INTEG_TAG=" + tag_});
   return start(command, tagged).wait();
+}
+
+RunOptions without_landlock(RunOptions options) {
+  options.wrapper = {probe_binary(), "without-landlock"};
+  return options;
 }
 
 ::testing::AssertionResult Ended(const RunResult& r, const std::string& outcome, int exit_code) {

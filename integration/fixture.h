@@ -19,6 +19,8 @@ namespace integ {
 bool is_root();
 // CONFINE_REQUIRE_ALL=1: every skip is a failure (CI says this host can run everything).
 bool require_all();
+// The cgroup2 mount: /sys/fs/cgroup, or the first cgroup2 mount (hybrid hosts); "" when none.
+std::string cgroup2_mount();
 // The cgroup v2 directory confine puts its leaves in when run as root ("" when none).
 std::string confine_cgroup_parent();
 // rmdir, retried while the kernel still counts a dying process in it (EBUSY).
@@ -44,6 +46,7 @@ struct RunOptions {
   std::optional<int> stdin_fd;    // default /dev/null
   std::optional<int> stdout_fd, stderr_fd;  // default: pipes, read into RunResult::out and err
   bool bind_job = true;           // --rw <job dir>
+  std::vector<std::string> wrapper;  // a command that runs confine (its argv before confine's own)
   std::chrono::milliseconds deadline{60000};
 };
 
@@ -62,6 +65,10 @@ inline RunOptions with_stdin(int fd) {
   options.stdin_fd = fd;
   return options;
 }
+// confine run through `confine-probe without-landlock`: the Landlock syscalls fail with ENOSYS
+// for confine and everything it starts, as on a kernel without Landlock. The controls of the
+// tests that show what the Landlock layer alone stops.
+RunOptions without_landlock(RunOptions options = {});
 
 class SandboxTest : public ::testing::Test {
  protected:

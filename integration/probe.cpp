@@ -49,7 +49,8 @@ namespace {
 void usage(const char* argv0) {
   std::fprintf(stderr, "usage: %s [--tag TAG] SUBCOMMAND [ARG...]\nsubcommands:\n", argv0);
   for (auto table : {filesystem_commands(), process_commands(), syscall_commands(), network_commands(),
-                     memory_commands(), stress_commands(), hardening_commands()}) {
+                     memory_commands(), stress_commands(), hardening_commands(), landlock_commands(),
+                     wrapper_commands()}) {
     for (const Command& c : table) {
       std::fprintf(stderr, "  %.*s %.*s\n", static_cast<int>(c.name.size()), c.name.data(),
                    static_cast<int>(c.usage.size()), c.usage.data());
@@ -59,7 +60,8 @@ void usage(const char* argv0) {
 
 const Command* find(std::string_view name) {
   for (auto table : {filesystem_commands(), process_commands(), syscall_commands(), network_commands(),
-                     memory_commands(), stress_commands(), hardening_commands()}) {
+                     memory_commands(), stress_commands(), hardening_commands(), landlock_commands(),
+                     wrapper_commands()}) {
     for (const Command& c : table) {
       if (c.name == name) return &c;
     }

@@ -50,5 +50,7 @@ std::span<const Command> network_commands();
 std::span<const Command> memory_commands();
 std::span<const Command> stress_commands();
 std::span<const Command> hardening_commands();
+std::span<const Command> landlock_commands();
+std::span<const Command> wrapper_commands();
 
 }  // namespace probe

@@ -19,6 +19,7 @@ packages=(
   nodejs                       # the Node client (clients/node, Node >= 20) and node.toml's workload test
   redis-server                 # the BullMQ example's end-to-end test starts its own (examples/bullmq-worker)
   clang libclang-rt-14-dev     # libFuzzer for the policy and command-line fuzz targets
+  apparmor                     # apparmor_parser: the shipped AppArmor profile must parse
 )
 # --print: just list the packages (.ci/run installs them itself).
 if [ "${1:-}" = "--print" ]; then

@@ -4,7 +4,11 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -43,6 +47,7 @@ HostProbes hybrid_root_host() {
   h.seccomp_filter = true;
   h.seccomp_actions = {"kill_process", "kill_thread", "trap", "errno", "user_notif", "log", "allow"};
   h.seccomp_user_notif = true;
+  h.landlock_abi = 7;
   return h;
 }
 
@@ -70,6 +75,7 @@ plan::HostFacts facts_for(const HostProbes& probes) {
   facts.user_namespaces = true;  // as the sysctls say; corrected_facts applies the real probe
   facts.seccomp = probes.seccomp_filter;
   facts.seccomp_user_notif = probes.seccomp_user_notif;
+  facts.landlock_abi = probes.landlock_abi;
   return facts;
 }
 
@@ -303,6 +309,149 @@ std::vector<std::string> doctor_leaves(const std::string& dir) {
   }
   ::closedir(d);
   return out;
+}
+
+// Ubuntu 23.10+ (kernel.apparmor_restrict_unprivileged_userns = 1): an unconfined program may
+// unshare a user namespace but gets no capabilities in it, so the probe's unshare "works" and is
+// not the answer; the label and the installed profile are.
+HostProbes ubuntu_user_host() {
+  HostProbes h = full_cgroup2_root_host();
+  h.euid = 1000;
+  h.apparmor_restrict_unprivileged_userns = 1;
+  h.apparmor_label = "unconfined";
+  h.self_exe = "/usr/local/bin/confine";
+  h.own_cgroup = "/user.slice/user-1000.slice/user@1000.service/app.slice/run-r1.scope";
+  h.cgroup_parent = "/sys/fs/cgroup" + h.own_cgroup;
+  h.cgroup_parent_source = "own cgroup, delegated to uid 1000";
+  return h;
+}
+
+// The fix's command, run by sh into `path` instead of /etc/apparmor.d: what it would write.
+std::string written_by(const std::string& fix, const std::string& path) {
+  const size_t start = fix.find("printf '");
+  const size_t redirect = fix.find("' > ", start);
+  if (start == std::string::npos || redirect == std::string::npos) return "<no printf in the fix>";
+  const std::string command = fix.substr(start, redirect + 1 - start) + " > " + path;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(DoctorTest, UbuntuRestrictionWithoutAProfileGivesTheProfileToWrite) {
+  const HostProbes h = ubuntu_user_host();
+  ASSERT_EQ(h.user_namespace.outcome, ProbeOutcome::kOk);
+  const auto findings = run_doctor(h, plan::testing::default_like_policy());
+  const Finding* f = find(findings, "user_namespaces");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->severity, Severity::kProblem);
+  EXPECT_NE(f->summary.find("label \"unconfined\""), std::string::npos) << f->summary;
+  ASSERT_FALSE(f->fixes.empty());
+  const std::string& fix = f->fixes.front();
+  EXPECT_NE(fix.find(" && apparmor_parser -r /etc/apparmor.d/confine"), std::string::npos) << fix;
+  EXPECT_TRUE(has_fix(*f, "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0"));
+  // What the printf writes is the shipped profile for this binary, without its comments.
+  char dir[] = "/tmp/confine-doctor-aa-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string written = written_by(fix, std::string(dir) + "/confine");
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(written,
+            "abi <abi/4.0>,\ninclude <tunables/global>\n\nprofile confine /usr/local/bin/confine flags=(unconfined) {\n"
+            "  userns,\n\n  include if exists <local/confine>\n}\n");
+  EXPECT_EQ(apparmor_attachment(written), "/usr/local/bin/confine");
+}
+
+TEST(DoctorTest, UbuntuRestrictionWithTheProfileInstalledForAnotherBinary) {
+  HostProbes h = ubuntu_user_host();
+  h.self_exe = "/home/alice/confine/build/src/confine";
+  h.apparmor_profile = apparmor_profile("/usr/local/bin/confine");
+  const auto findings = run_doctor(h, plan::testing::default_like_policy());
+  const Finding* f = find(findings, "user_namespaces");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->severity, Severity::kProblem);
+  EXPECT_TRUE(has_fix(*f, "/etc/apparmor.d/confine is for /usr/local/bin/confine, not for "
+                          "/home/alice/confine/build/src/confine: run /usr/local/bin/confine"));
+  EXPECT_TRUE(has_fix(*f, "profile confine /home/alice/confine/build/src/confine flags=(unconfined)"));
+}
+
+TEST(DoctorTest, UbuntuRestrictionWithTheProfileInstalledButNotLoaded) {
+  HostProbes h = ubuntu_user_host();
+  h.apparmor_profile = apparmor_profile(h.self_exe);
+  const auto findings = run_doctor(h, plan::testing::default_like_policy());
+  const Finding* f = find(findings, "user_namespaces");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->severity, Severity::kProblem);
+  EXPECT_EQ(f->fixes.front(),
+            "load the profile confine installed, which allows it user namespaces (as root): "
+            "apparmor_parser -r /etc/apparmor.d/confine");
+}
+
+TEST(DoctorTest, UbuntuRestrictionDoesNotHoldUnderTheProfileOrForRoot) {
+  HostProbes h = ubuntu_user_host();
+  h.apparmor_label = "confine (unconfined)";
+  EXPECT_FALSE(apparmor_blocks_userns(h));
+  const auto findings = run_doctor(h, plan::testing::default_like_policy());
+  const Finding* f = find(findings, "user_namespaces");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->severity, Severity::kOk) << f->summary;
+  HostProbes root = ubuntu_user_host();
+  root.euid = 0;
+  EXPECT_FALSE(apparmor_blocks_userns(root));
+  HostProbes lifted = ubuntu_user_host();
+  lifted.apparmor_restrict_unprivileged_userns = 0;
+  EXPECT_FALSE(apparmor_blocks_userns(lifted));
+}
+
+TEST(DoctorTest, TheProfileIsTheShippedTemplateWithTheBinarysPath) {
+  std::ifstream in(std::string(CONFINE_SOURCE_DIR) + "/packaging/apparmor/confine.in");
+  std::string shipped(std::istreambuf_iterator<char>(in), {});
+  ASSERT_NE(shipped.find("@CONFINE_INSTALLED_BINARY@"), std::string::npos);
+  shipped.replace(shipped.find("@CONFINE_INSTALLED_BINARY@"), 26, "/opt/bin/confine");
+  EXPECT_EQ(apparmor_profile("/opt/bin/confine"), shipped);
+  EXPECT_EQ(apparmor_attachment(shipped), "/opt/bin/confine");
+  EXPECT_EQ(std::string(apparmor_profile_path()), "/etc/apparmor.d/confine");
+}
+
+TEST(DoctorTest, WithoutLandlockTheDefaultPolicyRunsWithAProblemAndTheFix) {
+  HostProbes h = full_cgroup2_root_host();
+  h.landlock_abi = 0;
+  const auto findings = run_doctor(h, plan::testing::default_like_policy());
+  const Finding* host = find(findings, "landlock");
+  ASSERT_NE(host, nullptr);
+  EXPECT_EQ(host->severity, Severity::kWarning);
+  EXPECT_TRUE(has_fix(*host, "lsm="));
+  EXPECT_EQ(problems(findings), std::vector<std::string>{"policy.landlock"});
+  EXPECT_TRUE(has_fix(*find(findings, "policy.landlock"), "CONFIG_SECURITY_LANDLOCK=y"));
+  // Required, the policy cannot run at all; both ways out are named.
+  auto required = plan::testing::default_like_policy();
+  required.enforcement.landlock.value = policy::Enforcement::kRequired;
+  const auto refused = run_doctor(h, required);
+  const Finding* f = find(refused, "policy");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->severity, Severity::kProblem);
+  EXPECT_NE(f->summary.find("Landlock is not available"), std::string::npos) << f->summary;
+  EXPECT_TRUE(has_fix(*f, "lsm="));
+  EXPECT_TRUE(has_fix(*f, "landlock = \"best-effort\""));
+}
+
+TEST(DoctorTest, LandlockAbiSaysWhatItCovers) {
+  HostProbes h = full_cgroup2_root_host();
+  const auto now = run_doctor(h, plan::testing::default_like_policy());
+  const Finding* modern = find(now, "landlock");
+  ASSERT_NE(modern, nullptr);
+  EXPECT_EQ(modern->severity, Severity::kOk);
+  EXPECT_NE(modern->summary.find("ABI 7"), std::string::npos);
+  h.landlock_abi = 3;
+  const auto before = run_doctor(h, plan::testing::default_like_policy());
+  const Finding* older = find(before, "landlock");
+  ASSERT_NE(older, nullptr);
+  EXPECT_NE(older->summary.find("TCP rules need ABI 4"), std::string::npos) << older->summary;
+  EXPECT_NE(older->summary.find("scoping needs ABI 6"), std::string::npos) << older->summary;
 }
 
 // The real probes on this machine: they answer every question and leave no test leaf behind.

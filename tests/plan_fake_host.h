@@ -166,6 +166,7 @@ inline HostFacts fake_host(std::shared_ptr<FakeTree> tree, Caller caller) {
                        "max_inotify_instances", "max_inotify_watches", "max_ipc_namespaces",
                        "max_mnt_namespaces",    "max_net_namespaces",  "max_pid_namespaces",
                        "max_time_namespaces",   "max_user_namespaces", "max_uts_namespaces"};
+  host.landlock_abi = 7;  // Linux 6.15 and later (the development machine runs 6.18)
   host.file_kind = [tree](const std::string& p) { return tree->kind(p); };
   host.read_link = [tree](const std::string& p) { return tree->readlink(p); };
   host.executable = [tree](const std::string& p) { return tree->executable(p); };

@@ -104,8 +104,10 @@ TEST(PlanGolden, SeccompUnavailableBestEffort) {
   policy.filesystem.proc = from_file(false, 33);
   auto host = fake_host(debian_tree(), Caller::kUser);
   host.seccomp = false;
+  host.landlock_abi = 0;  // neither is Landlock (enforcement.landlock is best-effort by default)
   const Plan plan = must_plan(policy, request({"sh", "-c", "exit 0"}), host);
   EXPECT_FALSE(plan.seccomp.has_value());
+  EXPECT_FALSE(plan.landlock.has_value());
   expect_golden("seccomp_unavailable_best_effort", plan);
 }
 

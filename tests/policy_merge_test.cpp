@@ -143,6 +143,7 @@ TEST(Full, EveryKeyIsRead) {
   EXPECT_EQ(p.capabilities.keep[2].value, "CAP_KILL");
   EXPECT_EQ(p.enforcement.resources.value, Enforcement::kBestEffort);
   EXPECT_EQ(p.enforcement.seccomp.value, Enforcement::kBestEffort);
+  EXPECT_EQ(p.enforcement.landlock.value, Enforcement::kRequired);
 }
 
 }  // namespace

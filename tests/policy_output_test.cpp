@@ -63,8 +63,18 @@ TEST(Canonical, HashIsSha256HexAndChangesWithAnyValue) {
   EXPECT_TRUE(changed([](Policy& p) { p.env.set["X"] = {"1", {}}; }));
   EXPECT_TRUE(changed([](Policy& p) { p.seccomp.rules[0].action = SeccompAction::kAllow; }));
   EXPECT_TRUE(changed([](Policy& p) { p.enforcement.seccomp.value = Enforcement::kBestEffort; }));
+  EXPECT_TRUE(changed([](Policy& p) { p.enforcement.landlock.value = Enforcement::kRequired; }));
   EXPECT_TRUE(changed([](Policy& p) { p.process.uid.value = 0; }));
   EXPECT_FALSE(changed([](Policy& p) { p.process.uid.origin = {}; }));
+}
+
+TEST(Canonical, LandlockAppearsOnlyWhenRequiredSoEarlierPoliciesKeepTheirHash) {
+  // enforcement.landlock came after the first release, best-effort by default: a policy that
+  // leaves it there hashes exactly as it did before the key existed.
+  Policy p = load_ok(kDefault);
+  EXPECT_EQ(canonical_text(p).find("landlock"), std::string::npos);
+  p.enforcement.landlock.value = Enforcement::kRequired;
+  EXPECT_NE(canonical_text(p).find("\"landlock\":\"required\""), std::string::npos) << canonical_text(p);
 }
 
 TEST(Canonical, HashIsTheSha256OfTheCanonicalText) {
@@ -99,6 +109,7 @@ TEST(Explain, TextListsEveryValueWithItsOrigin) {
   EXPECT_NE(text.find("capabilities.keep = []    # default\n"), std::string::npos) << text;
   EXPECT_NE(text.find("limits.cpus = unlimited    # default\n"), std::string::npos) << text;
   EXPECT_NE(text.find("enforcement.resources = \"best-effort\"    # " + file), std::string::npos) << text;
+  EXPECT_NE(text.find("enforcement.landlock = \"best-effort\"    # " + file), std::string::npos) << text;
   // One line per value: every line but the header names its origin.
   size_t lines = 0;
   for (size_t at = 0, next; (next = text.find('\n', at)) != std::string::npos; at = next + 1) {

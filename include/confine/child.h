@@ -34,6 +34,18 @@ struct MountStep {
   const char* size = nullptr;    // tmpfs size in bytes, decimal (kTmpfs, kDev, kMaskDir)
   const char* mode = nullptr;    // tmpfs root mode, octal (kTmpfs, kDev, kMaskDir)
   const char* inodes = nullptr;  // tmpfs nr_inodes, decimal (kTmpfs, kDev, kMaskDir)
+  uint64_t landlock_access = 0;  // Landlock rule on this mount's root; 0 = none
+};
+
+// The Landlock ruleset (plan::LandlockRuleset): created before the first bind source is opened,
+// filled as the mounts are made, enforced by the init once the root is built. abi 0 = none.
+struct LandlockImage {
+  int abi = 0;
+  uint64_t handled_fs = 0;
+  uint64_t handled_net = 0;
+  uint64_t scoped = 0;
+  uint64_t root_access = 0;      // rule on the new root tmpfs
+  uint64_t dev_node_access = 0;  // rule on each of the kDevNodes
 };
 
 // Upper bound on mount steps, so the child can keep per-step state in fixed stack arrays.
@@ -98,6 +110,7 @@ struct Image {
   uint64_t keep_caps = 0;
   int cap_last = 40;  // /proc/sys/kernel/cap_last_cap, read by the parent
   const sock_fprog* seccomp = nullptr;  // null when the plan has no filter
+  LandlockImage landlock;
 
   // What runs.
   const char* exec_path = nullptr;
@@ -141,6 +154,9 @@ enum class Step : uint16_t {
   kMount, kMountAttr, kSymlink, kProc, kDev, kRootReadOnly, kPivotRoot, kHostname, kLoopback,
   kFork, kSetsid, kDevNode, kRlimit, kChdir, kCloseFds, kSecurebits, kBoundingSet, kCapabilities,
   kNoNewPrivs, kSeccomp, kSignalMask, kAffinity, kExec, kStdio, kUcounts,
+  // Landlock: the ruleset, a rule (index: the mount step; mount_count for the new root), and
+  // landlock_restrict_self.
+  kLandlockRuleset, kLandlockRule, kLandlockRestrict,
 };
 [[nodiscard]] const char* step_name(Step step) noexcept;
 

@@ -40,6 +40,14 @@ struct HostProbes {
   std::optional<long> unprivileged_userns_clone;               // Debian's patch
   std::optional<long> apparmor_restrict_unprivileged_userns;   // Ubuntu 23.10+
   ProbeResult user_namespace;
+  // Ubuntu 23.10+: with apparmor_restrict_unprivileged_userns set, AppArmor decides which
+  // programs get a working user namespace. The label this process runs under (host::
+  // apparmor_label: "unconfined", or "confine (unconfined)" under the shipped profile; empty when
+  // AppArmor is not active), this binary (which the profile must name), and the text of the
+  // profile confine installs (apparmor_profile_path()), when that file exists.
+  std::string apparmor_label;
+  std::string self_exe;
+  std::optional<std::string> apparmor_profile;
 
   // Process creation as the launcher does it.
   ProbeResult clone3;             // clone3() of a child that exits at once
@@ -77,6 +85,7 @@ struct PolicyCheck {
   std::vector<std::string> needed_controllers;  // "memory", "pids", "cpu" the limits need
   policy::Enforcement resources = policy::Enforcement::kRequired;
   policy::Enforcement seccomp = policy::Enforcement::kRequired;
+  policy::Enforcement landlock = policy::Enforcement::kBestEffort;
   // The host cannot create user namespaces; the plan was made as if it could, so the rest of
   // the policy's shortfalls still show.
   bool assumed_user_namespaces = false;
@@ -109,6 +118,16 @@ struct Finding {
 // Controllers named in cgroup v1 mounts of /proc/self/mountinfo text ("memory", "pids", ...).
 [[nodiscard]] std::vector<std::string> v1_controllers_from_mountinfo(std::string_view mountinfo);
 
+// The AppArmor profile that lets `binary` use user namespaces (packaging/apparmor/confine.in with
+// its path filled in), where `cmake --install` puts it, and the binary a profile's text attaches
+// to ("profile confine /usr/local/bin/confine ..."; empty when there is none).
+[[nodiscard]] std::string apparmor_profile(const std::string& binary);
+[[nodiscard]] const char* apparmor_profile_path();
+[[nodiscard]] std::string apparmor_attachment(std::string_view profile);
+// True when AppArmor will give a user namespace of this (unprivileged) process no capabilities:
+// the sysctl restricts them and no profile of confine's is in force. Pure.
+[[nodiscard]] bool apparmor_blocks_userns(const HostProbes& host);
+
 // Findings, host first then policy. Pure.
 [[nodiscard]] std::vector<Finding> diagnose(const HostProbes& host, const PolicyCheck& policy);
 // True when no finding is a problem: the policy runs fully enforced.
@@ -133,6 +152,7 @@ struct Finding {
   check.needed_controllers = needed_controllers(policy);
   check.resources = policy.enforcement.resources.value;
   check.seccomp = policy.enforcement.seccomp.value;
+  check.landlock = policy.enforcement.landlock.value;
   if (!facts.user_namespaces) {
     // Without user namespaces make_plan stops at the first step; plan as if they were fixed so
     // every other shortfall is listed too (the user-namespace finding covers this one).

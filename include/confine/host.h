@@ -31,6 +31,34 @@ namespace confine::host {
 // by `uid` and owner-writable. Then `uid` may move processes between cgroups below `dir`, create
 // leaves in it and enable controllers for them (docs/cgroups.md). Only stats, never writes.
 [[nodiscard]] bool delegated_to(const std::string& dir, uid_t uid);
+// Where job leaves go (docs/cgroups.md, "Where the leaves go"), from what this process sees.
+// Reads the cgroupfs under `mount` (stat, getxattr, access), so tests can point it at a fake one.
+struct CgroupView {
+  uid_t euid = 0;
+  std::string mount;            // the cgroup2 mount; empty: none
+  std::string own;              // this process's cgroup, the "0::" path of /proc/self/cgroup
+  std::string override_parent;  // $CONFINE_CGROUP_PARENT; honoured for root only
+  bool initial_cgroup_namespace = true;  // false in a container with a cgroup namespace of its own
+};
+struct CgroupPlacement {
+  std::string parent;  // the directory leaves go in; empty: no cgroup confine may use
+  std::string source;  // why there (or why none), for the report and `confine doctor`
+};
+inline constexpr const char* kCgroupOverrideSource = "CONFINE_CGROUP_PARENT";
+inline constexpr const char* kCgroupSharedSource = "<cgroup2 mount>/confine";
+[[nodiscard]] CgroupPlacement place_cgroup(const CgroupView& view);
+// systemd's mark on the cgroup of a unit with Delegate=yes (systemd 251+): the extended attribute
+// trusted.delegate or user.delegate is "1".
+[[nodiscard]] bool delegation_marked(const std::string& dir);
+// True when this process is in the host's own cgroup namespace (/proc/self/ns/cgroup is the
+// initial one's, inode PROC_CGROUP_INIT_INO); also true when that cannot be read.
+[[nodiscard]] bool in_initial_cgroup_namespace();
+
+// The AppArmor label of this process, from /proc/self/attr/apparmor/current (or attr/current):
+// "unconfined", or "confine (unconfined)" when confine's profile is attached; empty when AppArmor
+// is not the active LSM. Ubuntu's userns restriction spares exactly the processes with a profile.
+[[nodiscard]] std::string apparmor_label();
+
 // A small /proc or /sys file's whole text, or nullopt when it cannot be read.
 [[nodiscard]] std::optional<std::string> read_text(const std::string& path);
 // The leading integer of such a file, or nullopt.

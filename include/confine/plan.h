@@ -37,6 +37,7 @@ struct HostFacts {
   // empty when there is none usable.
   std::string cgroup2_mount;
   std::string cgroup_parent;
+  std::string cgroup_parent_source;  // why there (host::place_cgroup), for the report
   std::vector<std::string> cgroup_controllers;  // enabled for children of cgroup_parent
   int landlock_abi = 0;
   // The per-user-namespace limits this kernel has: the names in /proc/sys/user
@@ -87,6 +88,21 @@ struct MountOp {
   uint64_t inodes = 0;        // kTmpfs: nr_inodes (0: the child's default for the kind)
   uint32_t mode = 0755;       // kTmpfs, kMaskDir
   std::string origin;         // "file:line:col" of the rule, for error messages
+  // The Landlock rule the child adds on this mount's root (landlock::k* rights, already masked
+  // to the ABI); 0 = no rule of its own (symlinks, masks, or no Landlock at all).
+  uint64_t landlock_access = 0;
+};
+
+// The Landlock ruleset (include/confine/landlock.h), compiled from the same policy as the mounts:
+// what it handles, and the rules that do not belong to one mount step. The per-mount rules are in
+// MountOp::landlock_access.
+struct LandlockRuleset {
+  int abi = 0;  // the ABI the masks are for: min(the kernel's, landlock::kKnownAbi)
+  uint64_t handled_fs = 0;
+  uint64_t handled_net = 0;  // TCP bind/connect with network.mode = "none" (ABI 4+), else 0
+  uint64_t scoped = 0;       // signals; abstract unix sockets with network.mode = "none" (ABI 6+)
+  uint64_t root_access = 0;      // on the new root tmpfs: list directories, nothing more
+  uint64_t dev_node_access = 0;  // on each device node of the minimal /dev
 };
 
 struct IdMapping {
@@ -135,6 +151,7 @@ struct Plan {
   std::vector<Rlimit> rlimits;
   uint64_t keep_caps = 0;  // bit N = capability N kept in bounding/permitted/effective/ambient
   std::optional<seccomp::Program> seccomp;  // absent only when best-effort and unavailable
+  std::optional<LandlockRuleset> landlock;  // absent only when best-effort and unavailable
 
   // Resources.
   std::string cgroup_parent;        // where the job's leaf is created; empty = no cgroup

@@ -139,6 +139,9 @@ struct Policy {
   struct EnforcementSettings {
     Sourced<Enforcement> resources{Enforcement::kRequired, {}};  // cgroup memory/swap/pids/cpu
     Sourced<Enforcement> seccomp{Enforcement::kRequired, {}};
+    // The Landlock layer under the mounts: best-effort by default, so kernels without Landlock
+    // still run (with a warning); required refuses to plan without it.
+    Sourced<Enforcement> landlock{Enforcement::kBestEffort, {}};
   } enforcement;
 };
 

@@ -166,11 +166,15 @@ Expected<void> enable_controllers(const std::string& parent, const std::vector<s
     if (auto r = write_file(dir.get(), "cgroup.subtree_control", wanted); !r) {
       if (r.error().sys_errno == EBUSY) {
         // The no-internal-processes rule: something other than confine lives in this cgroup
-        // (typically the shell of a delegated scope that then started confine).
+        // (the shell of a delegated scope that then started confine, or the service that runs
+        // confine in its own delegated cgroup).
         r.error().hint =
             "cgroup v2 refuses controllers for a cgroup whose own processes are not all in child "
-            "cgroups; start confine as the delegated scope's only process: systemd-run --user "
-            "--scope -p Delegate=yes confine run ... (docs/cgroups.md)";
+            "cgroups (systemd's rule for delegated units: no processes in inner nodes); start confine "
+            "as the delegated unit's only process (systemd-run --scope -p Delegate=yes confine run ..., "
+            "with --user when unprivileged), or keep the service's own processes in a leaf "
+            "(DelegateSubgroup=supervisor in the unit, systemd 254+) so confine nests beside it "
+            "(docs/cgroups.md)";
       }
       return unexpected(std::move(r.error()).add_context("enable " + wanted + " in " + *it));
     }
@@ -329,7 +333,9 @@ Expected<void> Leaf::remove() {
   for (int attempt = 0; attempt < 200; ++attempt) {
     if (::rmdir(path_.c_str()) == 0 || errno == ENOENT) {
       // The parent goes too once it is empty, so a finished run leaves no directory behind;
-      // with other jobs still running this fails with EBUSY and the parent stays for them.
+      // with other jobs still running this fails with EBUSY and the parent stays for them. A
+      // delegated parent (host::place_cgroup) always holds confine itself, in it or in a leaf
+      // below it, so it is never removed: confine removes no cgroup it did not create.
       const std::string parent = path_.substr(0, path_.rfind('/'));
       (void)::rmdir(parent.c_str());
       path_.clear();

@@ -9,6 +9,7 @@
 //  2. build_root, after the ids are switched: an empty tmpfs becomes the new root, each step's
 //     mountpoint is created without following symlinks, the trees are moved in by fd, masks go
 //     on top, the root tmpfs is made read-only, and pivot_root detaches the host's tree.
+// Along the way each mount's Landlock rule is added on the fd that made it (landlock.cpp).
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <sys/stat.h>
@@ -18,6 +19,7 @@
 #include <cstring>
 
 #include "filesystem.h"
+#include "landlock.h"
 #include "report.h"
 #include "sys.h"
 
@@ -151,6 +153,9 @@ int attach(int tree_fd, int mountpoint_fd) noexcept {
 }  // namespace
 
 void open_sources(const Image& image, Trees& trees) noexcept {
+  // The Landlock ruleset exists before the first tree is cloned, so each bind's rule goes on the
+  // tree itself (landlock.cpp says why).
+  trees.landlock = landlock_create(image);
   for (size_t i = 0; i < image.mount_count; ++i) {
     const MountStep& step = image.mounts[i];
     trees.fds[i] = -1;
@@ -159,6 +164,9 @@ void open_sources(const Image& image, Trees& trees) noexcept {
       if (tree < 0) die(image.error_fd, Step::kOpenTree, static_cast<int>(i), errno);
       uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (step.read_only ? MOUNT_ATTR_RDONLY : 0);
       CONFINE_CHECK(set_tree_attrs(tree, attrs), image.error_fd, Step::kMountAttr, static_cast<int>(i));
+      // Its Landlock rule goes on the cloned tree itself: the inode the bind will show, whatever
+      // happens to the host path from now on. Without it the job could open nothing there.
+      landlock_allow(image, trees.landlock, tree, step.landlock_access, static_cast<int>(i));
       trees.fds[i] = tree;
     } else if (step.kind == MountKind::kMaskFile) {
       // /dev/null mounted with nodev: the masked file still exists (so programs that stat it
@@ -177,6 +185,10 @@ void open_sources(const Image& image, Trees& trees) noexcept {
         // No nodev here (these are the devices), but nosuid and noexec.
         CONFINE_CHECK(set_tree_attrs(tree, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC), image.error_fd,
                       Step::kDevNode, static_cast<int>(d));
+        // A rule on the device inode itself, not only on the /dev tmpfs above it: the target
+        // also reaches these nodes through the host's paths, when it reopens an inherited
+        // /dev/null through /proc/self/fd (a service often gives the job that as stdin).
+        landlock_allow(image, trees.landlock, tree, image.landlock.dev_node_access, static_cast<int>(i));
         trees.dev_fds[d] = tree;
       }
     }
@@ -191,6 +203,7 @@ void build_dev(const Image& image, int index, int mountpoint, const MountStep& s
   const int err = image.error_fd;
   int dev = new_tmpfs(step.size, step.mode, step.inodes, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
   CONFINE_CHECK(dev, err, Step::kDev, index);
+  landlock_allow(image, trees.landlock, dev, step.landlock_access, index);  // listing /dev, the devices' rights
   CONFINE_CHECK(attach(dev, mountpoint), err, Step::kDev, index);
   for (size_t d = 0; d < kDevNodeCount; ++d) {
     int node = make_mountpoint(dev, kDevNodes[d], /*is_dir=*/false, /*create=*/true);
@@ -221,6 +234,9 @@ void build_root(const Image& image, Trees& trees) noexcept {
   // pivot_root can use it; nothing of the host is visible through it.
   int root = new_tmpfs("4194304", "0755", image.root_inodes, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
   CONFINE_CHECK(root, err, Step::kRootTmpfs, 0);
+  // Listing the root and the directories created in it, nothing more: only the mounts below get
+  // rights to what they hold, so a mount that no rule covers opens nothing.
+  landlock_allow(image, trees.landlock, root, image.landlock.root_access, static_cast<int>(image.mount_count));
   CONFINE_CHECK(sys::move_mount(root, "", AT_FDCWD, image.root_parent, MOVE_MOUNT_F_EMPTY_PATH), err,
                 Step::kRootTmpfs, 0);
 
@@ -250,6 +266,8 @@ void build_root(const Image& image, Trees& trees) noexcept {
       case MountKind::kTmpfs: {
         int tmp = new_tmpfs(step.size, step.mode, step.inodes, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
         CONFINE_CHECK(tmp, err, Step::kMount, index);
+        // A fresh tmpfs's root exists only from now on, so its Landlock rule is added here.
+        landlock_allow(image, trees.landlock, tmp, step.landlock_access, index);
         CONFINE_CHECK(attach(tmp, mountpoint), err, Step::kMount, index);
         ::close(tmp);
         break;
@@ -272,6 +290,7 @@ void build_root(const Image& image, Trees& trees) noexcept {
         CONFINE_CHECK(sys::fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0), err, Step::kProc, index);
         int proc = sys::fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
         CONFINE_CHECK(proc, err, Step::kProc, index);
+        landlock_allow(image, trees.landlock, proc, step.landlock_access, index);  // as for tmpfs
         CONFINE_CHECK(attach(proc, mountpoint), err, Step::kProc, index);
         ::close(proc);
         ::close(fs);

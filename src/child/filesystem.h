@@ -10,6 +10,7 @@ namespace confine::child {
 struct Trees {
   int fds[kMaxMountSteps];
   int dev_fds[kDevNodeCount];
+  int landlock;  // the Landlock ruleset being filled (landlock.h), -1 when the plan has none
 };
 
 // Phase 1, with the caller's credentials: clone every bind source into a detached tree.

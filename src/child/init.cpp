@@ -28,6 +28,7 @@
 
 #include "confine/child.h"
 #include "filesystem.h"
+#include "landlock.h"
 #include "privileges.h"
 #include "report.h"
 #include "sys.h"
@@ -281,6 +282,11 @@ void run(const Image& image) noexcept {
   // machine the target ran first and read a full CapEff from /proc/1/status. Nothing the init
   // does from here on needs a capability: cloning, waiting, and signalling its own uid.
   drop_privileges(image, image.keep_caps);
+  // Landlock: the second wall. Here because it needs no_new_privs (just set) and every mount
+  // done (a restricted process may change none), and before the fork so the init and the whole
+  // job share its domain. Without it a host tree mounted by mistake, or a host directory fd the
+  // job receives, would be open to the job (landlock.cpp).
+  landlock_enforce(image, trees.landlock);
   stamp(image, Mark::kPrivilegesDropped);
 
   // The target shares the init's memory until its execve (CLONE_VM|CLONE_VFORK, as
@@ -343,6 +349,9 @@ const char* step_name(Step step) noexcept {
     case Step::kExec: return "execve";
     case Step::kStdio: return "stdio";
     case Step::kUcounts: return "ucount_limits";
+    case Step::kLandlockRuleset: return "landlock_create_ruleset";
+    case Step::kLandlockRule: return "landlock_add_rule";
+    case Step::kLandlockRestrict: return "landlock_restrict_self";
   }
   return "unknown";
 }

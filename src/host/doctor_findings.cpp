@@ -7,9 +7,12 @@
 // therefore which fix applies.
 #include <algorithm>
 #include <cstring>
+#include <sstream>
 #include <string>
 
 #include "confine/doctor.h"
+#include "confine/host.h"
+#include "confine/landlock.h"
 
 namespace confine::doctor {
 namespace {
@@ -54,11 +57,6 @@ std::string sysctl_text(const char* name, const std::optional<long>& value) {
 
 bool rootless(const HostProbes& host) { return host.euid != 0; }
 
-bool delegated(const HostProbes& host) {
-  return rootless(host) && !host.own_cgroup.empty() && host.own_cgroup != "/" && host.own_cgroup_owned &&
-         host.subtree_control_writable;
-}
-
 // How to get a directory confine can create job leaves in.
 std::vector<std::string> cgroup_parent_fixes(const HostProbes& host) {
   if (host.cgroup2_mount.empty()) {
@@ -66,7 +64,7 @@ std::vector<std::string> cgroup_parent_fixes(const HostProbes& host) {
             "yourself: mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified"};
   }
   if (rootless(host)) return {kDelegateFix};
-  if (host.cgroup_parent_source == "CONFINE_CGROUP_PARENT") {
+  if (host.cgroup_parent_source.find(host::kCgroupOverrideSource) != std::string::npos) {
     return {"point CONFINE_CGROUP_PARENT at a directory inside " + host.cgroup2_mount +
                 " that root can create directories in, or unset it to use " + host.cgroup2_mount + "/confine"};
   }
@@ -102,6 +100,48 @@ std::vector<std::string> controller_fixes(const HostProbes& host, const std::str
   return fixes;  // empty as root with the controller at the root: confine enables it itself
 }
 
+// The profile as one shell command that writes it: the template's comments left out, and
+// printf's and the shell's special characters escaped.
+std::string write_profile_command(const std::string& binary) {
+  std::string body;
+  std::istringstream in(apparmor_profile(binary));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind('#', 0) == 0 || (body.empty() && line.empty())) continue;
+    body += line + "\n";
+  }
+  std::string escaped;
+  for (const char c : body) {
+    if (c == '\n') escaped += "\\n";
+    else if (c == '%') escaped += "%%";
+    else if (c == '\\') escaped += "\\\\";
+    else if (c == '\'') escaped += "'\\''";
+    else escaped += c;
+  }
+  return "printf '" + escaped + "' > " + apparmor_profile_path();
+}
+
+// Ubuntu's restriction: a profile for this very binary, loaded, is the fix that keeps the
+// restriction for every other program; lifting the sysctl is the blunt one.
+std::vector<std::string> apparmor_fixes(const HostProbes& host) {
+  const std::string path = apparmor_profile_path();
+  const std::string load = "apparmor_parser -r " + path;
+  const std::string exe = host.self_exe.empty() ? "/usr/local/bin/confine" : host.self_exe;
+  std::vector<std::string> fixes;
+  if (!host.apparmor_profile) {
+    fixes.push_back("give confine its AppArmor profile (as root; `cmake --install` installs the same file for the "
+                    "installed binary): " + write_profile_command(exe) + " && " + load);
+  } else if (const std::string attached = apparmor_attachment(*host.apparmor_profile); attached != exe) {
+    fixes.push_back(path + " is for " + (attached.empty() ? std::string("no binary") : attached) + ", not for " + exe +
+                    ": run " + (attached.empty() ? std::string("that binary") : attached) +
+                    ", or rewrite the profile for this one (as root): " + write_profile_command(exe) + " && " + load);
+  } else {
+    fixes.push_back("load the profile confine installed, which allows it user namespaces (as root): " + load);
+  }
+  fixes.emplace_back(
+      "or lift the restriction for every program (weaker): sysctl -w kernel.apparmor_restrict_unprivileged_userns=0");
+  return fixes;
+}
+
 std::vector<std::string> userns_fixes(const HostProbes& host) {
   std::vector<std::string> fixes;
   if (host.max_user_namespaces && *host.max_user_namespaces <= 0) {
@@ -110,11 +150,8 @@ std::vector<std::string> userns_fixes(const HostProbes& host) {
   if (rootless(host) && host.unprivileged_userns_clone && *host.unprivileged_userns_clone == 0) {
     fixes.emplace_back("sysctl -w kernel.unprivileged_userns_clone=1");
   }
-  if (rootless(host) && host.apparmor_restrict_unprivileged_userns &&
-      *host.apparmor_restrict_unprivileged_userns != 0) {
-    fixes.emplace_back(
-        "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0   (or give confine an AppArmor "
-        "profile with the `userns,` rule)");
+  if (apparmor_blocks_userns(host)) {
+    for (auto& fix : apparmor_fixes(host)) fixes.push_back(std::move(fix));
   }
   if (!fixes.empty()) {
     fixes.emplace_back("make it permanent with the same setting in /etc/sysctl.d/99-confine.conf");
@@ -137,6 +174,14 @@ Finding user_namespace_finding(const HostProbes& host) {
                         sysctl_text("kernel.unprivileged_userns_clone", host.unprivileged_userns_clone) + ", " +
                         sysctl_text("kernel.apparmor_restrict_unprivileged_userns",
                                     host.apparmor_restrict_unprivileged_userns);
+  if (apparmor_blocks_userns(host)) {
+    // unshare may well succeed: the namespace is then created without capabilities, and
+    // nothing can be mounted in it.
+    summary += "; AppArmor restricts unprivileged user namespaces and confine runs without a profile (label \"" +
+               (host.apparmor_label.empty() ? std::string("unknown") : host.apparmor_label) +
+               "\"): its namespaces would get no capabilities";
+    return {"user_namespaces", Severity::kProblem, summary, userns_fixes(host)};
+  }
   if (host.user_namespace.outcome == ProbeOutcome::kOk) return {"user_namespaces", Severity::kOk, summary, {}};
   // Every sandbox confine builds starts with CLONE_NEWUSER: without it nothing runs.
   return {"user_namespaces", Severity::kProblem, summary, userns_fixes(host)};
@@ -191,13 +236,13 @@ Finding cgroup_parent_finding(const HostProbes& host) {
     std::string summary = "own cgroup " + own + (host.own_cgroup_owned ? " is" : " is not") + " owned by uid " +
                           std::to_string(host.euid) + ", its cgroup.subtree_control is" +
                           (host.subtree_control_writable ? "" : " not") + " writable";
-    if (!delegated(host) || host.cgroup_parent.empty()) {
+    if (host.cgroup_parent.empty()) {
       return {"cgroup_parent", Severity::kWarning,
               summary + ": not a delegated subtree, so confine has no cgroup to put jobs in; " +
                   describe(host.leaf_create),
               {kDelegateFix}};
     }
-    summary = "delegated subtree " + host.cgroup_parent + " (" + summary + "); " + describe(host.leaf_create);
+    summary = host.cgroup_parent + " (" + host.cgroup_parent_source + "; " + summary + "); " + describe(host.leaf_create);
     if (host.leaf_create.outcome == ProbeOutcome::kFailed) {
       return {"cgroup_parent", Severity::kWarning, summary, cgroup_parent_fixes(host)};
     }
@@ -254,10 +299,21 @@ Finding seccomp_finding(const HostProbes& host) {
 }
 
 Finding landlock_finding(const HostProbes& host) {
-  if (host.landlock_abi > 0) {
-    return {"landlock", Severity::kInfo, "ABI " + std::to_string(host.landlock_abi) + " (confine does not use it yet)", {}};
+  if (host.landlock_abi <= 0) {
+    // A warning: whether it matters is the policy's question (enforcement.landlock), answered by
+    // the policy findings.
+    return {"landlock", Severity::kWarning,
+            "not available: the filesystem allow-list rests on the mount namespace alone", {landlock::kEnableFix}};
   }
-  return {"landlock", Severity::kInfo, "not available (confine does not use it yet)", {}};
+  const int abi = host.landlock_abi;
+  std::string summary = "ABI " + std::to_string(abi) + ": a second wall under the mounts (the filesystem allow-list";
+  if (abi >= 4) summary += ", TCP bind and connect with network.mode = \"none\"";
+  if (abi >= 6) summary += ", signals and abstract unix sockets scoped to the sandbox";
+  summary += ")";
+  if (abi == 1) summary += "; ABI 1 refuses renames and links across directories (Linux 5.19 lifts it)";
+  if (abi < 4) summary += "; TCP rules need ABI 4 (Linux 6.7)";
+  if (abi < 6) summary += "; scoping needs ABI 6 (Linux 6.12); the namespaces cover both meanwhile";
+  return {"landlock", Severity::kOk, summary, {}};
 }
 
 // The fix for one protection the plan could not put in force.
@@ -270,6 +326,7 @@ std::vector<std::string> protection_fixes(const HostProbes& host, const std::str
   if (name == "pids_limit") return controller_fixes(host, "pids");
   if (name == "cpu_limit") return controller_fixes(host, "cpu");
   if (name == "seccomp") return {"use a kernel built with CONFIG_SECCOMP_FILTER"};
+  if (name == "landlock") return {landlock::kEnableFix};
   return {};
 }
 
@@ -295,6 +352,11 @@ void add_policy_findings(const HostProbes& host, const PolicyCheck& policy, std:
     if (policy.seccomp == policy::Enforcement::kRequired && !host.seccomp_filter) {
       fixes.push_back("use a kernel built with CONFIG_SECCOMP_FILTER");
       fixes.push_back("or run without a syscall filter: mark [enforcement] seccomp = \"best-effort\"");
+    } else if (policy.landlock == policy::Enforcement::kRequired && host.landlock_abi <= 0) {
+      fixes.emplace_back(landlock::kEnableFix);
+      fixes.emplace_back(
+          "or run with the mount namespace alone: mark [enforcement] landlock = \"best-effort\" (the report then "
+          "says the Landlock layer was skipped)");
     } else if (policy.resources == policy::Enforcement::kRequired && !missing.empty()) {
       for (const auto& c : missing) {
         for (auto& fix : controller_fixes(host, c)) {

@@ -254,6 +254,9 @@ HostProbes probe_host(const plan::HostFacts& facts) {
   out.unprivileged_userns_clone = read_number("/proc/sys/kernel/unprivileged_userns_clone");
   out.apparmor_restrict_unprivileged_userns = read_number("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
   out.user_namespace = probe_user_namespace();
+  out.apparmor_label = host::apparmor_label();
+  if (const auto exe = host::read_link("/proc/self/exe")) out.self_exe = *exe;
+  out.apparmor_profile = read_text(apparmor_profile_path());
 
   const CloneProbe clone = probe_clone3(-1);
   out.clone3 = clone.clone3;
@@ -268,12 +271,7 @@ HostProbes probe_host(const plan::HostFacts& facts) {
   }
   out.cgroup_parent = facts.cgroup_parent;
   out.leaf_controllers = facts.cgroup_controllers;
-  if (facts.euid == 0) {
-    const char* env = std::getenv("CONFINE_CGROUP_PARENT");
-    out.cgroup_parent_source = env != nullptr && *env != '\0' ? "CONFINE_CGROUP_PARENT" : "<cgroup2 mount>/confine";
-  } else if (!facts.cgroup_parent.empty()) {
-    out.cgroup_parent_source = "own cgroup (delegated)";
-  }
+  out.cgroup_parent_source = facts.cgroup_parent_source;
   probe_delegation(out);
   probe_leaf(out);
 

@@ -77,10 +77,13 @@ bool user_namespaces_allowed(uid_t euid) {
   if (const auto clone = read_number("/proc/sys/kernel/unprivileged_userns_clone"); clone && *clone == 0) {
     return false;
   }
-  // Ubuntu 23.10+: AppArmor confines unprivileged user namespaces unless a profile allows them.
+  // Ubuntu 23.10+: AppArmor gives an unconfined program's user namespaces no capabilities; a
+  // profile of its own (packaging/apparmor/confine.in, `userns,`) is what lifts that. Under any
+  // profile the profile decides: if it forbids them, the clone fails and says so.
   if (const auto restrict = read_number("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
       restrict && *restrict != 0) {
-    return false;
+    const std::string label = apparmor_label();
+    return !label.empty() && label != "unconfined";
   }
   return true;
 }
@@ -120,6 +123,9 @@ std::vector<std::string> controllers_of(const std::string& dir) {
   return text ? words(*text) : std::vector<std::string>{};
 }
 
+// PROC_CGROUP_INIT_INO (include/linux/proc_ns.h): the initial cgroup namespace's inode number.
+constexpr ino_t kInitialCgroupNamespaceInode = 0xEFFFFFFBU;
+
 std::string parent_dir(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   if (slash == std::string::npos || slash == 0) return "/";
@@ -127,6 +133,23 @@ std::string parent_dir(const std::string& path) {
 }
 
 }  // namespace
+
+std::string apparmor_label() {
+  for (const char* path : {"/proc/self/attr/apparmor/current", "/proc/self/attr/current"}) {
+    if (const auto text = read_text(path)) {
+      std::string label = *text;
+      while (!label.empty() && (label.back() == '\n' || label.back() == '\0')) label.pop_back();
+      return label;
+    }
+  }
+  return {};
+}
+
+bool in_initial_cgroup_namespace() {
+  struct stat st {};
+  if (::stat("/proc/self/ns/cgroup", &st) != 0) return true;
+  return st.st_ino == kInitialCgroupNamespaceInode;
+}
 
 bool delegated_to(const std::string& dir, uid_t uid) {
   // Ownership, not access(2): access answers for the real uid, and what matters is whether the
@@ -200,33 +223,21 @@ plan::HostFacts probe() {
     facts.cgroup2_mount = cgroup2_mount_from_mountinfo(*mountinfo);
   }
   if (!facts.cgroup2_mount.empty()) {
-    if (facts.euid == 0) {
-      const char* override_parent = std::getenv("CONFINE_CGROUP_PARENT");
-      facts.cgroup_parent = override_parent != nullptr && *override_parent != '\0'
-                                ? std::string(override_parent)
-                                : facts.cgroup2_mount + "/confine";
-      // The launcher creates the parent later; until then its controllers are its parent's.
+    CgroupView view;
+    view.euid = facts.euid;
+    view.mount = facts.cgroup2_mount;
+    if (const auto self = read_text("/proc/self/cgroup")) view.own = unified_cgroup_from_proc(*self);
+    if (const char* override_parent = std::getenv("CONFINE_CGROUP_PARENT")) view.override_parent = override_parent;
+    view.initial_cgroup_namespace = in_initial_cgroup_namespace();
+    const CgroupPlacement placement = place_cgroup(view);
+    facts.cgroup_parent = placement.parent;
+    facts.cgroup_parent_source = placement.source;
+    if (!placement.parent.empty()) {
+      // A parent the launcher has yet to create (the shared one) gets its controllers from the
+      // directory it will be created in.
       const std::string source =
-          access(facts.cgroup_parent.c_str(), F_OK) == 0 ? facts.cgroup_parent : parent_dir(facts.cgroup_parent);
-      // Usable only where root can create directories: a read-only cgroup2 mount (or an
-      // override naming one) is "no usable cgroup", so the plan fails closed or, best-effort,
-      // runs without one and says so, rather than failing later at mkdir.
-      if (access(source.c_str(), W_OK) == 0) {
-        facts.cgroup_controllers = controllers_of(source);
-      } else {
-        facts.cgroup_parent.clear();
-      }
-    } else if (const auto self = read_text("/proc/self/cgroup")) {
-      // Rootless: leaves go beside us in our own cgroup, when systemd (systemd-run --user
-      // --scope -p Delegate=yes) or another manager delegated it to this user. The launcher
-      // first moves confine into <own>/supervisor (cgroup::Leaf::create), since controllers
-      // cannot be enabled in a cgroup that holds processes. The root cgroup is never ours.
-      const std::string own = unified_cgroup_from_proc(*self);
-      const std::string dir = facts.cgroup2_mount + own;
-      if (!own.empty() && own != "/" && delegated_to(dir, facts.euid)) {
-        facts.cgroup_parent = dir;
-        facts.cgroup_controllers = controllers_of(dir);
-      }
+          access(placement.parent.c_str(), F_OK) == 0 ? placement.parent : parent_dir(placement.parent);
+      facts.cgroup_controllers = controllers_of(source);
     }
   }
 

@@ -16,6 +16,7 @@ bool is_mount_step(child::Step step) {
     case child::Step::kSymlink:
     case child::Step::kProc:
     case child::Step::kDev:
+    case child::Step::kLandlockRule:
       return true;
     default:
       return false;
@@ -38,6 +39,9 @@ report::SetupFailure describe_failure(const child::ErrorRecord& record, const pl
     what += op.origin.empty() ? ")" : (op.kind == plan::MountKind::kBind ? ", " : "") + op.origin + ")";
     what += ": ";
     what += step;
+  } else if (record.step == child::Step::kLandlockRule && record.index == plan.mounts.size()) {
+    f.path = "/";
+    what = "the new root: " + what;
   } else if (record.step == child::Step::kDevNode && record.index < child::kDevNodeCount) {
     f.path = std::string("/dev/") + child::kDevNodes[record.index];
     what = "dev node " + f.path;

@@ -55,6 +55,7 @@ Expected<std::unique_ptr<ChildImage>> ChildImage::build(const plan::Plan& plan) 
     step.is_dir = op.source_is_dir;
     step.source = op.source.empty() ? nullptr : c.keep(op.source);
     step.target = c.keep(op.target.substr(1));
+    step.landlock_access = op.landlock_access;
     switch (op.kind) {
       // Every tmpfs gets an inode cap as well as a size cap: empty files cost no size, and a
       // job creating millions of them pinned gigabytes of host kernel memory.
@@ -110,6 +111,10 @@ Expected<std::unique_ptr<ChildImage>> ChildImage::build(const plan::Plan& plan) 
     c.seccomp_.len = static_cast<unsigned short>(plan.seccomp->instructions.size());
     c.seccomp_.filter = const_cast<sock_filter*>(plan.seccomp->instructions.data());
     img.seccomp = &c.seccomp_;
+  }
+  if (const auto& ll = plan.landlock) {
+    img.landlock = child::LandlockImage{ll->abi, ll->handled_fs, ll->handled_net, ll->scoped, ll->root_access,
+                                        ll->dev_node_access};
   }
   img.exec_path = c.keep(plan.exec_path);
   img.argv = c.argv_.data();

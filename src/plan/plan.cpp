@@ -172,6 +172,11 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
   if (!mounts) return unexpected(mounts.error());
   plan.mounts = std::move(*mounts);
   if (auto ok = steps::check_cwd(policy, plan.mounts, host); !ok) return unexpected(ok.error());
+  // Landlock, compiled from the same mounts: the second wall (plan/landlock.cpp).
+  auto landlock = steps::plan_landlock(policy, host, plan.mounts);
+  if (!landlock) return unexpected(landlock.error());
+  plan.landlock = landlock->ruleset;
+  plan.warnings.insert(plan.warnings.end(), landlock->warnings.begin(), landlock->warnings.end());
 
   // What runs: the environment first, because the exec path is searched in the target's PATH.
   plan.envp = build_env(policy.env, request.caller_env);
@@ -261,6 +266,7 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
   out.push_back(enforced("capabilities", "bounding set, capset, ambient set",
                          "kept: " + steps::caps_text(plan.keep_caps)));
   out.push_back(enforced("no_new_privs", "prctl PR_SET_NO_NEW_PRIVS", "setuid binaries cannot gain privileges"));
+  out.push_back(landlock->protection);
   out.push_back(seccomp_protection);
   std::string rlimit_names;
   for (const Rlimit& r : plan.rlimits) rlimit_names += (rlimit_names.empty() ? "" : " ") + r.name;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "confine/landlock.h"
 #include "confine/plan.h"
 #include "steps.h"
 
@@ -63,6 +64,7 @@ std::string mount_line(size_t index, const MountOp& op) {
     case MountKind::kProc:
       break;
   }
+  if (op.landlock_access != 0) line += " landlock=" + steps::landlock_rights_text(op.landlock_access);
   line += "  (" + op.origin + ")";
   return line;
 }
@@ -133,6 +135,22 @@ std::string render(const Plan& plan) {
     line("  " + r.name + " soft=" + limit_text(r.soft) + " hard=" + limit_text(r.hard));
   }
   line("capabilities: " + steps::caps_text(plan.keep_caps));
+  if (const auto& ll = plan.landlock) {
+    std::string net = ll->handled_net == 0 ? "none" : "";
+    if ((ll->handled_net & landlock::kBindTcp) != 0) net += "bind_tcp";
+    if ((ll->handled_net & landlock::kConnectTcp) != 0) net += ",connect_tcp";
+    std::string scoped = ll->scoped == 0 ? "none" : "";
+    if ((ll->scoped & landlock::kScopeAbstractUnixSocket) != 0) scoped += "abstract_unix_socket,";
+    if ((ll->scoped & landlock::kScopeSignal) != 0) scoped += "signal";
+    line("landlock: abi " + std::to_string(ll->abi));
+    line("  handled_fs: " + steps::landlock_rights_text(ll->handled_fs));
+    line("  handled_net (denied): " + net);
+    line("  scoped: " + scoped);
+    line("  root: " + steps::landlock_rights_text(ll->root_access));
+    if (ll->dev_node_access != 0) line("  dev nodes: " + steps::landlock_rights_text(ll->dev_node_access));
+  } else {
+    line("landlock: none");
+  }
   if (plan.seccomp) {
     line("seccomp:");
     for (const std::string& s : plan.seccomp->summary) line("  " + s);

@@ -87,7 +87,9 @@ Expected<Resources> plan_resources(const policy::Policy& policy, const HostFacts
   const bool have_cgroup = !host.cgroup_parent.empty();
   if (have_cgroup) {
     out.cgroup_tracking = {"cgroup_tracking", "enforced", "cgroup v2 leaf (clone3 CLONE_INTO_CGROUP)",
-                           host.cgroup_parent};
+                           host.cgroup_parent + (host.cgroup_parent_source.empty()
+                                                     ? std::string()
+                                                     : " (" + host.cgroup_parent_source + ")")};
   } else {
     out.cgroup_tracking = {"cgroup_tracking", "best_effort_skipped", "cgroup v2 leaf",
                            "no usable cgroup v2 directory; the pid namespace is the kill unit"};

@@ -55,6 +55,19 @@ enum class RlimitFallbacks { kOff, kUse };
 [[nodiscard]] Expected<Resources> plan_resources(const policy::Policy& policy, const HostFacts& host,
                                                  RlimitFallbacks fallbacks = RlimitFallbacks::kOff);
 
+// landlock.cpp: the Landlock ruleset compiled from the planned mounts. Sets each mount's
+// landlock_access in place and returns what the ruleset handles, its protection and warnings.
+// Fails closed when enforcement.landlock is required and the kernel has no Landlock.
+struct Landlock {
+  std::optional<LandlockRuleset> ruleset;  // absent: best-effort, and the kernel has none
+  report::Protection protection;
+  std::vector<std::string> warnings;
+};
+[[nodiscard]] Expected<Landlock> plan_landlock(const policy::Policy& policy, const HostFacts& host,
+                                               std::vector<MountOp>& mounts);
+// "read_file,read_dir,execute": rights by their kernel names, for the dry-run text.
+[[nodiscard]] std::string landlock_rights_text(uint64_t rights);
+
 // limits.cpp: rlimits and the capability mask.
 [[nodiscard]] std::vector<Rlimit> plan_rlimits(const policy::Policy& policy);
 // Fails when an rlimit is above the hard limit confine inherited (HostFacts::hard_limit):

@@ -80,10 +80,11 @@ void apply_network(const toml::node& node, Reader& r, Policy::Network& network) 
 void apply_enforcement(const toml::node& node, Reader& r, Policy::EnforcementSettings& enforcement) {
   const toml::table* table = r.table(node, "enforcement");
   if (table == nullptr) return;
-  static constexpr std::array<std::string_view, 2> kKeys{"resources", "seccomp"};
+  static constexpr std::array<std::string_view, 3> kKeys{"resources", "seccomp", "landlock"};
   r.check_keys(*table, "enforcement", "[enforcement]", kKeys);
   apply_enum(*table, "resources", "enforcement", r, enforcement.resources, &parse_enforcement);
   apply_enum(*table, "seccomp", "enforcement", r, enforcement.seccomp, &parse_enforcement);
+  apply_enum(*table, "landlock", "enforcement", r, enforcement.landlock, &parse_enforcement);
 }
 
 void apply_capabilities(const toml::node& node, Reader& r, Policy::Capabilities& capabilities) {

@@ -113,6 +113,9 @@ std::string canonical_text(const Policy& p) {
   if (!p.network.socket_families.origin.is_default()) {
     out["network"]["socket_families"] = p.network.socket_families.value;
   }
+  if (p.enforcement.landlock.value != Enforcement::kBestEffort) {
+    out["enforcement"]["landlock"] = to_string(p.enforcement.landlock.value);
+  }
   return detail::dump(out, -1);
 }
 

@@ -147,6 +147,8 @@ void walk_policy(const Policy& p, Visitor& v) {
   v.value("enforcement", "resources", quote(to_string(e.resources.value)), to_string(e.resources.value),
           e.resources.origin);
   v.value("enforcement", "seccomp", quote(to_string(e.seccomp.value)), to_string(e.seccomp.value), e.seccomp.origin);
+  v.value("enforcement", "landlock", quote(to_string(e.landlock.value)), to_string(e.landlock.value),
+          e.landlock.origin);
 }
 
 std::string dotted(std::string_view section, std::string_view name) {
