@@ -9,15 +9,15 @@
 // (default: this machine's CPUs), WORKER_NAME (default host:pid), CONFINE (the binary),
 // CONFINE_POLICY_PATH (where the presets are), CONFINE_BEST_EFFORT=1 (hosts without cgroup
 // controllers), LOCK_DURATION_MS and STALLED_INTERVAL_MS (BullMQ's stalled-job detection),
-// DELEGATED_CGROUP=1 (a systemd service with Delegate=yes: jobs' cgroups inside the service's;
-// src/cgroup.ts).
+// DELEGATED_CGROUP=1 (a systemd service with Delegate=yes: the worker moves into a leaf of the
+// service's cgroup and confine puts the jobs' cgroups beside it; src/cgroup.ts).
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { run } from '@confine/client';
-import { adoptDelegatedCgroup } from './cgroup.js';
+import { enterSupervisorCgroup } from './cgroup.js';
 import { BadInputError, QUEUE_NAME, commandFor, jobDirectory, progressIn, retryable, type ConversionJob, type ConversionResult } from './jobs.js';
 import { cancelChannel, cancelledKey } from './producer.js';
 
@@ -150,8 +150,8 @@ function settingsFromEnv(env: NodeJS.ProcessEnv): WorkerSettings {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const settings = settingsFromEnv(process.env);
   if (process.env['DELEGATED_CGROUP'] === '1') {
-    const layout = adoptDelegatedCgroup();
-    console.log(`worker ${settings.name}: in ${layout.worker}, jobs under ${layout.jobs}`);
+    const leaf = enterSupervisorCgroup();
+    console.log(`worker ${settings.name}: in ${leaf}; confine puts the jobs beside it`);
   }
   const w = await startWorker(settings);
   console.log(`worker ${settings.name} ready (concurrency ${settings.concurrency})`);

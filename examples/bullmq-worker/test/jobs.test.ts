@@ -50,19 +50,19 @@ test('progress lines', () => {
   assert.deepEqual(progressIn('progress 10\nother\nprogress 250\nprogress x\n'), [10, 100]);
 });
 
-test('the delegated cgroup layout inside a systemd service', async () => {
-  const { delegatedLayout, cgroup2Mount } = await import('../src/cgroup.js');
+test('the worker\'s leaf inside a delegated systemd service', async () => {
+  const { supervisorCgroup, cgroup2Mount } = await import('../src/cgroup.js');
   const mountinfo =
     '25 30 0:22 / /sys ro,nosuid - sysfs sysfs rw\n' +
     '31 25 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate\n';
   assert.equal(cgroup2Mount(mountinfo), '/sys/fs/cgroup');
   const service = '0::/system.slice/system-confine\\x2dworker.slice/confine-worker@1.service\n';
-  assert.deepEqual(delegatedLayout(service, mountinfo), {
-    worker: '/sys/fs/cgroup/system.slice/system-confine\\x2dworker.slice/confine-worker@1.service/worker',
-    jobs: '/sys/fs/cgroup/system.slice/system-confine\\x2dworker.slice/confine-worker@1.service/jobs',
-  });
-  // Already moved (a restart of the process inside the same service).
-  assert.deepEqual(delegatedLayout('0::/system.slice/w.service/worker\n', mountinfo).jobs, '/sys/fs/cgroup/system.slice/w.service/jobs');
-  assert.throws(() => delegatedLayout('0::/\n', mountinfo), /root cgroup/);
-  assert.throws(() => delegatedLayout(service, '25 30 0:22 / /sys ro - sysfs sysfs rw\n'), /no cgroup v2/);
+  assert.equal(
+    supervisorCgroup(service, mountinfo),
+    '/sys/fs/cgroup/system.slice/system-confine\\x2dworker.slice/confine-worker@1.service/supervisor',
+  );
+  // Already in the leaf (systemd's DelegateSubgroup=supervisor).
+  assert.equal(supervisorCgroup('0::/system.slice/w.service/supervisor\n', mountinfo), '/sys/fs/cgroup/system.slice/w.service/supervisor');
+  assert.throws(() => supervisorCgroup('0::/\n', mountinfo), /root cgroup/);
+  assert.throws(() => supervisorCgroup(service, '25 30 0:22 / /sys ro - sysfs sysfs rw\n'), /no cgroup v2/);
 });
