@@ -225,12 +225,14 @@ TEST_F(FaultTest, KilledAtRandomMomentsOfSetupLeavesNothing) {
 TEST_F(FaultTest, KilledDuringTheRunLeavesNothing) {
   for (int trial = 0; trial < 5; ++trial) {
     Running running = start_probe({"daemonize", "-"});  // a daemon that ignores SIGTERM, and its parent
-    // Wait for the daemon (the probe's argv, not confine's) before killing.
+    // Wait for the daemon (the probe's argv, not confine's) before killing. Counted once per
+    // look: the daemon's parent exits on its own, so a second look may find one process fewer.
     const auto until = Clock::now() + std::chrono::seconds(10);
-    while (processes_with_marker(tag_).size() < 3 && Clock::now() < until) {
+    size_t seen = 0;
+    while ((seen = processes_with_marker(tag_).size()) < 3 && Clock::now() < until) {
       std::this_thread::sleep_for(milliseconds(5));
     }
-    ASSERT_GE(processes_with_marker(tag_).size(), 3U) << "the probe and its daemon did not start";
+    ASSERT_GE(seen, 3U) << "the probe and its daemon did not start";
     running.signal(SIGKILL);
     const RunResult r = running.wait();
     EXPECT_EQ(r.term_signal, SIGKILL) << r.describe();
@@ -242,7 +244,9 @@ TEST_F(FaultTest, KilledDuringTheRunLeavesNothing) {
 
 // Run as root, a killed confine leaves its leaf behind (nothing else can remove it), and the
 // next confine removes it.
-TEST_F(FaultTest, StaleLeafOfAKilledConfineIsRemovedByTheNextRunRootOnly) {
+// Serial (ctest RUN_SERIAL, by the name): any confine started meanwhile by another test would
+// remove the stale leaf before this test looks for it.
+TEST_F(FaultTest, StaleLeafOfAKilledConfineIsRemovedByTheNextRunRootOnlySerial) {
   CONFINE_REQUIRE_ROOT();
   CONFINE_REQUIRE(!confine_cgroup_parent().empty(), "no cgroup v2 hierarchy for confine's leaves");
   Running running = start_probe({"sleep", "30"});
@@ -547,7 +551,9 @@ class PolicyRewriter {
         write_text(tmp, text);
         ::rename(tmp.c_str(), path_.c_str());
       }
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      // A whole version stands for 2 ms between rewrites: on a loaded machine a shorter one
+      // left no run a chance to read one whole, and the test needs at least one that did.
+      std::this_thread::sleep_for(std::chrono::microseconds(2000));
     }
   }
   std::string path_;

@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <filesystem>
+#include <set>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -403,6 +405,52 @@ TEST_F(HardeningTest, ReportOnStdoutKeepsTheTargetsOutput) {
   ASSERT_FALSE(report.is_discarded()) << r.out;
   EXPECT_EQ(report["outcome"], "ok");
   EXPECT_EQ(report["output"]["stdout_bytes"], 5);
+}
+
+// --- The output area -----------------------------------------------------------------------------
+
+// A hostile job fills its output area with as many files as it can, a setuid and a setgid file,
+// a symlink to /etc, a FIFO and a name with a newline: the host directory receives regular files
+// only, within the cap, with plain modes.
+TEST_F(HardeningTest, TheOutputAreaDeliversOnlyRegularFilesWithinItsCaps) {
+  const std::string host = base_ + "/results";
+  const RunResult r = run_probe({"hostile-output", "/out"}, with_args({"-p", policy("output-area.toml"), "--output", host}));
+  EXPECT_TRUE(Ended(r, "ok", 0));
+  EXPECT_LE(std::stoul(first_line(r.out)), 500U) << "the area held more files than its cap";
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(host)) {
+    const auto status = std::filesystem::symlink_status(entry.path());
+    ASSERT_TRUE(std::filesystem::is_regular_file(status) || std::filesystem::is_directory(status))
+        << entry.path() << " is neither a regular file nor a directory";
+    struct stat st {};
+    ASSERT_EQ(::lstat(entry.path().c_str(), &st), 0);
+    if (S_ISREG(st.st_mode)) {
+      ++files;
+      EXPECT_EQ(st.st_mode & 07777, 0644U) << entry.path();
+    } else {
+      EXPECT_EQ(st.st_mode & 07777, 0755U) << entry.path();
+    }
+  }
+  EXPECT_LE(files, 500U);
+  EXPECT_GT(files, 400U) << "the job's regular files did not arrive";
+  EXPECT_TRUE(std::filesystem::exists(host + "/suid")) << "a setuid file is copied, without its bit";
+  ASSERT_TRUE(r.report.has_value());
+  const auto& area = (*r.report)["output_area"];
+  EXPECT_EQ(area["files_copied"], files);
+  std::set<std::string> refused;
+  for (const auto& item : area["refused"]) refused.insert(item["name"].get<std::string>() + ":" + item["reason"].get<std::string>());
+  EXPECT_TRUE(refused.count("etc-link:symlink")) << area.dump(1);
+  EXPECT_TRUE(refused.count("fifo:fifo")) << area.dump(1);
+  EXPECT_TRUE(refused.count("bad\\x0aname:name")) << area.dump(1);
+}
+
+TEST_F(HardeningTest, TheOutputAreaNeedsANewHostDirectory) {
+  const std::string host = base_ + "/full";
+  ASSERT_EQ(::mkdir(host.c_str(), 0755), 0);
+  write_text(host + "/already", "x");
+  const RunResult r = run_probe({"exit", "0"}, with_args({"--output", host}));
+  EXPECT_EQ(r.exit_code, 125) << r.describe();
+  EXPECT_NE(r.err.find("is not empty"), std::string::npos) << r.err;
 }
 
 // --- 6: a violation parked while the job exits ---------------------------------------------------

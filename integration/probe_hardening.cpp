@@ -24,6 +24,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "probe.h"
@@ -342,7 +343,38 @@ int make_symlink(Args args) { return result(::symlink(args[0], args[1]), "symlin
 // make-fifo PATH: plants a FIFO.
 int make_fifo(Args args) { return result(::mkfifo(args[0], 0666), "mkfifo"); }
 
+// hostile-output DIR: what a hostile job leaves in an output area: a million empty files (as many
+// as fit), a setuid and a setgid file, a symlink to /etc, a FIFO, a file with a newline in its
+// name, a deep directory chain. Prints how many of the million it made. Exit 0.
+int hostile_output(Args args) {
+  const std::string dir = args[0];
+  int made = 0;
+  const std::string many = dir + "/many";
+  if (::mkdir(many.c_str(), 0755) != 0) return unexpected(errno, "mkdir many");
+  for (int i = 0; i < 1000000; ++i) {
+    const int fd = ::open((many + "/" + std::to_string(i)).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) break;
+    ::close(fd);
+    ++made;
+  }
+  // Whatever is still free after the flood (the cap counts every inode): remove a few files.
+  for (int i = 0; i < 8 && made > 0; ++i) ::unlink((many + "/" + std::to_string(--made)).c_str());
+  for (const auto& [name, mode] : {std::pair<const char*, mode_t>{"/suid", 04755}, {"/sgid", 02755}}) {
+    const std::string path = dir + name;
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0) ::close(fd);
+    (void)::chmod(path.c_str(), mode);
+  }
+  if (::symlink("/etc", (dir + "/etc-link").c_str()) != 0) return unexpected(errno, "symlink");
+  (void)::mkfifo((dir + "/fifo").c_str(), 0666);
+  const int odd = ::open((dir + "/bad\nname").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (odd >= 0) ::close(odd);
+  print(std::to_string(made) + "\n");
+  return kOk;
+}
+
 constexpr Command kCommands[] = {
+    {"hostile-output", "DIR", 1, 1, hostile_output},
     {"make-symlink", "TARGET LINK", 2, 2, make_symlink},
     {"make-fifo", "PATH", 1, 1, make_fifo},
     {"stdin-echo", "", 0, 0, stdin_echo},

@@ -419,7 +419,7 @@ TEST_F(PlanTest, ProtectionsAreCompleteAndOrdered) {
   const std::vector<std::string> want = {
       "user_namespace", "mount_namespace", "pid_namespace", "ipc_namespace", "uts_namespace",
       "cgroup_namespace", "ucounts", "network_namespace", "new_root", "read_only_binds", "masks", "private_tmp",
-      "minimal_dev", "fresh_proc", "stdio", "output_limit", "capabilities", "no_new_privs", "landlock", "seccomp",
+      "minimal_dev", "fresh_proc", "output_area", "stdio", "output_limit", "capabilities", "no_new_privs", "landlock", "seccomp",
       "rlimits", "cgroup_tracking", "memory_limit", "memory_high", "swap_limit", "pids_limit", "cpu_limit", "wall_time",
       "cpu_time", "environment"};
   EXPECT_EQ(names, want);

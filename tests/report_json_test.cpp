@@ -90,7 +90,7 @@ TEST(ReportJson, FullReportRoundTrip) {
                                            {"name":"run","duration_us":1400000}])"));
   EXPECT_EQ(doc["warnings"], json::array({"memory_peak from memory.peak is rounded to pages"}));
   EXPECT_EQ(doc["output"], json::parse(R"({"stdout_bytes":10,"stderr_bytes":20,"dropped_bytes":30,"limit_bytes":40})"));
-  EXPECT_EQ(doc.size(), 17U) << "a top-level key was added or lost: update docs and schema";
+  EXPECT_EQ(doc.size(), 18U) << "a top-level key was added or lost: update docs and schema";
 }
 
 TEST(ReportJson, MinimalReportWritesNullForWhatWasNotMeasured) {
@@ -145,7 +145,7 @@ TEST(ReportJson, KeyOrderIsStable) {
   const ordered_json doc = ordered_json::parse(to_json_text(full_report()));
   EXPECT_EQ(keys_of(doc),
             (Keys{"report_version", "confine_version", "outcome", "exit_code", "target", "times",
-                  "resources", "limits_hit", "output", "enforced", "command", "policy", "setup_error",
+                  "resources", "limits_hit", "output", "output_area", "enforced", "command", "policy", "setup_error",
                   "exec_error", "seccomp_violation", "phases", "warnings"}));
   EXPECT_EQ(keys_of(doc["target"]), (Keys{"exit_code", "signal", "signal_name", "core_dumped"}));
   EXPECT_EQ(keys_of(doc["times"]), (Keys{"wall_us", "cpu_user_us", "cpu_system_us"}));

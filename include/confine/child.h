@@ -35,6 +35,7 @@ struct MountStep {
   const char* mode = nullptr;    // tmpfs root mode, octal (kTmpfs, kDev, kMaskDir)
   const char* inodes = nullptr;  // tmpfs nr_inodes, decimal (kTmpfs, kDev, kMaskDir)
   uint64_t landlock_access = 0;  // Landlock rule on this mount's root; 0 = none
+  bool output_area = false;      // kTmpfs: the output area, whose mount goes to the parent
 };
 
 // The Landlock ruleset (plan::LandlockRuleset): created before the first bind source is opened,
@@ -131,6 +132,9 @@ struct Image {
   // which the target sends its seccomp listener fd to the parent right after installing the
   // filter. -1 otherwise.
   int notify_fd = -1;
+  // With an output area: a unix socket on which the init hands the area's mount to the parent
+  // once the root is built (the parent copies its files out after the job). -1 otherwise.
+  int output_fd = -1;
   // kCount slots in a MAP_SHARED page, nanoseconds since boot (CLOCK_MONOTONIC); null = off.
   uint64_t* marks = nullptr;
   // The caller's CPU affinity, restored in the target before its execve (the launcher keeps
@@ -156,7 +160,7 @@ enum class Step : uint16_t {
   kNoNewPrivs, kSeccomp, kSignalMask, kAffinity, kExec, kStdio, kUcounts,
   // Landlock: the ruleset, a rule (index: the mount step; mount_count for the new root), and
   // landlock_restrict_self.
-  kLandlockRuleset, kLandlockRule, kLandlockRestrict,
+  kLandlockRuleset, kLandlockRule, kLandlockRestrict, kOutputArea,
 };
 [[nodiscard]] const char* step_name(Step step) noexcept;
 

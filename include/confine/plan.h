@@ -91,6 +91,15 @@ struct MountOp {
   // The Landlock rule the child adds on this mount's root (landlock::k* rights, already masked
   // to the ABI); 0 = no rule of its own (symlinks, masks, or no Landlock at all).
   uint64_t landlock_access = 0;
+  bool output_area = false;   // kTmpfs: the output area, handed to the parent for the copy-out
+};
+
+// The output area (launch/output_area.h): a tmpfs the job writes into, copied out when it ends.
+struct OutputArea {
+  std::string path;  // inside the sandbox
+  std::string host;  // host directory the regular files are copied into
+  uint64_t size_bytes = 0;
+  uint64_t files = 0;
 };
 
 // The Landlock ruleset (include/confine/landlock.h), compiled from the same policy as the mounts:
@@ -140,6 +149,7 @@ struct Plan {
 
   // Filesystem, in the order the child applies them.
   std::vector<MountOp> mounts;
+  std::optional<OutputArea> output_area;
 
   // Per-user kernel resources (launch/owner.h): limits the child writes into the job's own user
   // namespace (/proc/sys/user/<name> = value), and, run by root, whether the namespace is

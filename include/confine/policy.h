@@ -92,6 +92,16 @@ struct Policy {
     Sourced<bool> proc{true, {}};  // fresh /proc for the sandbox's pid namespace
     // Creating or chmod'ing files with S_ISUID/S_ISGID (seccomp EPERM unless true).
     Sourced<bool> allow_suid_sgid{false, {}};
+    // A size- and inode-capped tmpfs the job writes its results into; when the job ends, confine
+    // copies the regular files in it (nothing else) into `host` (launch/output_area.h).
+    struct Output {
+      std::string path = "/out";               // inside the sandbox
+      std::string host;                        // host directory; empty until --output names one
+      uint64_t size_bytes = uint64_t{1} << 30;  // tmpfs size, and the most bytes copied
+      uint64_t files = 10000;                  // tmpfs nr_inodes: files and directories together
+      Origin origin;
+    };
+    std::optional<Output> output;
   } filesystem;
 
   struct Network {
@@ -184,6 +194,7 @@ struct Overrides {
   std::optional<std::string> cwd;
   std::vector<std::string> env;  // NAME=VALUE
   std::optional<std::string> timeout, cpu_time, memory, pids, cpus, net, max_output;
+  std::optional<std::string> output;  // --output HOST_DIR: the output area's host directory
   bool best_effort = false;  // resources become best-effort
 };
 // Validates and applies overrides, reporting problems as diagnostics against "<command line>".

@@ -82,6 +82,26 @@ struct OutputStats {
   std::optional<uint64_t> limit_bytes;
 };
 
+// What the output area's copy-out did (launch/output_area.h).
+struct OutputAreaReport {
+  std::string path;  // inside the sandbox
+  std::string host;  // the host directory the files went to
+  uint64_t files_copied = 0;
+  uint64_t bytes_copied = 0;
+  struct Copied {
+    std::string name;  // relative to the area, "/"-separated
+    uint64_t bytes = 0;
+  };
+  struct Refused {
+    std::string name;
+    std::string reason;  // "symlink", "fifo", "device", "socket", "name", "too deep", "error: ..."
+  };
+  std::vector<Copied> copied;    // at most kMaxListed
+  std::vector<Refused> refused;  // at most kMaxListed
+  uint64_t unlisted = 0;         // entries of either list left out past kMaxListed
+  static constexpr size_t kMaxListed = 1000;
+};
+
 struct Report {
   int report_version = kReportVersion;
   std::string confine_version;
@@ -98,6 +118,7 @@ struct Report {
   std::vector<std::string> limits_hit;  // "wall_time", "cpu_time", "memory", "pids", "file_size", "output"
   Counters counters;
   std::optional<OutputStats> output;  // absent when the job never started
+  std::optional<OutputAreaReport> output_area;  // absent without an output area
   std::vector<Protection> enforced;
   std::vector<std::string> command;
   std::string policy_path;

@@ -12,7 +12,9 @@
 // Along the way each mount's Landlock rule is added on the fd that made it (landlock.cpp).
 #include <fcntl.h>
 #include <linux/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -269,7 +271,13 @@ void build_root(const Image& image, Trees& trees) noexcept {
         // A fresh tmpfs's root exists only from now on, so its Landlock rule is added here.
         landlock_allow(image, trees.landlock, tmp, step.landlock_access, index);
         CONFINE_CHECK(attach(tmp, mountpoint), err, Step::kMount, index);
-        ::close(tmp);
+        // The output area's mount stays open for the parent (send_output_area); the mount fd
+        // keeps it alive after the sandbox's namespace is gone.
+        if (step.output_area) {
+          trees.output = tmp;
+        } else {
+          ::close(tmp);
+        }
         break;
       }
       case MountKind::kMaskDir: {
@@ -319,6 +327,31 @@ void build_root(const Image& image, Trees& trees) noexcept {
   CONFINE_CHECK(sys::umount2(".", sys::kMntDetach), err, Step::kPivotRoot, 2);
   CONFINE_CHECK(::chdir("/"), err, Step::kPivotRoot, 3);
   ::close(root);
+}
+
+void send_output_area(const Image& image, Trees& trees) noexcept {
+  if (trees.output < 0 || image.output_fd < 0) return;
+  char byte = 'O';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &iov;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof(control);
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(header), &trees.output, sizeof(int));
+  ssize_t sent;
+  do {
+    sent = ::sendmsg(image.output_fd, &message, MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  CONFINE_CHECK(sent, image.error_fd, Step::kOutputArea, 0);
+  ::close(trees.output);
+  trees.output = -1;
+  ::close(image.output_fd);
 }
 
 }  // namespace confine::child

@@ -11,11 +11,15 @@ struct Trees {
   int fds[kMaxMountSteps];
   int dev_fds[kDevNodeCount];
   int landlock;  // the Landlock ruleset being filled (landlock.h), -1 when the plan has none
+  int output;    // the output area's mount, kept for the parent (-1 when the plan has none)
 };
 
 // Phase 1, with the caller's credentials: clone every bind source into a detached tree.
 void open_sources(const Image& image, Trees& trees) noexcept;
 // Phase 2, with the sandbox's ids: build the new root and pivot into it.
 void build_root(const Image& image, Trees& trees) noexcept;
+// Hands the output area's mount (trees.output) to the parent over image.output_fd and closes
+// both: once the job is gone, the parent copies the area's files out through it.
+void send_output_area(const Image& image, Trees& trees) noexcept;
 
 }  // namespace confine::child

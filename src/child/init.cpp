@@ -208,10 +208,12 @@ void run(const Image& image) noexcept {
   for (int n = 0; n < 3; ++n) {
     if (image.stdio[n] >= 0 && image.stdio[n] != n) CONFINE_CHECK(::dup2(image.stdio[n], n), err, Step::kStdio, n);
   }
-  int keep[] = {0, 1, 2, image.sync_fd, image.error_fd, image.status_fd, image.notify_fd};
-  sort_small(keep, 7);
-  const int first = keep[0] < 0 ? 1 : 0;
-  CONFINE_CHECK(close_other_fds(keep + first, 7 - first), err, Step::kCloseFds, 0);
+  int keep[] = {0, 1, 2, image.sync_fd, image.error_fd, image.status_fd, image.notify_fd, image.output_fd};
+  constexpr int kKeep = sizeof keep / sizeof keep[0];
+  sort_small(keep, kKeep);
+  int first = 0;  // the optional channels (-1 when unused) sort first: skip them
+  while (first < kKeep && keep[first] < 0) ++first;
+  CONFINE_CHECK(close_other_fds(keep + first, kKeep - first), err, Step::kCloseFds, 0);
   // Wait for the parent to write the id maps. If it died before PDEATHSIG was armed, its end of
   // the pipe (now the only one) is closed and read returns 0: exit instead of running
   // unsupervised.
@@ -249,8 +251,11 @@ void run(const Image& image) noexcept {
   // writer's user namespace, not by the procfs instance, and the job may have no /proc at all),
   // written after the root is built.
   const int ucount_dir = open_ucount_limits(image);
+  trees.output = -1;
   build_root(image, trees);
   write_ucount_limits(image, ucount_dir);
+  // The output area's mount goes to the parent now, before anything of the job runs.
+  send_output_area(image, trees);
   stamp(image, Mark::kRootBuilt);
 
   if (image.hostname_len > 0) {
@@ -352,6 +357,7 @@ const char* step_name(Step step) noexcept {
     case Step::kLandlockRuleset: return "landlock_create_ruleset";
     case Step::kLandlockRule: return "landlock_add_rule";
     case Step::kLandlockRestrict: return "landlock_restrict_self";
+    case Step::kOutputArea: return "output_area";
   }
   return "unknown";
 }

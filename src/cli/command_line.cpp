@@ -25,6 +25,9 @@ void add_run_options(CLI::App& run, RunArgs& args, std::string& log_level) {
   run.add_option("--max-output", args.overrides.max_output,
                  "Cap on the job's stdout and stderr together, e.g. 10M; past it the job is killed "
                  "(outcome output_limit, exit 153)");
+  run.add_option("--output", args.overrides.output,
+                 "Give the job an output area (a capped tmpfs, /out by default) whose regular files are "
+                 "copied into DIR when it ends; DIR is created and must not exist or be empty");
   run.add_option("--stdin", args.stdin_mode,
                  "The job's stdin: null (default, /dev/null) or relay (confine's own stdin, relayed)")
       ->check(CLI::IsMember({"null", "relay"}));

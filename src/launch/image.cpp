@@ -53,6 +53,7 @@ Expected<std::unique_ptr<ChildImage>> ChildImage::build(const plan::Plan& plan) 
     step.kind = to_child(op.kind);
     step.read_only = op.read_only;
     step.is_dir = op.source_is_dir;
+    step.output_area = op.output_area;
     step.source = op.source.empty() ? nullptr : c.keep(op.source);
     step.target = c.keep(op.target.substr(1));
     step.landlock_access = op.landlock_access;

@@ -27,6 +27,7 @@ class ChildImage {
     image_.status_fd = status_fd;
     image_.notify_fd = notify_fd;
   }
+  void set_output_fd(int fd) { image_.output_fd = fd; }
   void set_stdio(int in, int out, int err) {
     image_.stdio[0] = in;
     image_.stdio[1] = out;

@@ -30,6 +30,7 @@
 #include "confine/reap.h"
 #include "failure.h"
 #include "image.h"
+#include "output_area.h"
 #include "owner.h"
 #include "reaper.h"
 
@@ -286,6 +287,16 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   Relay& relay = **made_relay;
   image.set_stdio(relay.job_fd(0), relay.job_fd(1), relay.job_fd(2));
 
+  // The output area's host directory exists (new and empty) before the job starts: a run whose
+  // results could not be delivered does not start at all (output_area.h).
+  std::optional<OutputArea> output_area;
+  if (plan.output_area) {
+    auto prepared = OutputArea::prepare(*plan.output_area);
+    if (!prepared) return setup_failed(report, "output_area", prepared.error());
+    output_area.emplace(std::move(*prepared));
+    image.set_output_fd(output_area->child_socket());
+  }
+
   auto sync = make_pipe();
   auto errors = make_pipe();
   auto status = make_pipe();
@@ -361,6 +372,7 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   }
   UniqueFd job(pidfd);
   relay.close_job_ends();
+  if (output_area) output_area->close_child_socket();
   sync->read.reset();
   errors->write.reset();
   status->write.reset();
@@ -381,6 +393,8 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   ReapResult reaped = reap_job(input);
   const auto t_exited = Clock::now();
   report.output = relay.stats();
+  // The job is gone: what it left in its output area goes to the host directory now.
+  if (output_area) report.output_area = output_area->copy_out();
 
   // Teardown: the init's exit already SIGKILLed its namespace; the cgroup makes sure, and its
   // removal proves nothing is left (rmdir fails while any process remains).

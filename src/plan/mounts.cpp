@@ -205,6 +205,31 @@ Expected<void> add_tmpfs_rules(const policy::Policy& policy, const HostFacts& ho
   return {};
 }
 
+// The output area: a tmpfs like the others, capped in size and in files, marked so the child
+// hands it to the parent for the copy-out.
+Expected<void> add_output_area(const policy::Policy& policy, OpSet& trees) {
+  const auto& area = policy.filesystem.output;
+  if (!area) return {};
+  const std::string where = area->origin.str();
+  if (area->host.empty()) {
+    return fail(ErrorCode::kInvalidArgument,
+                where + ": filesystem.output: the output area has no host directory to copy its files into",
+                "give one with host = \"/srv/results/42\" or --output DIR");
+  }
+  MountOp op;
+  op.kind = MountKind::kTmpfs;
+  op.source = "tmpfs";
+  op.target = area->path;
+  op.read_only = false;
+  op.source_is_dir = true;
+  op.size_bytes = area->size_bytes;
+  op.inodes = area->files + 1;  // the area's own root directory counts too
+  op.mode = 01777;
+  op.origin = where;
+  op.output_area = true;
+  return trees.add(std::move(op), "filesystem.output");
+}
+
 Expected<void> add_deny_rules(const policy::Policy& policy, const HostFacts& host,
                               const std::vector<MountOp>& visible, OpSet& masks,
                               std::vector<std::string>& warnings) {
@@ -337,6 +362,7 @@ Expected<std::vector<MountOp>> plan_mounts(const policy::Policy& policy, const H
     return unexpected(ok.error());
   }
   if (auto ok = add_tmpfs_rules(policy, host, trees); !ok) return unexpected(ok.error());
+  if (auto ok = add_output_area(policy, trees); !ok) return unexpected(ok.error());
   if (policy.filesystem.dev.value) {
     MountOp dev;
     dev.kind = MountKind::kDev;

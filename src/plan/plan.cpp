@@ -171,6 +171,9 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
   auto mounts = steps::plan_mounts(policy, host, plan.warnings);
   if (!mounts) return unexpected(mounts.error());
   plan.mounts = std::move(*mounts);
+  if (const auto& area = policy.filesystem.output) {
+    plan.output_area = OutputArea{area->path, area->host, area->size_bytes, area->files};
+  }
   if (auto ok = steps::check_cwd(policy, plan.mounts, host); !ok) return unexpected(ok.error());
   // Landlock, compiled from the same mounts: the second wall (plan/landlock.cpp).
   auto landlock = steps::plan_landlock(policy, host, plan.mounts);
@@ -257,6 +260,12 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
                              : Protection{"network_namespace", "disabled_by_policy", "CLONE_NEWNET",
                                           "network.mode = host"});
   add_filesystem_protections(policy, plan);
+  out.push_back(plan.output_area
+                    ? enforced("output_area", "capped tmpfs, regular files copied out when the job ends",
+                               plan.output_area->path + " -> " + plan.output_area->host + ", " +
+                                   steps::size_text(plan.output_area->size_bytes) + ", " +
+                                   std::to_string(plan.output_area->files) + " files")
+                    : Protection{"output_area", "not_requested", "capped tmpfs, copied out", "no output area"});
   out.push_back(enforced("stdio", "pipes or a pty relayed by confine",
                          std::string("the job never holds the caller's descriptors; stdin ") +
                              (plan.relay_stdin ? "relayed" : "/dev/null")));

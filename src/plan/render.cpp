@@ -51,7 +51,8 @@ std::string mount_line(size_t index, const MountOp& op) {
       break;
     case MountKind::kTmpfs:
       line += " rw size=" + (op.size_bytes ? steps::size_text(op.size_bytes) : std::string("default")) +
-              (op.inodes ? " inodes=" + std::to_string(op.inodes) : std::string()) + " mode=" + mode_text(op.mode);
+              (op.inodes ? " inodes=" + std::to_string(op.inodes) : std::string()) + " mode=" + mode_text(op.mode) +
+              (op.output_area ? " output-area" : "");
       break;
     case MountKind::kSymlink:
       line += " -> " + op.source;
@@ -163,6 +164,10 @@ std::string render(const Plan& plan) {
   line("cpu_time: " + duration_text(plan.cpu_time));
   line("kill_grace: " + std::to_string(plan.kill_grace.count()) + "ms");
   line(std::string("stdin: ") + (plan.relay_stdin ? "relayed" : "/dev/null"));
+  if (plan.output_area) {
+    line("output_area: " + plan.output_area->path + " -> " + plan.output_area->host + " (regular files, at most " +
+         steps::size_text(plan.output_area->size_bytes) + " in " + std::to_string(plan.output_area->files) + " files)");
+  }
   line("output_limit: " + (plan.output_limit ? steps::size_text(*plan.output_limit) : std::string("none")));
   line("env:");
   for (const std::string& entry : plan.envp) {

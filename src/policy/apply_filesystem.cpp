@@ -130,6 +130,61 @@ void read_tmpfs(const toml::node& element, const std::string& key, Reader& r, st
   out.push_back(std::move(rule));
 }
 
+// output = { path = "/out", host = "/srv/results/42", size = "1G", files = 10000 }: every key
+// optional; the host directory may come from --output instead.
+void read_output(const toml::node& node, Reader& r, std::optional<Policy::Filesystem::Output>& out) {
+  constexpr std::string_view key = "filesystem.output";
+  const toml::table* table = node.as_table();
+  if (table == nullptr) {
+    r.type_error(node, std::string(key), "a table { path = \"/out\", size = \"1G\", files = 10000 }");
+    return;
+  }
+  static constexpr std::array<std::string_view, 4> kKeys{"path", "host", "size", "files"};
+  r.check_keys(*table, std::string(key), "[filesystem.output]", kKeys);
+  Policy::Filesystem::Output area = out.value_or(Policy::Filesystem::Output{});
+  area.origin = r.at(node);
+  bool ok = true;
+  for (const char* name : {"path", "host"}) {
+    if (const toml::node* path_node = table->get(name)) {
+      auto path = read_path(*path_node, join_key(key, name), r);
+      if (!path) {
+        ok = false;
+      } else if (*path == "/") {
+        r.error(*path_node, join_key(key, name), "\"/\" cannot be the output area");
+        ok = false;
+      } else {
+        (std::string_view(name) == "path" ? area.path : area.host) = *path;
+      }
+    }
+  }
+  if (const toml::node* size = table->get("size")) {
+    Expected<std::optional<uint64_t>> bytes = invalid("");
+    if (const auto* text = size->as_string()) {
+      bytes = size_limit(text->get(), Zero::kRejected, Unlimited::kRejected);
+    } else if (const auto* number = size->as_integer()) {
+      bytes = size_limit(number->get(), Zero::kRejected);
+    } else {
+      r.type_error(*size, join_key(key, "size"), "a size string like \"1G\" or an integer number of bytes");
+      return;
+    }
+    if (!bytes || !*bytes) {
+      r.error(*size, join_key(key, "size"), bytes ? "must be a size, not unlimited" : bytes.error().message);
+      return;
+    }
+    area.size_bytes = **bytes;
+  }
+  if (const toml::node* files = table->get("files")) {
+    const auto* number = files->as_integer();
+    auto count = number != nullptr ? count_limit(number->get()) : invalid("");
+    if (number == nullptr || !count || !*count) {
+      r.error(*files, join_key(key, "files"), "a positive integer: the files and directories the area may hold");
+      return;
+    }
+    area.files = **count;
+  }
+  if (ok) out = std::move(area);
+}
+
 void read_bool(const toml::table& table, std::string_view name, Reader& r, Sourced<bool>& out) {
   const toml::node* node = table.get(name);
   if (node == nullptr) return;
@@ -141,8 +196,8 @@ void read_bool(const toml::table& table, std::string_view name, Reader& r, Sourc
 void apply_filesystem(const toml::node& node, Reader& r, Policy::Filesystem& filesystem) {
   const toml::table* table = r.table(node, "filesystem");
   if (table == nullptr) return;
-  static constexpr std::array<std::string_view, 7> kKeys{"ro", "rw", "deny", "tmpfs", "dev", "proc",
-                                                         "allow_suid_sgid"};
+  static constexpr std::array<std::string_view, 8> kKeys{"ro", "rw", "deny", "tmpfs", "dev", "proc",
+                                                         "allow_suid_sgid", "output"};
   r.check_keys(*table, "filesystem", "[filesystem]", kKeys);
   read_path_list(*table, "ro", ListKind::kReadOnly, r, filesystem.ro);
   read_path_list(*table, "rw", ListKind::kReadWrite, r, filesystem.rw);
@@ -157,6 +212,7 @@ void apply_filesystem(const toml::node& node, Reader& r, Policy::Filesystem& fil
   read_bool(*table, "dev", r, filesystem.dev);
   read_bool(*table, "proc", r, filesystem.proc);
   read_bool(*table, "allow_suid_sgid", r, filesystem.allow_suid_sgid);
+  if (const toml::node* output = table->get("output")) read_output(*output, r, filesystem.output);
 }
 
 }  // namespace confine::policy::detail

@@ -110,6 +110,10 @@ std::string canonical_text(const Policy& p) {
   if (l.memory_high_bytes.value) out["limits"]["memory_high_bytes"] = *l.memory_high_bytes.value;
   if (l.output_bytes.value) out["limits"]["output_bytes"] = *l.output_bytes.value;
   if (p.filesystem.allow_suid_sgid.value) out["filesystem"]["allow_suid_sgid"] = true;
+  if (const auto& area = p.filesystem.output) {
+    out["filesystem"]["output"] = {
+        {"path", area->path}, {"host", area->host}, {"size", area->size_bytes}, {"files", area->files}};
+  }
   if (!p.network.socket_families.origin.is_default()) {
     out["network"]["socket_families"] = p.network.socket_families.value;
   }

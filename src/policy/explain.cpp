@@ -89,6 +89,13 @@ void walk_policy(const Policy& p, Visitor& v) {
   }
   v.value("filesystem", "dev", bool_text(fs.dev.value), fs.dev.value, fs.dev.origin);
   v.value("filesystem", "proc", bool_text(fs.proc.value), fs.proc.value, fs.proc.origin);
+  if (const auto& area = fs.output) {
+    v.value("filesystem", "output",
+            "{ path = " + quote(area->path) + ", host = " + quote(area->host) + ", size = " +
+                size_text(area->size_bytes) + ", files = " + std::to_string(area->files) + " }",
+            json{{"path", area->path}, {"host", area->host}, {"size", area->size_bytes}, {"files", area->files}},
+            area->origin);
+  }
   v.value("filesystem", "allow_suid_sgid", bool_text(fs.allow_suid_sgid.value), fs.allow_suid_sgid.value,
           fs.allow_suid_sgid.origin);
 

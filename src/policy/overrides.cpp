@@ -89,6 +89,19 @@ std::vector<Diagnostic> apply_overrides(Policy& policy, const Overrides& overrid
   set(overrides.max_output, "--max-output",
       [](const std::string& t) { return detail::size_limit(t, Zero::kAllowed, Unlimited::kAllowed); },
       next.limits.output_bytes);
+  // --output DIR turns the output area on (with its defaults, unless the policy configures it)
+  // and names the host directory its files are copied to.
+  if (overrides.output && text_ok("--output", *overrides.output)) {
+    auto path = detail::normalize_path(*overrides.output);
+    if (!path) {
+      problem("--output", path.error().message);
+    } else if (*path == "/") {
+      problem("--output", "\"/\" cannot receive the output area's files; give a directory of its own");
+    } else {
+      if (!next.filesystem.output) next.filesystem.output.emplace().origin = here;
+      next.filesystem.output->host = *path;
+    }
+  }
   set(overrides.net, "--net", [](const std::string& t) { return detail::parse_network_mode(t); }, next.network.mode);
   if (overrides.best_effort) next.enforcement.resources = {Enforcement::kBestEffort, here};
 

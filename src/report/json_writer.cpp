@@ -139,6 +139,25 @@ Json output_json(const std::optional<OutputStats>& output) {
   return item;
 }
 
+Json output_area_json(const std::optional<OutputAreaReport>& area) {
+  if (!area.has_value()) {
+    return nullptr;
+  }
+  Json item = Json::object();
+  item["path"] = area->path;
+  item["host"] = area->host;
+  item["files_copied"] = area->files_copied;
+  item["bytes_copied"] = area->bytes_copied;
+  Json copied = Json::array();
+  for (const auto& c : area->copied) copied.push_back(Json{{"name", c.name}, {"bytes", c.bytes}});
+  Json refused = Json::array();
+  for (const auto& r : area->refused) refused.push_back(Json{{"name", r.name}, {"reason", r.reason}});
+  item["copied"] = std::move(copied);
+  item["refused"] = std::move(refused);
+  item["unlisted"] = area->unlisted;
+  return item;
+}
+
 Json phases_json(const std::vector<Phase>& phases) {
   Json list = Json::array();
   for (const Phase& phase : phases) {
@@ -163,6 +182,7 @@ std::string to_json_text(const Report& report, bool pretty) {
   doc["resources"] = resources_json(report);
   doc["limits_hit"] = report.limits_hit;
   doc["output"] = output_json(report.output);
+  doc["output_area"] = output_area_json(report.output_area);
   doc["enforced"] = enforced_json(report.enforced);
   doc["command"] = report.command;
   doc["policy"] = policy_json(report);
