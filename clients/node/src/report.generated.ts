@@ -49,6 +49,21 @@ export type ConfineRunReportReportVersion1 = {
     dropped_bytes: Count;
     limit_bytes: CountOrNull;
   };
+  output_area?: null | {
+    path: string;
+    host: string;
+    files_copied: Count;
+    bytes_copied: Count;
+    copied: {
+      name: string;
+      bytes: Count;
+    }[];
+    refused: {
+      name: string;
+      reason: string;
+    }[];
+    unlisted: Count;
+  };
   enforced: {
     name: string;
     status:
