@@ -6,7 +6,8 @@
 //  - parsing ends in exactly one of: a subcommand to run, or an exit code;
 //  - a usage error (exit 125) always says what was wrong; help and version print something;
 //  - `run` carries everything after the first "--" as the target's argv, verbatim and
-//    non-empty; no other subcommand accepts a "--" command;
+//    non-empty; without "--", a tail of argv that starts with no option; usage errors are one
+//    `confine: error:` line;
 //  - overrides are all-or-nothing: every problem is reported against "<command line>" and the
 //    flag that caused it, and a rejected set of overrides leaves the policy untouched.
 #include <cstdio>
@@ -63,8 +64,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (line.exit_code.has_value() == (line.subcommand != Subcommand::kNone)) {
     violated("parsing ends in a subcommand or an exit code, never both or neither");
   }
-  if (line.exit_code == confine::report::kExitConfineFailed && err.str().empty()) {
-    violated("a usage error says what was wrong");
+  if (line.exit_code == confine::report::kExitConfineFailed &&
+      (err.str().rfind("confine: error: ", 0) != 0 || err.str().back() != '\n')) {
+    violated("a usage error says what was wrong, as `confine: error: ...`", err.str());
   }
   if (line.exit_code == 0 && out.str().empty()) violated("help and version print something");
 
@@ -77,10 +79,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   if (line.subcommand == Subcommand::kRun) {
-    std::vector<std::string> expected;
-    for (size_t i = dashes + 1; i < args.size(); ++i) expected.emplace_back(args[i].c_str());
-    if (expected.empty() || line.run.command != expected) {
-      violated("run's command is everything after the first \"--\", verbatim");
+    if (line.run.command.empty()) violated("run always has a command");
+    if (dashes < args.size()) {
+      std::vector<std::string> expected;
+      for (size_t i = dashes + 1; i < args.size(); ++i) expected.emplace_back(args[i].c_str());
+      if (line.run.command != expected) violated("run's command is everything after the first \"--\", verbatim");
+    } else {
+      // Without "--": a suffix of argv, verbatim, starting with a word that is no option.
+      const size_t n = line.run.command.size();
+      if (n >= args.size()) violated("the command is part of argv");
+      for (size_t i = 0; i < n; ++i) {
+        if (line.run.command[i] != args[args.size() - n + i].c_str()) violated("the command is argv's tail, verbatim");
+      }
+      if (line.run.command.front().size() > 1 && line.run.command.front().front() == '-') {
+        violated("an unknown option is never taken for the command");
+      }
     }
     confine::policy::Policy policy = default_policy();
     const std::string before = confine::policy::canonical_text(policy);

@@ -81,8 +81,15 @@ namespace {
 // Every confine a test starts finds the shipped policies by name (the default one included) in
 // this checkout, unless the caller already says where (the rootless pass runs a staged copy).
 // Set once in the test process's own environment, so every way of starting confine inherits it.
+// Against an installed confine (CONFINE_INTEG_INSTALLED=1, scripts/package-test.sh) there is no
+// CONFINE_POLICY_PATH at all: the installed binary must find its installed policies itself.
 [[maybe_unused]] const bool kPolicyPathSet = [] {
-  ::setenv("CONFINE_POLICY_PATH", shipped_policy_dir().c_str(), /*overwrite=*/0);
+  const char* installed = std::getenv("CONFINE_INTEG_INSTALLED");
+  if (installed != nullptr && std::string(installed) == "1") {
+    ::unsetenv("CONFINE_POLICY_PATH");
+  } else {
+    ::setenv("CONFINE_POLICY_PATH", shipped_policy_dir().c_str(), /*overwrite=*/0);
+  }
   return true;
 }();
 }  // namespace

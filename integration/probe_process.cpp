@@ -128,6 +128,23 @@ int cmd_sleep(Args a) {
   return kOk;
 }
 
+// Creates FILE (the driver waits for it: the target runs), then sleeps SECONDS. With "ignore",
+// first ignores SIGTERM, SIGINT and SIGHUP: a job that will not be cancelled politely.
+int cmd_armed_sleep(Args a) {
+  unsigned long long seconds = 0;
+  if (!parse_u64(a[1], seconds)) return kUsage;
+  if (a.size() == 3) {
+    if (std::string_view(a[2]) != "ignore") return kUsage;
+    for (int sig : {SIGTERM, SIGINT, SIGHUP}) ::signal(sig, SIG_IGN);
+  }
+  const int fd = ::open(std::string(a[0]).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return unexpected(errno, "open " + std::string(a[0]));
+  ::close(fd);
+  sleep_seconds(seconds);
+  print("ok\n");
+  return kOk;
+}
+
 // Burns CPU until this process has used SECONDS of it (not wall time: a throttled job spins longer).
 int cmd_spin(Args a) {
   unsigned long long seconds = 0;
@@ -270,6 +287,7 @@ constexpr Command kCommands[] = {
     {"exit", "N", 1, 1, cmd_exit},
     {"signal", "N", 1, 1, cmd_signal},
     {"sleep", "SECONDS", 1, 1, cmd_sleep},
+    {"armed-sleep", "FILE SECONDS [ignore]", 2, 3, cmd_armed_sleep},
     {"spin", "CPU_SECONDS", 1, 1, cmd_spin},
     {"memhog", "MB", 1, 1, cmd_memhog},
     {"forkbomb", "[MAX]", 0, 1, cmd_forkbomb},

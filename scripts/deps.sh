@@ -7,12 +7,14 @@ packages=(
   build-essential cmake ninja-build pkg-config binutils
   libseccomp-dev libcap-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
   libcli11-dev nlohmann-json3-dev libexpected-dev libmd-dev
+  pandoc                       # the man pages, made from docs/ at build time (also a workload)
+  man-db                       # man -w in the package test (scripts/package-test.sh)
   googletest libgtest-dev libgmock-dev
   python3 python3-jsonschema   # report schema validation in the tests
   bubblewrap                   # the launch benchmark compares against it
   util-linux procps            # setpriv/runuser for the rootless test pass, pgrep
   # The workload tests (label `workloads`) run the real converters under the shipped policies.
-  libreoffice-writer-nogui libreoffice-calc-nogui imagemagick ghostscript ffmpeg pandoc
+  libreoffice-writer-nogui libreoffice-calc-nogui imagemagick ghostscript ffmpeg
   libmagickcore-6.q16-6-extra  # ImageMagick's SVG coder (without it SVG input does not convert)
   poppler-utils                # pdfinfo, pdftotext: checking the converters' PDFs
   python3-yaml                 # the Python policy's test: an installed add-on package stays out

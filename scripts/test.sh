@@ -14,6 +14,11 @@ scripts/test-clients.sh || status=1
 if [ "$(id -u)" -eq 0 ] && [ -x scripts/integration-rootless.sh ]; then
   scripts/integration-rootless.sh build || status=1
 fi
+# The Debian package: built with CPack, installed with dpkg -i, smoke-tested as /usr/bin/confine
+# with its installed policies found by name, then purged (scripts/package-test.sh).
+if [ "$(id -u)" -eq 0 ]; then
+  scripts/package-test.sh build || status=1
+fi
 # Tests that need cgroup v2 resource controllers (label `vm`) run in a qemu VM with Debian's
 # kernel, where memory, pids and cpu are available (scripts/vm/, docs/vm.md); the VM also runs
 # a short soak with OOM kills in the mix.

@@ -94,18 +94,26 @@ bool has_fix(const Finding& finding, const std::string& text) {
                      [&](const std::string& fix) { return fix.find(text) != std::string::npos; });
 }
 
-std::vector<std::string> problems(const std::vector<Finding>& findings) {
+std::vector<std::string> with_severity(const std::vector<Finding>& findings, Severity severity) {
   std::vector<std::string> out;
   for (const auto& f : findings) {
-    if (f.severity == Severity::kProblem) out.push_back(f.check);
+    if (f.severity == severity) out.push_back(f.check);
   }
   return out;
 }
+std::vector<std::string> problems(const std::vector<Finding>& findings) {
+  return with_severity(findings, Severity::kProblem);
+}
+std::vector<std::string> gaps(const std::vector<Finding>& findings) { return with_severity(findings, Severity::kGap); }
 
 TEST(DoctorTest, HybridHostCannotEnforceTheDefaultPolicysLimits) {
   const auto findings = run_doctor(hybrid_root_host(), plan::testing::default_like_policy());
   EXPECT_FALSE(fully_enforced(findings));
-  EXPECT_EQ(problems(findings),
+  // It runs (resources are best-effort), with these protections missing or weaker: exit 2.
+  EXPECT_EQ(verdict(findings), Verdict::kRunsWithGaps);
+  EXPECT_EQ(exit_code(verdict(findings)), 2);
+  EXPECT_TRUE(problems(findings).empty());
+  EXPECT_EQ(gaps(findings),
             (std::vector<std::string>{"policy.memory_limit", "policy.swap_limit", "policy.pids_limit"}));
   for (const char* check : {"policy.memory_limit", "policy.pids_limit"}) {
     const Finding* f = find(findings, check);
@@ -126,6 +134,8 @@ TEST(DoctorTest, RequiredResourcesOnAHybridHostAreAPlanErrorWithBothWaysOut) {
   policy.enforcement.resources.value = policy::Enforcement::kRequired;
   const auto findings = run_doctor(hybrid_root_host(), policy);
   EXPECT_EQ(problems(findings), std::vector<std::string>{"policy"});
+  EXPECT_EQ(verdict(findings), Verdict::kCannotRun);
+  EXPECT_EQ(exit_code(verdict(findings)), 1);
   const Finding* f = find(findings, "policy");
   ASSERT_NE(f, nullptr);
   EXPECT_NE(f->summary.find("cannot run here"), std::string::npos) << f->summary;
@@ -139,6 +149,7 @@ TEST(DoctorTest, FullCgroup2HostRunsTheDefaultPolicyFullyEnforced) {
   policy.limits.cpus.value = 1.5;  // needs cpu too
   const auto findings = run_doctor(full_cgroup2_root_host(), policy);
   EXPECT_TRUE(fully_enforced(findings)) << (problems(findings).empty() ? "" : problems(findings).front());
+  EXPECT_EQ(exit_code(verdict(findings)), 0);
   const Finding* f = find(findings, "policy");
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->severity, Severity::kOk);
@@ -194,7 +205,8 @@ TEST(DoctorTest, EachUserNamespaceSwitchHasItsOwnFix) {
   EXPECT_TRUE(has_fix(*g, "container"));
 }
 
-TEST(DoctorTest, UnprivilegedUserOutsideADelegatedSubtreeIsToldToUseSystemdRun) {
+// The hybrid host seen by an unprivileged user outside any delegated cgroup.
+HostProbes hybrid_user_host_without_cgroup() {
   HostProbes h = hybrid_root_host();
   h.euid = 65534;
   h.own_cgroup = "/";
@@ -203,6 +215,11 @@ TEST(DoctorTest, UnprivilegedUserOutsideADelegatedSubtreeIsToldToUseSystemdRun) 
   h.leaf_controllers.clear();
   h.leaf_create = {ProbeOutcome::kFailed, EACCES, "mkdir /sys/fs/cgroup/unified/confine-doctor-1-0"};
   h.clone_into_cgroup = {ProbeOutcome::kNotTested, 0, "no writable cgroup"};
+  return h;
+}
+
+TEST(DoctorTest, UnprivilegedUserOutsideADelegatedSubtreeIsToldToUseSystemdRun) {
+  const HostProbes h = hybrid_user_host_without_cgroup();
   const auto findings = run_doctor(h, plan::testing::default_like_policy());
   EXPECT_FALSE(fully_enforced(findings));
   const Finding* tracking = find(findings, "policy.cgroup_tracking");
@@ -219,6 +236,44 @@ TEST(DoctorTest, UnprivilegedUserOutsideADelegatedSubtreeIsToldToUseSystemdRun) 
   EXPECT_EQ(into->summary, "not tested: no writable cgroup");
 }
 
+// PID 1 is not systemd (this build machine's case): no fix may send the user to systemd-run or
+// systemctl; the manual equivalents are given instead.
+TEST(DoctorTest, WithoutSystemdTheFixesDoNotNeedIt) {
+  HostProbes h = hybrid_user_host_without_cgroup();
+  h.no_systemd = true;
+  const auto findings = run_doctor(h, plan::testing::default_like_policy());
+  EXPECT_EQ(verdict(findings), Verdict::kRunsWithGaps);
+  for (const auto& f : findings) {
+    for (const auto& fix : f.fixes) {
+      EXPECT_EQ(fix.find("systemd-run"), std::string::npos) << f.check << ": " << fix;
+      EXPECT_EQ(fix.find("systemctl"), std::string::npos) << f.check << ": " << fix;
+    }
+  }
+  const Finding* tracking = find(findings, "policy.cgroup_tracking");
+  ASSERT_NE(tracking, nullptr);
+  EXPECT_TRUE(has_fix(*tracking, "run confine as root instead"));
+  EXPECT_TRUE(has_fix(*tracking, "mkdir /sys/fs/cgroup/unified/confine-user-65534 && chown 65534 "));
+  const Finding* memory = find(findings, "policy.memory_limit");
+  ASSERT_NE(memory, nullptr);
+  EXPECT_TRUE(has_fix(*memory, "boot with cgroup_no_v1=all so that cgroup v2 gets the memory, pids and cpu controllers"));
+
+  // A delegated cgroup without the cpu controller: enable it by hand, not in user@.service.
+  HostProbes d = full_cgroup2_root_host();
+  d.no_systemd = true;
+  d.euid = 1000;
+  d.own_cgroup = "/confine-user-1000";
+  d.own_cgroup_owned = true;
+  d.subtree_control_writable = true;
+  d.cgroup_parent = d.cgroup2_mount + "/confine-user-1000";
+  d.leaf_controllers = {"memory", "pids"};
+  auto policy = plan::testing::default_like_policy();
+  policy.limits.cpus.value = 1.0;
+  const auto delegated = run_doctor(d, policy);
+  const Finding* cpu = find(delegated, "policy.cpu_limit");
+  ASSERT_NE(cpu, nullptr);
+  EXPECT_TRUE(has_fix(*cpu, "echo +cpu > /sys/fs/cgroup/cgroup.subtree_control")) << cpu->fixes.front();
+}
+
 TEST(DoctorTest, AFailedLeafTestMeansNoCgroupEvenIfTheParentLooksUsable) {
   HostProbes h = full_cgroup2_root_host();
   h.cgroup_parent_source = "CONFINE_CGROUP_PARENT";
@@ -227,7 +282,7 @@ TEST(DoctorTest, AFailedLeafTestMeansNoCgroupEvenIfTheParentLooksUsable) {
   const auto findings = run_doctor(h, plan::testing::default_like_policy());
   const Finding* tracking = find(findings, "policy.cgroup_tracking");
   ASSERT_NE(tracking, nullptr);
-  EXPECT_EQ(tracking->severity, Severity::kProblem);
+  EXPECT_EQ(tracking->severity, Severity::kGap);
   EXPECT_TRUE(has_fix(*tracking, "point CONFINE_CGROUP_PARENT at a directory"));
 }
 
@@ -417,7 +472,7 @@ TEST(DoctorTest, TheProfileIsTheShippedTemplateWithTheBinarysPath) {
   EXPECT_EQ(std::string(apparmor_profile_path()), "/etc/apparmor.d/confine");
 }
 
-TEST(DoctorTest, WithoutLandlockTheDefaultPolicyRunsWithAProblemAndTheFix) {
+TEST(DoctorTest, WithoutLandlockTheDefaultPolicyRunsWithAGapAndTheFix) {
   HostProbes h = full_cgroup2_root_host();
   h.landlock_abi = 0;
   const auto findings = run_doctor(h, plan::testing::default_like_policy());
@@ -425,7 +480,8 @@ TEST(DoctorTest, WithoutLandlockTheDefaultPolicyRunsWithAProblemAndTheFix) {
   ASSERT_NE(host, nullptr);
   EXPECT_EQ(host->severity, Severity::kWarning);
   EXPECT_TRUE(has_fix(*host, "lsm="));
-  EXPECT_EQ(problems(findings), std::vector<std::string>{"policy.landlock"});
+  EXPECT_EQ(gaps(findings), std::vector<std::string>{"policy.landlock"});
+  EXPECT_EQ(verdict(findings), Verdict::kRunsWithGaps);
   EXPECT_TRUE(has_fix(*find(findings, "policy.landlock"), "CONFIG_SECURITY_LANDLOCK=y"));
   // Required, the policy cannot run at all; both ways out are named.
   auto required = plan::testing::default_like_policy();

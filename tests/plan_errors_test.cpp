@@ -454,17 +454,31 @@ TEST_F(PlanTest, RenderShowsTheSeccompSummaryAndRedactsSecrets) {
 
 // Violations are named only when the kernel has user notification and the target may still
 // call sendmsg (to hand its listener to confine) once its filter is in place.
-TEST_F(PlanTest, SeccompNotifiesOnlyWithUserNotifAndSendmsg) {
+// Denials are named (a notifying filter, with its verdict program) where the kernel has user
+// notification and the hard RLIMIT_NOFILE leaves room for the listener's handoff descriptor;
+// a policy denying sendmsg no longer matters (the handoff has its own exception).
+TEST_F(PlanTest, SeccompNotifiesWithUserNotifAndRoomForTheHandoff) {
   host.seccomp_user_notif = false;
   EXPECT_FALSE(expect_plan().seccomp->notify);
+  EXPECT_FALSE(expect_plan().seccomp_verdict.has_value());
   host.seccomp_user_notif = true;
-  EXPECT_TRUE(expect_plan().seccomp->notify);
+  const Plan named = expect_plan();
+  EXPECT_TRUE(named.seccomp->notify);
+  ASSERT_TRUE(named.seccomp_verdict.has_value());
+  EXPECT_FALSE(named.seccomp_verdict->notify);
   policy::SeccompRule no_sendmsg;
   no_sendmsg.action = policy::SeccompAction::kErrno;
   no_sendmsg.syscalls = {"sendmsg"};
   no_sendmsg.origin = at(40);
   policy.seccomp.rules.push_back(no_sendmsg);
-  EXPECT_FALSE(expect_plan().seccomp->notify);
+  EXPECT_TRUE(expect_plan().seccomp->notify);
+  host.hard_limit = [](int resource) -> std::optional<uint64_t> {
+    return resource == RLIMIT_NOFILE ? std::optional<uint64_t>(512) : std::nullopt;
+  };
+  const Plan cramped = expect_plan();
+  EXPECT_FALSE(cramped.seccomp->notify);
+  EXPECT_TRUE(std::any_of(cramped.warnings.begin(), cramped.warnings.end(),
+                          [](const std::string& w) { return w.find("denials are not named") != std::string::npos; }));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -76,8 +77,9 @@ TEST_F(Resources, MissingPidsFallsBackToNprocOnNewKernels) {
   EXPECT_EQ(r.pids_limit.status, "enforced_fallback");
   EXPECT_EQ(r.pids_limit.mechanism, "rlimit RLIMIT_NPROC (per user namespace)");
   EXPECT_HAS(r.pids_limit.detail, "'pids' controller is not available");
-  EXPECT_TRUE(has_warning(r, "limits.pids = 64: "));
-  EXPECT_TRUE(has_warning(r, "Not covered"));
+  EXPECT_TRUE(has_warning(r, "limits.pids = 64: no cgroup v2 'pids' controller here; fell back to RLIMIT_NPROC"));
+  // The log gets one short line; the report's entry has the whole story.
+  EXPECT_HAS(r.pids_limit.detail, "Not covered");
   // No cgroup write for what the host cannot do.
   for (const auto& w : r.writes) EXPECT_NE(w.file, "pids.max");
 }
@@ -92,7 +94,9 @@ TEST_F(Resources, MissingMemoryFallsBackToAddressSpacePerProcess) {
   EXPECT_EQ(r.memory_limit.mechanism, "rlimit RLIMIT_AS (per process address space)");
   // Honest about what it is: per process, not the job's total.
   EXPECT_HAS(r.memory_limit.detail, "per process, not a job total");
-  EXPECT_TRUE(has_warning(r, "Not covered: the job's total"));
+  EXPECT_HAS(r.memory_limit.detail, "Not covered: the job's total");
+  EXPECT_TRUE(has_warning(r, "limits.memory = 512M: no cgroup v2 'memory' controller here; fell back to RLIMIT_AS"));
+  for (const auto& w : r.warnings) EXPECT_LE(w.size(), 130U) << "a log line, not a paragraph: " << w;
   // Swap has no stand-in.
   EXPECT_EQ(r.swap_limit.status, "best_effort_skipped");
 }
@@ -113,7 +117,8 @@ TEST_F(Resources, OldKernelGetsNoNprocFallback) {
     EXPECT_EQ(find_rlimit(r, RLIMIT_NPROC), nullptr) << release;
     EXPECT_EQ(r.pids_limit.status, "best_effort_skipped") << release;
     EXPECT_HAS(r.pids_limit.detail, "5.14");
-    EXPECT_TRUE(has_warning(r, "no fallback: RLIMIT_NPROC")) << release;
+    EXPECT_HAS(r.pids_limit.detail, "no fallback: RLIMIT_NPROC");
+    EXPECT_TRUE(has_warning(r, "limits.pids = 64 not enforced")) << release;
     // The memory fallback does not depend on the kernel version.
     EXPECT_NE(find_rlimit(r, RLIMIT_AS), nullptr) << release;
   }
@@ -149,6 +154,33 @@ TEST_F(Resources, RequiredStillFailsClosedWithoutFallback) {
   EXPECT_EQ(e.code, ErrorCode::kUnsupported);
   EXPECT_HAS(e.message, "limits.pids = 64 needs the cgroup v2 'pids' controller");
   EXPECT_HAS(e.message, "limits.memory = 512M needs the cgroup v2 'memory' controller");
+}
+
+// A limit the caller typed is what the caller asked for: under a best-effort policy it still
+// fails closed, unless --best-effort was typed too.
+TEST_F(Resources, LimitsFromTheCommandLineAreRequiredUnlessBestEffortIsTypedToo) {
+  const policy::Origin typed{"<command line>", 0, 0};
+  policy.limits.cpus = {};
+  policy.limits.cpu_time = {std::chrono::milliseconds(2000), typed};
+  host.euid = 1000;
+  host.cgroup_parent.clear();
+  Error e = expect_error();
+  EXPECT_EQ(e.code, ErrorCode::kUnsupported);
+  EXPECT_HAS(e.message, "--cpu-time 2000ms needs a cgroup (cpu.stat accounting)");
+  EXPECT_HAS(e.message, "a limit given on the command line is required unless --best-effort is given too");
+  EXPECT_HAS(e.hint, "add --best-effort to run without it");
+  // The file's own limits stay best-effort: only the typed one is named.
+  EXPECT_EQ(e.message.find("limits.memory"), std::string::npos) << e.message;
+
+  policy.limits.memory_bytes = {512 * kMiB, typed};
+  e = expect_error();
+  EXPECT_HAS(e.message, "--memory 512M needs the cgroup v2 'memory' controller");
+
+  // --best-effort typed as well: runs, and says what it could not enforce.
+  policy.enforcement.resources = {policy::Enforcement::kBestEffort, typed};
+  const auto r = expect();
+  EXPECT_EQ(r.cpu_time_limit.status, "best_effort_skipped");
+  EXPECT_FALSE(r.cpu_time);
 }
 
 TEST_F(Resources, MemoryHighIsWrittenAfterMemoryMax) {
@@ -198,7 +230,8 @@ TEST_F(Resources, RootlessWithoutCgroupPrintsTheDelegationFix) {
   host.euid = 1000;
   host.cgroup_parent.clear();
   const auto r = expect();
-  EXPECT_TRUE(has_warning(r, "systemd-run --user --scope -p Delegate=yes confine run ..."));
+  EXPECT_TRUE(has_warning(r, "no cgroup for the job: its resources are not tracked"));
+  EXPECT_HAS(r.cgroup_tracking.detail, "systemd-run --user --scope -p Delegate=yes confine run ...");
 
   policy.enforcement.resources = {policy::Enforcement::kRequired, at(20)};
   const Error e = expect_error();

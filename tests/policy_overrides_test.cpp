@@ -24,6 +24,19 @@ std::string all(const std::vector<Diagnostic>& diagnostics) {
   return out;
 }
 
+// Exactly these problems, each a (flag, message fragment) reported against "<command line>".
+template <size_t N>
+void expect_problems(const std::vector<Diagnostic>& problems, const std::pair<const char*, const char*> (&expected)[N]) {
+  EXPECT_EQ(problems.size(), N) << all(problems);
+  for (const auto& [key, text] : expected) {
+    bool found = false;
+    for (const auto& d : problems) {
+      found = found || (d.key == key && d.message.find(text) != std::string::npos && d.origin.str() == "<command line>");
+    }
+    EXPECT_TRUE(found) << key << ": " << text << "\nin:\n" << all(problems);
+  }
+}
+
 TEST(Overrides, ApplyWithCommandLineOrigin) {
   Policy p = default_policy();
   Overrides o;
@@ -98,15 +111,7 @@ TEST(Overrides, EveryBadFlagIsReportedAndNothingIsApplied) {
       {"--timeout", "missing a unit"}, {"--cpu-time", "greater than zero"}, {"--memory", "greater than zero"}, {"--pids", "positive integer"},
       {"--cpus", "at most 1024"},      {"--net", "did you mean 'host'?"},
   };
-  EXPECT_EQ(problems.size(), std::size(expected)) << all(problems);
-  for (const auto& [key, text] : expected) {
-    bool found = false;
-    for (const auto& d : problems) {
-      found = found || (d.key == key && d.message.find(text) != std::string::npos &&
-                        d.origin.str() == "<command line>");
-    }
-    EXPECT_TRUE(found) << key << ": " << text << "\nin:\n" << all(problems);
-  }
+  expect_problems(problems, expected);
   EXPECT_EQ(canonical_text(p), before) << "a rejected override must leave the policy untouched";
 }
 
@@ -139,6 +144,101 @@ TEST(Overrides, SamePathTwiceIsOneRuleWithTheLaterOrigin) {
   EXPECT_EQ(p.filesystem.ro.size(), before);
   EXPECT_EQ(p.filesystem.ro[0].path, "/usr");
   EXPECT_EQ(p.filesystem.ro[0].origin.str(), "<command line>");
+}
+
+// The flags that used to need a policy file: each sets its key, validated exactly like it.
+TEST(Overrides, FlagsForKeysThatUsedToNeedAFile) {
+  Policy p = default_policy();
+  Overrides o;
+  o.tmpfs = {"/scratch:16M", "/cache"};
+  o.deny = {"/usr/share/doc"};
+  o.keep_env = {"LC_*", "MY_VAR"};
+  o.kill_after = "0s";
+  o.file_size = "10M";
+  o.open_files = "64";
+  o.hostname = "job-42";
+  const auto problems = apply_overrides(p, o);
+  ASSERT_TRUE(problems.empty()) << all(problems);
+  ASSERT_GE(p.filesystem.tmpfs.size(), 3U);
+  const auto& scratch = p.filesystem.tmpfs[p.filesystem.tmpfs.size() - 2];
+  EXPECT_EQ(scratch.path, "/scratch");
+  EXPECT_EQ(scratch.size_bytes, 16U << 20);
+  EXPECT_EQ(scratch.origin.str(), "<command line>");
+  EXPECT_EQ(p.filesystem.tmpfs.back().path, "/cache");
+  EXPECT_EQ(p.filesystem.tmpfs.back().size_bytes, 64U << 20) << "the documented default size";
+  EXPECT_EQ(p.filesystem.deny.back().path, "/usr/share/doc");
+  EXPECT_EQ(p.env.keep.back().value, "MY_VAR");
+  EXPECT_EQ(p.limits.kill_grace.value, Millis{0});
+  EXPECT_EQ(p.limits.kill_grace.origin.str(), "<command line>");
+  EXPECT_EQ(p.limits.file_size_bytes.value, uint64_t{10} << 20);
+  EXPECT_EQ(p.limits.open_files.value, 64U);
+  EXPECT_EQ(p.process.hostname.value, "job-42");
+  EXPECT_TRUE(p.process.hostname.origin.is_command_line());
+}
+
+TEST(Overrides, NewFlagsRejectWhatTheirKeysReject) {
+  Policy p = default_policy();
+  const std::string before = canonical_text(p);
+  Overrides o;
+  o.tmpfs = {"/scratch:0", "relative:1M", "/x:lots"};
+  o.deny = {"not/absolute"};
+  o.keep_env = {"BAD-NAME"};
+  o.kill_after = "unlimited";
+  o.file_size = "0";
+  o.open_files = "none";
+  o.hostname = "-bad";
+  const auto problems = apply_overrides(p, o);
+  const std::pair<const char*, const char*> expected[] = {
+      {"--tmpfs", "size '0': size must be greater than zero"},
+      {"--tmpfs", "is relative"},
+      {"--tmpfs", "size 'lots'"},
+      {"--deny", "is relative"},
+      {"--keep-env", "BAD-NAME"},
+      {"--kill-after", "cannot be \"unlimited\""},
+      {"--file-size", "greater than zero"},
+      {"--open-files", "none"},
+      {"--hostname", "-bad"},
+  };
+  expect_problems(problems, expected);
+  EXPECT_EQ(canonical_text(p), before);
+}
+
+// The sandbox's mount table has room for kMaxPathRules path rules: more is refused where the
+// policy is checked (`confine check`, `--dry-run`), at the first rule past the limit.
+TEST(Overrides, TooManyPathRulesAreRefusedBeforeAnythingRuns) {
+  Policy p = default_policy();
+  const size_t in_file = p.filesystem.ro.size() + p.filesystem.rw.size() + p.filesystem.deny.size() +
+                         p.filesystem.tmpfs.size();
+  Overrides fits;
+  for (size_t i = 0; i + in_file < kMaxPathRules; ++i) fits.ro.push_back("/data/" + std::to_string(i));
+  Policy copy = p;
+  EXPECT_TRUE(apply_overrides(copy, fits).empty());
+
+  Overrides too_many = fits;
+  too_many.ro.push_back("/data/one-more");
+  too_many.ro.push_back("/data/two-more");
+  const auto problems = apply_overrides(p, too_many);
+  ASSERT_EQ(problems.size(), 1U) << all(problems);
+  EXPECT_EQ(problems[0].key, "--ro");
+  EXPECT_EQ(problems[0].message, std::to_string(kMaxPathRules + 2) +
+                                     " path rules (ro, rw, deny and tmpfs together); at most " +
+                                     std::to_string(kMaxPathRules) +
+                                     " fit in the sandbox's mount table: bind a common parent directory instead "
+                                     "of many paths under it");
+}
+
+TEST(Overrides, TheRootIsNeverARule) {
+  Policy p = default_policy();
+  Overrides o;
+  o.ro = {"/"};
+  auto problems = apply_overrides(p, o);
+  ASSERT_EQ(problems.size(), 1U) << all(problems);
+  EXPECT_EQ(problems[0].str(), "<command line>: --ro: '/' cannot be read-only: the sandbox's root is always a fresh tmpfs; list the directories to expose instead");
+  Overrides t;
+  t.tmpfs = {"/:1M"};
+  problems = apply_overrides(p, t);
+  ASSERT_EQ(problems.size(), 1U) << all(problems);
+  EXPECT_EQ(problems[0].key, "--tmpfs");
 }
 
 }  // namespace

@@ -255,5 +255,24 @@ TEST(Robustness, RandomAndMutatedInputsNeverCrash) {
   EXPECT_GT(ok_count, 0U) << "no mutation survived; the mutator is too aggressive to reach the validators";
 }
 
+// What `confine check` says about a file with more path rules than the sandbox has mount steps
+// for: located at the first rule past the limit, as every other problem is.
+TEST(PolicyRobustness, TooManyPathRulesAreLocatedAtTheFirstOnePast) {
+  TempDir dir;
+  std::string text = "version = 1\n[filesystem]\nro = [\n";
+  for (size_t i = 0; i < kMaxPathRules + 5; ++i) text += "  \"/data/d" + std::to_string(i) + "\",\n";
+  text += "]\n";
+  const std::string path = dir.write("many.toml", text);
+  const LoadResult result = load(path);
+  ASSERT_EQ(result.diagnostics.size(), 1U);
+  const std::string expected = path + ":" + std::to_string(4 + kMaxPathRules) + ":3: filesystem.ro[" +
+                               std::to_string(kMaxPathRules) + "]: " + std::to_string(kMaxPathRules + 5) +
+                               " path rules (ro, rw, deny and tmpfs together); at most " +
+                               std::to_string(kMaxPathRules) +
+                               " fit in the sandbox's mount table: bind a common parent directory instead of many "
+                               "paths under it";
+  EXPECT_EQ(result.diagnostics[0].str(), expected);
+}
+
 }  // namespace
 }  // namespace confine::policy

@@ -42,7 +42,8 @@ Report full_report() {
   r.policy_path = "/etc/confine/build.toml";
   r.policy_sha256 = kSha;
   r.setup_error = SetupFailure{"bind[3]", "/data", EPERM, "mount_setattr failed"};
-  r.exec_error = ExecFailure{"/usr/bin/python3", EACCES};
+  r.exec_error = ExecFailure{"/usr/bin/python3", EACCES, "/usr/bin/python3: permission denied"};
+  r.cancelled = "SIGTERM";
   r.seccomp_violation = SeccompViolation{"ptrace", 101, "x86_64"};
   r.phases = {{"policy", 120}, {"run", 1'400'000}};
   r.warnings = {"memory_peak from memory.peak is rounded to pages"};
@@ -83,14 +84,16 @@ TEST(ReportJson, FullReportRoundTrip) {
   EXPECT_EQ(doc["setup_error"], json::parse(R"({"step":"bind[3]","path":"/data","errno":1,
       "errno_name":"EPERM","message":"mount_setattr failed"})"));
   EXPECT_EQ(doc["exec_error"],
-            json::parse(R"({"path":"/usr/bin/python3","errno":13,"errno_name":"EACCES"})"));
+            json::parse(R"({"path":"/usr/bin/python3","errno":13,"errno_name":"EACCES",
+                            "message":"/usr/bin/python3: permission denied"})"));
   EXPECT_EQ(doc["seccomp_violation"],
             json::parse(R"({"syscall":"ptrace","nr":101,"arch":"x86_64"})"));
   EXPECT_EQ(doc["phases"], json::parse(R"([{"name":"policy","duration_us":120},
                                            {"name":"run","duration_us":1400000}])"));
   EXPECT_EQ(doc["warnings"], json::array({"memory_peak from memory.peak is rounded to pages"}));
   EXPECT_EQ(doc["output"], json::parse(R"({"stdout_bytes":10,"stderr_bytes":20,"dropped_bytes":30,"limit_bytes":40})"));
-  EXPECT_EQ(doc.size(), 18U) << "a top-level key was added or lost: update docs and schema";
+  EXPECT_EQ(doc["cancelled"], "SIGTERM");
+  EXPECT_EQ(doc.size(), 21U) << "a top-level key was added or lost: update docs and schema";
 }
 
 TEST(ReportJson, MinimalReportWritesNullForWhatWasNotMeasured) {
@@ -101,7 +104,7 @@ TEST(ReportJson, MinimalReportWritesNullForWhatWasNotMeasured) {
   for (const char* pointer :
        {"/target/exit_code", "/target/signal", "/target/signal_name",
         "/resources/memory_peak_bytes", "/resources/pids_peak", "/policy/path", "/policy/sha256",
-        "/setup_error", "/exec_error", "/seccomp_violation"}) {
+        "/setup_error", "/exec_error", "/seccomp_violation", "/output", "/cancelled"}) {
     const json::json_pointer where(pointer);
     ASSERT_TRUE(doc.contains(where)) << pointer << " must be present (as null), not omitted";
     EXPECT_TRUE(doc.at(where).is_null()) << pointer;
@@ -145,8 +148,8 @@ TEST(ReportJson, KeyOrderIsStable) {
   const ordered_json doc = ordered_json::parse(to_json_text(full_report()));
   EXPECT_EQ(keys_of(doc),
             (Keys{"report_version", "confine_version", "outcome", "exit_code", "target", "times",
-                  "resources", "limits_hit", "output", "output_area", "enforced", "command", "policy", "setup_error",
-                  "exec_error", "seccomp_violation", "phases", "warnings"}));
+                  "resources", "limits_hit", "output", "output_area", "cancelled", "enforced", "command", "policy",
+                  "setup_error", "exec_error", "seccomp_violation", "denials", "audit", "phases", "warnings"}));
   EXPECT_EQ(keys_of(doc["target"]), (Keys{"exit_code", "signal", "signal_name", "core_dumped"}));
   EXPECT_EQ(keys_of(doc["times"]), (Keys{"wall_us", "cpu_user_us", "cpu_system_us"}));
   EXPECT_EQ(keys_of(doc["resources"]), (Keys{"memory_peak_bytes", "pids_peak", "counters"}));
@@ -155,7 +158,7 @@ TEST(ReportJson, KeyOrderIsStable) {
   EXPECT_EQ(keys_of(doc["enforced"][0]), (Keys{"name", "status", "mechanism", "detail"}));
   EXPECT_EQ(keys_of(doc["policy"]), (Keys{"path", "sha256"}));
   EXPECT_EQ(keys_of(doc["setup_error"]), (Keys{"step", "path", "errno", "errno_name", "message"}));
-  EXPECT_EQ(keys_of(doc["exec_error"]), (Keys{"path", "errno", "errno_name"}));
+  EXPECT_EQ(keys_of(doc["exec_error"]), (Keys{"path", "errno", "errno_name", "message"}));
   EXPECT_EQ(keys_of(doc["seccomp_violation"]), (Keys{"syscall", "nr", "arch"}));
   EXPECT_EQ(keys_of(doc["phases"][0]), (Keys{"name", "duration_us"}));
 

@@ -156,8 +156,10 @@ Report report_for(const reap::ReapFacts& facts) {
     r.setup_error = SetupFailure{"bind[3]", "/data", EPERM, "mount_setattr: not permitted"};
   }
   if (facts.exec_errno.has_value()) {
-    r.exec_error = ExecFailure{"/usr/bin/make", *facts.exec_errno};
+    r.exec_error = ExecFailure{"/usr/bin/make", *facts.exec_errno, "/usr/bin/make: not found in the sandbox"};
   }
+  // What launch::run and the CLI do for a target that never ran (docs/report.md, "times").
+  if (verdict.outcome == Outcome::kSetupError || verdict.outcome == Outcome::kExecError) mark_never_started(r);
   if (facts.seccomp_notified) {
     r.seccomp_violation = SeccompViolation{"ptrace", 101, "x86_64"};
   }
@@ -185,6 +187,10 @@ std::vector<std::pair<std::string, Report>> every_outcome() {
       {"nothing_known", report_for({})},
       {"realtime_signal", report_for({.term_signal = 40})},
   };
+  // A run cancelled by SIGTERM whose job did not end within its kill grace.
+  Report cancelled = report_for({.term_signal = SIGKILL});
+  cancelled.cancelled = "SIGTERM";
+  reports.emplace_back("cancelled", cancelled);
   // The barest document confine writes: it failed before reading a policy.
   Report bare;
   bare.confine_version = "0.1.0";
@@ -267,6 +273,30 @@ const std::vector<Breakage>& breakages() {
          d["target"]["signal"] = 15;
        }},
       {"core_without_signal", [](ordered_json& d) { d["target"]["core_dumped"] = true; }},
+      {"cancelled_not_a_signal", [](ordered_json& d) { d["cancelled"] = "soon"; }},
+      {"exec_error_message_not_text",
+       [](ordered_json& d) {
+         d["outcome"] = "exec_error";
+         d["exit_code"] = 127;
+         d["target"]["exit_code"] = nullptr;
+         d["times"] = {{"wall_us", 0}, {"cpu_user_us", 0}, {"cpu_system_us", 0}};
+         d["exec_error"] = {{"path", "/bin/x"}, {"errno", 2}, {"errno_name", "ENOENT"}, {"message", 2}};
+       }},
+      {"never_started_with_an_exit_code",
+       [](ordered_json& d) {
+         d["outcome"] = "exec_error";
+         d["exit_code"] = 127;
+         d["times"] = {{"wall_us", 0}, {"cpu_user_us", 0}, {"cpu_system_us", 0}};
+         d["exec_error"] = {{"path", "/bin/x"}, {"errno", 2}, {"errno_name", "ENOENT"}};
+       }},
+      {"never_started_with_times",
+       [](ordered_json& d) {
+         d["outcome"] = "setup_error";
+         d["exit_code"] = 125;
+         d["target"]["exit_code"] = nullptr;
+         d["setup_error"] = {{"step", "plan"}, {"path", nullptr}, {"errno", nullptr},
+                             {"errno_name", nullptr}, {"message", "x"}};
+       }},
       {"timeout_with_wrong_code",
        [](ordered_json& d) {
          d["outcome"] = "wall_timeout";

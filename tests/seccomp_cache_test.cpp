@@ -75,7 +75,7 @@ TEST_F(FilterCacheTest, ReturnsWhatCompileBuiltAndStoresIt) {
 
   const Resolved r = rules(SeccompAction::kKill);
   CompileOptions options;
-  options.notify_kills = true;
+  options.notify = Notify::kNamed;
   auto direct = compile(r, options);
   ASSERT_TRUE(direct.has_value());
   auto first = cache->compile(r, options, "6.1.0-test");
@@ -93,7 +93,7 @@ TEST_F(FilterCacheTest, KeyCoversRulesOptionsAndKernel) {
   const Resolved kill = rules(SeccompAction::kKill);
   const Resolved err = rules(SeccompAction::kErrno);
   CompileOptions plain, notify;
-  notify.notify_kills = true;
+  notify.notify = Notify::kNamed;
   const std::string k = FilterCache::key(kill, plain, "6.1");
   EXPECT_EQ(k, FilterCache::key(kill, plain, "6.1"));
   EXPECT_NE(k, FilterCache::key(err, plain, "6.1"));

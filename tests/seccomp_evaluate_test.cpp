@@ -23,7 +23,7 @@ sock_filter jump(uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
 }
 
 Expected<uint32_t> eval(std::vector<sock_filter> instructions, const FakeSyscall& call = {}) {
-  return evaluate(Program{std::move(instructions), {}, false, {}}, call);
+  return evaluate(Program{std::move(instructions), {}, false}, call);
 }
 
 TEST(SeccompEvaluate, LoadsSeccompDataFields) {

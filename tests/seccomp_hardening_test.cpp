@@ -194,37 +194,93 @@ TEST(BuiltinOptions, APolicyThatDeniesTheSyscallKeepsItsAction) {
 }
 
 // Notify mode: kill rules notify, and so does every call that could end a thread parked on one
-// before the reaper reads it; the program lists those numbers for the reaper.
-TEST(Supervision, ExitsExecsAndSignalsNotifyAndAreListed) {
+// before the reaper reads it; the verdict program (the same rules without notify) allows those,
+// which is how the reaper tells supervision from a violation.
+TEST(Supervision, ExitsExecsAndSignalsNotifyAndTheVerdictAllowsThem) {
   CompileOptions o;
-  o.notify_kills = true;
+  o.notify = Notify::kNamed;
   const Program p = build(section(SeccompAction::kAllow, {}, {"bpf"}), o);
+  const Program verdict = build(section(SeccompAction::kAllow, {}, {"bpf"}), CompileOptions{});
   EXPECT_EQ(run(p, "bpf", {}), kNotify);
+  EXPECT_EQ(run(verdict, "bpf", {}), kKillProcess);
   for (const char* name : {"exit_group", "execve", "execveat", "kill", "tkill", "tgkill", "pidfd_send_signal",
                            "rt_sigqueueinfo", "rt_tgsigqueueinfo"}) {
     EXPECT_EQ(run(p, name, {}), kNotify) << name;
-    const int nr = *syscall_number(name);
-    EXPECT_TRUE(std::find(p.supervised.begin(), p.supervised.end(), nr) != p.supervised.end()) << name;
+    EXPECT_EQ(run(verdict, name, {}), kAllow) << name;
   }
   EXPECT_EQ(run(p, "exit", {}), kAllow);  // one thread's exit ends nobody else
   EXPECT_EQ(run(p, "read", {}), kAllow);
-  EXPECT_TRUE(std::is_sorted(p.supervised.begin(), p.supervised.end()));
 }
 
 TEST(Supervision, NothingIsSupervisedWithoutNotify) {
   const Program p = build(section(SeccompAction::kAllow, {}, {"bpf"}), CompileOptions{});
   EXPECT_EQ(run(p, "bpf", {}), kKillProcess);
   EXPECT_EQ(run(p, "exit_group", {}), kAllow);
-  EXPECT_TRUE(p.supervised.empty());
+  EXPECT_FALSE(p.notify);
 }
 
 TEST(Supervision, ACallThePolicyDeniesIsAViolationNotSupervision) {
   CompileOptions o;
-  o.notify_kills = true;
+  o.notify = Notify::kNamed;
   const Program p = build(section(SeccompAction::kAllow, {}, {"kill"}), o);
+  const Program verdict = build(section(SeccompAction::kAllow, {}, {"kill"}), CompileOptions{});
   EXPECT_EQ(run(p, "kill", {}), kNotify);
-  const int nr = *syscall_number("kill");
-  EXPECT_TRUE(std::find(p.supervised.begin(), p.supervised.end(), nr) == p.supervised.end());
+  EXPECT_EQ(run(verdict, "kill", {}), kKillProcess);
+}
+
+// Under an allow-list the default kill notifies too: its victim is named like any other.
+TEST(NamedDenials, TheDefaultKillOfAnAllowListNotifies) {
+  CompileOptions o;
+  o.notify = Notify::kNamed;
+  const Program p = build(section(SeccompAction::kKill, {"read", "write", "exit_group"}), o);
+  EXPECT_EQ(run(p, "getppid", {}), kNotify);
+  EXPECT_EQ(run(p, "read", {}), kAllow);
+}
+
+// The listener's way out: sendmsg on kListenerHandoffFd is allowed whatever the policy says of
+// sendmsg; on any other descriptor it keeps the policy's action.
+TEST(NamedDenials, SendmsgOnTheHandoffDescriptorOnlyIsAllowed) {
+  CompileOptions o;
+  o.notify = Notify::kNamed;
+  for (SeccompAction default_action : {SeccompAction::kAllow, SeccompAction::kKill}) {
+    const Program p = default_action == SeccompAction::kAllow
+                          ? build(section(SeccompAction::kAllow, {}, {"sendmsg"}), o)
+                          : build(section(SeccompAction::kKill, {"read"}), o);
+    EXPECT_EQ(run(p, "sendmsg", {static_cast<uint64_t>(kListenerHandoffFd), 0, 0}), kAllow);
+    EXPECT_EQ(run(p, "sendmsg", {kHigh | static_cast<uint64_t>(kListenerHandoffFd), 0, 0}), kAllow);  // an int
+    EXPECT_EQ(run(p, "sendmsg", {3, 0, 0}), kNotify);
+    EXPECT_EQ(run(p, "sendmsg", {static_cast<uint64_t>(kListenerHandoffFd) + 1, 0, 0}), kNotify);
+  }
+  // Without notify there is no listener to hand over, and no exception.
+  const Program plain = build(section(SeccompAction::kAllow, {}, {"sendmsg"}), CompileOptions{});
+  EXPECT_EQ(run(plain, "sendmsg", {static_cast<uint64_t>(kListenerHandoffFd), 0, 0}), kKillProcess);
+}
+
+// errno rules notify only when asked to log (or in an audit); the verdict keeps the errno.
+TEST(NamedDenials, ErrnoRulesNotifyWhenTheyLogAndInAnAudit) {
+  policy::Policy::Seccomp s = section(SeccompAction::kAllow);
+  policy::SeccompRule quiet;
+  quiet.action = SeccompAction::kErrno;
+  quiet.syscalls = {"chmod"};
+  quiet.errno_value = EACCES;
+  policy::SeccompRule logged = quiet;
+  logged.syscalls = {"chown"};
+  logged.log = true;
+  s.rules = {quiet, logged};
+  CompileOptions named;
+  named.notify = Notify::kNamed;
+  const Program p = build(s, named);
+  EXPECT_EQ(run(p, "chmod", {0, 0644}), errno_ret(EACCES));
+  EXPECT_EQ(run(p, "chown", {}), kNotify);
+  const Program verdict = build(s, CompileOptions{});
+  EXPECT_EQ(run(verdict, "chown", {}), errno_ret(EACCES));
+  CompileOptions audit;
+  audit.notify = Notify::kAudit;
+  const Program a = build(s, audit);
+  EXPECT_EQ(run(a, "chmod", {0, 0644}), kNotify);
+  EXPECT_EQ(run(a, "chown", {}), kNotify);
+  EXPECT_EQ(run(a, "clone3", {}), kNotify);  // built-in errnos too
+  EXPECT_EQ(run(a, "read", {}), kAllow);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Kill rules compiled to notify (CompileOptions::notify_kills): they return USER_NOTIF so the
+// Kill rules compiled to notify (CompileOptions::notify): they return USER_NOTIF so the
 // reaper can name the syscall, while the foreign-architecture kill and errno rules stay as they
 // are. Checked by behaviour in the BPF interpreter.
 #include <gtest/gtest.h>
@@ -28,7 +28,7 @@ Program compile_default_deny(bool notify) {
   auto resolved = resolve(s);
   EXPECT_TRUE(resolved) << resolved.error().render();
   CompileOptions options;
-  options.notify_kills = notify;
+  options.notify = notify ? Notify::kNamed : Notify::kNone;
   auto program = compile(*resolved, options);
   EXPECT_TRUE(program) << program.error().render();
   return program ? std::move(*program) : Program{};
@@ -52,7 +52,7 @@ TEST(SeccompNotify, KillRulesNotifyEverythingElseUnchanged) {
   EXPECT_EQ(run(p, "clone", CLONE_NEWUSER), SECCOMP_RET_USER_NOTIF);
   EXPECT_EQ(run(p, "clone", SIGCHLD), SECCOMP_RET_ALLOW);
   EXPECT_EQ(run(p, "read"), SECCOMP_RET_ALLOW);
-  EXPECT_EQ(run(p, "sendmsg"), SECCOMP_RET_ALLOW);  // the listener's way out
+  EXPECT_EQ(run(p, "sendmsg"), SECCOMP_RET_ALLOW);  // the policy allows it
   EXPECT_EQ(run(p, "chmod"), SECCOMP_RET_ERRNO | EACCES);
   EXPECT_EQ(run(p, "clone3"), SECCOMP_RET_ERRNO | ENOSYS);
   // A foreign architecture still dies at once: it never reaches a rule.

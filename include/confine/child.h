@@ -49,6 +49,11 @@ struct LandlockImage {
   uint64_t dev_node_access = 0;  // rule on each of the kDevNodes
 };
 
+// Where the target moves its notify socket to hand the seccomp listener to the parent: the one
+// descriptor a notifying filter lets sendmsg use whatever the policy says (seccomp.h). Above
+// RLIMIT_NOFILE of every shipped policy, so the job itself never opens a descriptor there.
+inline constexpr int kListenerHandoffFd = 1023;
+
 // Upper bound on mount steps, so the child can keep per-step state in fixed stack arrays.
 inline constexpr size_t kMaxMountSteps = 512;
 

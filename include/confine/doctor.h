@@ -64,6 +64,10 @@ struct HostProbes {
   ProbeResult leaf_create;                     // mkdir + rmdir of a uniquely named test leaf
   std::vector<std::string> leaf_controllers;   // controllers leaves under the parent can get
 
+  // The host was not booted with systemd (no /run/systemd/system, sd_booted(3)): fixes that use
+  // systemd-run or systemctl do not apply, and the manual equivalents are given instead.
+  bool no_systemd = false;
+
   // Rootless only: is our own cgroup a delegated subtree (as systemd makes one with Delegate=)?
   std::string own_cgroup;             // "0::" path from /proc/self/cgroup
   bool own_cgroup_owned = false;      // the directory belongs to this uid
@@ -95,7 +99,8 @@ enum class Severity {
   kOk,       // works
   kInfo,     // a fact, nothing to do
   kWarning,  // a host limitation this policy does not depend on
-  kProblem,  // this policy cannot run fully enforced until it is fixed
+  kGap,      // the policy runs, but this protection of it is not (fully) enforced here (best-effort)
+  kProblem,  // this policy cannot run here until it is fixed
 };
 [[nodiscard]] const char* to_string(Severity severity);
 [[nodiscard]] const char* to_string(ProbeOutcome outcome);
@@ -130,8 +135,17 @@ struct Finding {
 
 // Findings, host first then policy. Pure.
 [[nodiscard]] std::vector<Finding> diagnose(const HostProbes& host, const PolicyCheck& policy);
-// True when no finding is a problem: the policy runs fully enforced.
+// True when no finding is a problem or a gap: the policy runs fully enforced.
 [[nodiscard]] bool fully_enforced(const std::vector<Finding>& findings);
+
+// The answer to "will this policy run here, and what will not be enforced", and doctor's exit
+// code: 0 fully enforced, kExitGaps when it runs with gaps (best-effort protections missing), 1
+// when it cannot run.
+enum class Verdict { kFullyEnforced, kRunsWithGaps, kCannotRun };
+inline constexpr int kExitGaps = 2;
+[[nodiscard]] Verdict verdict(const std::vector<Finding>& findings);
+[[nodiscard]] const char* to_string(Verdict verdict);  // "fully_enforced", "runs_with_gaps", "cannot_run"
+[[nodiscard]] int exit_code(Verdict verdict);
 
 // Which cgroup v2 controllers the policy's limits need.
 [[nodiscard]] inline std::vector<std::string> needed_controllers(const policy::Policy& policy) {

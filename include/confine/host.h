@@ -70,6 +70,9 @@ inline constexpr const char* kCgroupSharedSource = "<cgroup2 mount>/confine";
 // Filesystem probes backing HostFacts::file_kind, read_link and executable.
 [[nodiscard]] plan::FileKind file_kind(const std::string& path);  // lstat: a final symlink is kSymlink
 [[nodiscard]] std::optional<std::string> read_link(const std::string& path);
+// The first `count` bytes of a regular file (plan::ReadHead): opened with O_NOFOLLOW and
+// O_NONBLOCK, so a final symlink or a FIFO the job planted can neither redirect nor stall it.
+[[nodiscard]] std::optional<std::string> read_head(const std::string& path, size_t count);
 // A regular file (after following symlinks) with any execute bit. Not access(2): the target runs
 // as another uid, so the caller's own X_OK answer would be wrong.
 [[nodiscard]] bool executable(const std::string& path);

@@ -63,6 +63,11 @@ struct RunRequest {
   std::vector<std::string> caller_env;   // NAME=VALUE, the caller's environment
   std::string policy_path;               // for the report
   bool relay_stdin = false;              // the job's stdin is confine's, relayed; else /dev/null
+  bool audit = false;                    // --audit: denials are listed, not enforced
+  // The caller's working directory (absolute; empty = unknown). The job starts there when no
+  // policy file or flag sets process.cwd and the sandbox shows that directory from the host, as
+  // bubblewrap keeps it; otherwise in process.cwd ("/").
+  std::string caller_cwd = {};
 };
 
 enum class MountKind {
@@ -161,6 +166,10 @@ struct Plan {
   std::vector<Rlimit> rlimits;
   uint64_t keep_caps = 0;  // bit N = capability N kept in bounding/permitted/effective/ambient
   std::optional<seccomp::Program> seccomp;  // absent only when best-effort and unavailable
+  // With a notifying filter: the same rules without notification, which the reaper runs on each
+  // notification to decide it (seccomp::evaluate).
+  std::optional<seccomp::Program> seccomp_verdict;
+  bool audit = false;  // nothing is denied: every denial is listed in the report and allowed
   std::optional<LandlockRuleset> landlock;  // absent only when best-effort and unavailable
 
   // Resources.
@@ -185,6 +194,24 @@ struct Plan {
 
 [[nodiscard]] Expected<Plan> make_plan(const policy::Policy& policy, const RunRequest& request,
                                        const HostFacts& host);
+
+// The first `count` bytes of a host file, read without following a final symlink and without
+// blocking; nullopt when it cannot be read. host::read_head is the real one.
+using ReadHead = std::function<std::optional<std::string>(const std::string& path, size_t count)>;
+
+// Why execve of plan.exec_path failed with `sys_errno`, as one line for a person that names the
+// cause: "/usr/bin/tesseract: its interpreter /lib64/ld-linux-x86-64.so.2 is not in the sandbox",
+// "/job/run.sh: its interpreter /usr/bin/python3 (from its #! line) is masked by the deny rule at
+// job.toml:4:9", "/no/such: not found in the sandbox". Looks at the file's ELF program header
+// or #! line on the host, and at the plan's mounts for what the sandbox shows.
+[[nodiscard]] std::string explain_exec_failure(const Plan& plan, const HostFacts& host, int sys_errno,
+                                               const ReadHead& read_head);
+
+// For a command named without a "/" that the sandbox's PATH does not have: the absolute path the
+// report names, the first executable candidate on the host's side of that PATH (the one the
+// sandbox hides), or else the candidate in the PATH's first directory.
+[[nodiscard]] std::string path_candidate(const std::string& command, const std::vector<std::string>& envp,
+                                         const HostFacts& host);
 
 // Stable, line-oriented text of a plan: `--dry-run` output and golden-file tests.
 [[nodiscard]] std::string render(const Plan& plan);

@@ -26,6 +26,8 @@ struct Origin {
   uint32_t column = 0;
 
   [[nodiscard]] bool is_default() const { return file.empty(); }
+  // Set by a `confine run` flag ("<command line>").
+  [[nodiscard]] bool is_command_line() const;
   // "file:line:col", "<command line>" (line 0), or "default".
   [[nodiscard]] std::string str() const;
 };
@@ -65,6 +67,7 @@ struct SeccompRule {
   std::vector<std::string> syscalls;  // syscall names and @group names, validated
   std::optional<int> errno_value;     // only for kErrno; defaults to Seccomp::errno_value
   Origin origin;
+  bool log = false;                   // only for kErrno: each call is named in the report
 };
 
 using Millis = std::chrono::milliseconds;
@@ -139,6 +142,8 @@ struct Policy {
   struct Seccomp {
     Sourced<SeccompAction> default_action{SeccompAction::kAllow, {}};
     Sourced<int> errno_value{1 /* EPERM */, {}};
+    // With default_action = "errno": each call the default refuses is named in the report.
+    Sourced<bool> log{false, {}};
     std::vector<SeccompRule> rules;  // later rules win for a syscall named twice
   } seccomp;
 
@@ -189,16 +194,33 @@ struct LoadResult {
 [[nodiscard]] LoadResult load(const std::string& path, const LoadOptions& options = {});
 
 // Overrides from the command line, applied after every file with origin "<command line>".
+// Each is validated exactly like the policy key it sets (docs/policy.md, "Command-line
+// overrides"); list flags take one value each and are repeated.
 struct Overrides {
-  std::vector<std::string> ro, rw;
-  std::optional<std::string> cwd;
+  std::vector<std::string> ro, rw, deny;
+  std::vector<std::string> tmpfs;     // PATH or PATH:SIZE (kDefaultTmpfsSize when no size)
+  std::vector<std::string> keep_env;  // names or globs, as env.keep
+  std::optional<std::string> cwd, hostname;
   std::vector<std::string> env;  // NAME=VALUE
   std::optional<std::string> timeout, cpu_time, memory, pids, cpus, net, max_output;
+  std::optional<std::string> kill_after, file_size, open_files;
   std::optional<std::string> output;  // --output HOST_DIR: the output area's host directory
   bool best_effort = false;  // resources become best-effort
 };
+// The size of a `--tmpfs PATH` given without one.
+inline constexpr std::string_view kDefaultTmpfsSize = "64M";
 // Validates and applies overrides, reporting problems as diagnostics against "<command line>".
 [[nodiscard]] std::vector<Diagnostic> apply_overrides(Policy& policy, const Overrides& overrides);
+
+// Path rules (ro, rw, deny and tmpfs together) a policy may have after merging and overrides.
+// Each becomes at most one of the sandbox's mount steps, and the child has room for
+// child::kMaxMountSteps (512): the rest is kept for /dev, /proc and the built-in masks
+// (plan/mounts.cpp), so a policy that passes `confine check` never hits the limit at run time.
+inline constexpr size_t kMaxPathRules = 480;
+
+// "Did you mean": the candidate nearest to `name` (edit distance at most 2, or equal ignoring
+// case), or "" when none is close. Shared by policy keys and the command line.
+[[nodiscard]] std::string closest_name(std::string_view name, const std::vector<std::string_view>& candidates);
 
 // Parsers shared by the loader and the command line; each returns an error message on failure.
 // Sizes: "512", "512K", "512M", "2G", "1T" (binary multiples; optional "iB"/"B" suffix).

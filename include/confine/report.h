@@ -5,7 +5,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "confine/error.h"
 
 namespace confine::report {
 
@@ -52,14 +55,44 @@ struct SetupFailure {
 };
 
 struct ExecFailure {
-  std::string path;
+  std::string path;     // absolute: what was executed, or for a PATH miss, where it was looked for first
   int sys_errno = 0;
+  // The cause for a person, complete: "/usr/bin/tesseract: its interpreter
+  // /lib64/ld-linux-x86-64.so.2 is not in the sandbox" (plan::explain_exec_failure). Empty: say
+  // what errno means (outcome_sentence).
+  std::string message = {};
 };
 
 struct SeccompViolation {
   std::string syscall;  // name, or "syscall_<nr>"
   int nr = -1;
   std::string arch;     // "x86_64", "i386", "x32", ...
+};
+
+// A call the filter denied (or, in an audit, would have denied), named and counted.
+struct Denial {
+  std::string syscall;  // name, or "syscall_<nr>"
+  int nr = -1;
+  std::string arch;     // "x86_64", or the AUDIT_ARCH_* number
+  std::string action;   // "kill" or "errno"
+  int errno_value = 0;  // for "errno"
+  uint64_t count = 0;   // calls with this syscall and action
+  int first_pid = 0;    // the first caller, as confine's pid namespace sees it
+};
+
+// A path the job tried that exists on the host but is not in the sandbox (--audit).
+struct AuditPath {
+  std::string path;       // as the job named it, resolved against its cwd or dirfd
+  std::string operation;  // "open", "create", "exec", "stat", "list", ...
+  uint64_t count = 0;
+  int first_pid = 0;
+};
+
+// `confine run --audit`: a run that enforced no seccomp denial and lists what it would have
+// denied, and the paths the job looked for that the policy does not expose.
+struct Audit {
+  std::vector<Denial> syscalls;
+  std::vector<AuditPath> paths;
 };
 
 struct Phase {
@@ -118,6 +151,8 @@ struct Report {
   std::vector<std::string> limits_hit;  // "wall_time", "cpu_time", "memory", "pids", "file_size", "output"
   Counters counters;
   std::optional<OutputStats> output;  // absent when the job never started
+  // The signal confine received that cancelled the run ("SIGTERM", "SIGINT"); absent when none did.
+  std::optional<std::string> cancelled;
   std::optional<OutputAreaReport> output_area;  // absent without an output area
   std::vector<Protection> enforced;
   std::vector<std::string> command;
@@ -126,12 +161,30 @@ struct Report {
   std::optional<SetupFailure> setup_error;
   std::optional<ExecFailure> exec_error;
   std::optional<SeccompViolation> seccomp_violation;
+  std::vector<Denial> denials;  // every named denial (the violation that ended the job included)
+  std::optional<Audit> audit;   // present only for --audit runs
   std::vector<Phase> phases;
   std::vector<std::string> warnings;
 };
 
 // The JSON document (stable key order, schema in docs/report.schema.json).
 [[nodiscard]] std::string to_json_text(const Report& report, bool pretty = false);
+// A report read back from its JSON (a report file): the inverse of to_json_text for every key it
+// writes. Fails on text that is not a version-1 report.
+[[nodiscard]] Expected<Report> from_json_text(std::string_view text);
+
+// The target never ran (a setup or exec error): no exit status, no signal, zero times, as
+// docs/report.md promises, whatever the sandbox's init reported for itself.
+void mark_never_started(Report& report);
+
+// What happened, in one line for a person, without a "confine: " prefix: "wall time limit 2s
+// reached; job killed", "job killed by seccomp: socket (nr 41)", "out of memory (limit 512M)",
+// "/no/such: not found in the sandbox". Limits are read from the report's `enforced` entries.
+// Empty for `ok`.
+[[nodiscard]] std::string outcome_sentence(const Report& report);
+// The whole report for a person (`confine report FILE`, `--report-format text`): outcome, exit,
+// times, peaks, limits hit, output, what was and was not enforced, warnings, setup phases.
+[[nodiscard]] std::string to_text(const Report& report);
 // "SIGKILL" for 9; "SIG<n>" for unknown numbers.
 [[nodiscard]] std::string signal_name(int signal);
 

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "confine/child.h"
 #include "confine/error.h"
 #include "confine/fd.h"
 #include "confine/policy.h"
@@ -41,6 +42,7 @@ struct Group {
 struct Action {
   policy::SeccompAction kind = policy::SeccompAction::kAllow;
   int errno_value = 0;  // meaningful for kErrno
+  bool log = false;     // kErrno: confine is told of each call and names it in the report
   bool operator==(const Action&) const = default;
 };
 
@@ -56,22 +58,28 @@ struct Program {
   std::vector<sock_filter> instructions;
   // Human-readable summary of the built-in rules and the resolved ones, for plan rendering.
   std::vector<std::string> summary;
-  // Kill rules return SECCOMP_RET_USER_NOTIF instead of KILL_PROCESS: the target is installed
-  // with a listener that the parent's reaper watches, so it can name the forbidden syscall and
-  // then kill the whole job. The bad-architecture and default actions still kill directly.
+  // Denials return SECCOMP_RET_USER_NOTIF instead of their action (CompileOptions::notify): the
+  // target is installed with a listener that the parent's reaper watches, and the reaper decides
+  // each call with the verdict program (the same rules compiled without notify). The
+  // bad-architecture action still kills directly.
   bool notify = false;
-  // With notify: the syscall numbers that notify for supervision, not as violations (see
-  // CompileOptions::notify_kills). The reaper lets them continue once it has read every
-  // notification queued before them.
-  std::vector<int> supervised;
+};
+
+// Which calls a filter hands to confine (SECCOMP_RET_USER_NOTIF) instead of deciding them itself.
+enum class Notify {
+  kNone,   // the filter decides everything
+  kNamed,  // kills, errno rules with `log`, and the supervised calls (exit_group, execve, signals)
+  kAudit,  // every denial (it only logs and continues them), and the supervised calls
 };
 
 // The built-in hardening a plan asks for, besides what compile() always adds.
 struct CompileOptions {
-  // Kill rules notify the reaper (Program::notify). Then exit_group, execve, execveat and the
-  // calls that send signals notify too, so no thread parked on a violation can be ended before
-  // the reaper has read it (a violation must never vanish from the report).
-  bool notify_kills = false;
+  // Denials notify the reaper (Program::notify). Then exit_group, execve, execveat and the calls
+  // that send signals notify too, so no thread parked on a violation can be ended before the
+  // reaper has read it (a violation must never vanish from the report). And sendmsg on
+  // kListenerHandoffFd is allowed whatever the policy says of sendmsg: the target hands its
+  // listener to confine that way, right after installing the filter.
+  Notify notify = Notify::kNone;
   // socket() and socketpair() accept only these address families (AF_*); every other domain
   // fails with EAFNOSUPPORT. Empty: no family rule.
   std::vector<int> socket_families;
@@ -93,8 +101,9 @@ struct CompileOptions {
 // argument rules `options` asks for come on top (src/seccomp/hardening.cpp).
 [[nodiscard]] Expected<Program> compile(const Resolved& resolved, const CompileOptions& options = {});
 
-// The syscall numbers a notifying filter for `resolved` supervises (Program::supervised).
-[[nodiscard]] std::vector<int> supervised_syscalls(const Resolved& resolved);
+// The descriptor the target hands its seccomp listener over (sendmsg on it is always allowed by
+// a notifying filter): child::kListenerHandoffFd.
+inline constexpr int kListenerHandoffFd = child::kListenerHandoffFd;
 
 // A cache of compiled filters, so a launch attaches a filter instead of building it (building
 // costs about half a millisecond cold). Root only, in a directory only root can write (every

@@ -1,11 +1,14 @@
 // The workload fixture's own checks must be able to fail: a connection from the host reaches the
-// listener, a file written outside the job dir is seen, a canary in a job file is found. Without
-// these, "the listener saw nothing" would prove nothing.
+// listener, a file written outside the job dir is seen, a canary in a job file or a delivered
+// file (or behind a delivered symlink) is found, a changed input dir is seen, and a delivery
+// other than the one expected is. Without these, "the listener saw nothing" would prove nothing.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "workload_fixture.h"
@@ -40,6 +43,35 @@ TEST_F(WorkloadFixtureSelfCheck, SeesWritesOutsideAndCanaryInJobFiles) {
   EXPECT_TRUE(NoCanaryLeak(clean));
   write_text(job_path("leak.txt"), "prefix " + canary_text_);
   EXPECT_FALSE(NoCanaryLeak(clean));
+}
+
+TEST_F(WorkloadFixtureSelfCheck, SeesAWrongDeliveryAChangedInputAndADeliveredCanary) {
+  CONFINE_REQUIRE(have_tool("/usr/bin/python3"), "needs /usr/bin/python3 (Debian package python3)");
+  write_text(job_path("in.txt"), "input\n");
+  const RunResult r = run_workload("python.toml", {"/usr/bin/python3", "-c", "open('/out/result.txt', 'w').write('x')"});
+  ASSERT_TRUE(Ended(r, "ok", 0));
+  EXPECT_TRUE(Delivered(r, {"result.txt"}));
+  EXPECT_FALSE(Delivered(r, {}));
+  EXPECT_FALSE(Delivered(r, {"result.txt", "other.txt"}));
+  EXPECT_TRUE(NothingWrittenOutside());
+  EXPECT_TRUE(NoCanaryLeak(r));
+
+  ASSERT_EQ(::chmod(out_path("result.txt").c_str(), 0755), 0);
+  EXPECT_FALSE(Delivered(r, {"result.txt"})) << "an executable delivery went unseen";
+  ASSERT_EQ(::chmod(out_path("result.txt").c_str(), 0644), 0);
+  ASSERT_EQ(::symlink(canary_.c_str(), out_path("link").c_str()), 0);
+  EXPECT_FALSE(Delivered(r, {"result.txt"})) << "a delivered symlink went unseen";
+  EXPECT_FALSE(NoCanaryLeak(r)) << "a delivered symlink to the canary went unseen";
+  ASSERT_EQ(::unlink(out_path("link").c_str()), 0);
+  write_text(out_path("result.txt"), canary_text_);
+  EXPECT_FALSE(NoCanaryLeak(r)) << "the canary in a delivered file went unseen";
+
+  write_text(job_path("new.txt"), "");
+  EXPECT_FALSE(NothingWrittenOutside()) << "a new file in the input dir went unseen";
+  ASSERT_EQ(::unlink(job_path("new.txt").c_str()), 0);
+  EXPECT_TRUE(NothingWrittenOutside());
+  write_text(job_path("in.txt"), "input, changed\n");
+  EXPECT_FALSE(NothingWrittenOutside()) << "a changed input file went unseen";
 }
 
 }  // namespace

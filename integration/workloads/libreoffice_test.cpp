@@ -8,7 +8,12 @@
 // external references and WEBSERVICE() with Err:540 until a user allows them. A job service
 // cannot count on them (an administrator's profile, an older version, the next bypass), so the
 // hostile tests that need it lower them in a profile of their own, and show both: with them
-// lowered the attack works unsandboxed and fails sandboxed.
+// lowered the attack works unsandboxed and fails sandboxed. LibreOffice writes to its profile, so
+// that profile is a directory of its own bound read-write (--rw) beside the job's read-only input;
+// the other runs use the policy's fresh profile on /tmp.
+//
+// Documents are read from the job's read-only input dir, and PDFs written to /out (`--outdir /out`)
+// and delivered (workload_fixture.h), as the README's service example runs soffice.
 //
 // soffice starts in about 4 s, so the suite keeps its runs few: 6 sandboxed, 4 unsandboxed.
 #include <sys/stat.h>
@@ -103,7 +108,8 @@ const char* const kPermissiveConfig = R"(<?xml version="1.0" encoding="UTF-8"?>
 )";
 
 // A Basic macro that reads the canary, writes it outside the job dir, and leaves a marker (with
-// what it read) in `marker_dir`, so a test can tell "did not run" from "ran and was stopped".
+// what it read) in `marker_dir` (the output area in the sandbox), so a test can tell "did not run"
+// from "ran and was stopped".
 std::string macro_source(const std::string& canary, const std::string& outside, const std::string& marker_dir) {
   return "Sub Main\n"
          "  On Error Resume Next\n"
@@ -193,17 +199,24 @@ class LibreOfficeWorkload : public WorkloadTest {
     return run_unsandboxed(argv);
   }
 
-  // A profile in the job dir (so the sandbox can use it) holding `config`.
-  RunOptions with_job_profile(const std::string& config) {
-    const std::string profile = job_path("lo-profile");
-    std::filesystem::create_directories(profile + "/user");
-    write_text(profile + "/user/registrymodifications.xcu", config);
-    open_to_sandbox(profile);
-    return with_args({"--env", "UserInstallation=file://" + profile});
+  // The profile a test gives soffice instead of the policy's fresh one on /tmp: <base>/lo-profile,
+  // bound read-write (LibreOffice writes to its profile) and kept across runs.
+  std::string profile() const { return base_ + "/lo-profile"; }
+  RunOptions with_profile() {
+    if (!std::filesystem::exists(profile())) make_writable_dir("lo-profile");
+    open_to_sandbox(profile());
+    return with_args({"--rw", profile(), "--env", "UserInstallation=file://" + profile()});
   }
-  // LibreOffice filled the job dir's profile (so the run had the lowered defences, and the
-  // sandboxed assertions are not trivially true).
-  bool used_job_profile() const { return std::filesystem::exists(job_path("lo-profile/user/extensions")); }
+  // That profile, holding `config`.
+  RunOptions with_profile(const std::string& config) {
+    make_writable_dir("lo-profile");
+    std::filesystem::create_directories(profile() + "/user");
+    write_text(profile() + "/user/registrymodifications.xcu", config);
+    return with_profile();
+  }
+  // LibreOffice filled that profile (so the run had the lowered defences, and the sandboxed
+  // assertions are not trivially true).
+  bool used_profile() const { return std::filesystem::exists(profile() + "/user/extensions"); }
   void seed_plain_profile(const std::string& config) {
     std::filesystem::create_directories(plain_path("lo-profile/user"));
     write_text(plain_path("lo-profile/user/registrymodifications.xcu"), config);
@@ -254,26 +267,28 @@ TEST_F(LibreOfficeWorkload, WriterDocxAndCalcCsvToPdfMatchUnsandboxed) {
   copy_to_plain("sheet.csv");
 
   // One soffice converts both: start-up is most of the cost.
-  const RunResult r = soffice({"--convert-to", "pdf", "in.docx", "sheet.csv"});
+  const RunResult r = soffice({"--convert-to", "pdf", "--outdir", kOutArea, "in.docx", "sheet.csv"});
   ASSERT_TRUE(Ended(r, "ok", 0));
   expect_memory_limit_reported(r);
-  const ToolResult plain = soffice_unsandboxed({"--convert-to", "pdf", "in.docx", "sheet.csv"});
+  // Only the PDFs arrive: no lock files, no profile, nothing from /tmp.
+  EXPECT_TRUE(Delivered(r, {"in.pdf", "sheet.pdf"}));
+  EXPECT_TRUE(NothingWrittenOutside());
+  const ToolResult plain = soffice_unsandboxed({"--convert-to", "pdf", "--outdir", plain_out_, "in.docx", "sheet.csv"});
   ASSERT_EQ(plain.exit_code, 0) << plain.describe();
 
-  EXPECT_EQ(pdf_pages(job_path("in.pdf")), "2");
-  EXPECT_EQ(pdf_pages(plain_path("in.pdf")), "2");
-  const std::string writer_text = pdf_text(job_path("in.pdf"));
+  EXPECT_EQ(pdf_pages(out_path("in.pdf")), "2");
+  EXPECT_EQ(pdf_pages(plain_out_path("in.pdf")), "2");
+  const std::string writer_text = pdf_text(out_path("in.pdf"));
   EXPECT_TRUE(contains(writer_text, "Confine Writer page one")) << writer_text;
   EXPECT_TRUE(contains(writer_text, "Confine Writer page two")) << writer_text;
-  EXPECT_EQ(writer_text, pdf_text(plain_path("in.pdf")));
+  EXPECT_EQ(writer_text, pdf_text(plain_out_path("in.pdf")));
 
-  EXPECT_EQ(pdf_pages(job_path("sheet.pdf")), "1");
-  EXPECT_EQ(pdf_pages(plain_path("sheet.pdf")), "1");
-  const std::string calc_text = pdf_text(job_path("sheet.pdf"));
+  EXPECT_EQ(pdf_pages(out_path("sheet.pdf")), "1");
+  EXPECT_EQ(pdf_pages(plain_out_path("sheet.pdf")), "1");
+  const std::string calc_text = pdf_text(out_path("sheet.pdf"));
   EXPECT_TRUE(contains(calc_text, "apples")) << calc_text;
   EXPECT_TRUE(contains(calc_text, "plums")) << calc_text;
-  EXPECT_EQ(calc_text, pdf_text(plain_path("sheet.pdf")));
-  EXPECT_TRUE(NothingWrittenOutside());
+  EXPECT_EQ(calc_text, pdf_text(plain_out_path("sheet.pdf")));
 }
 
 // Writer sections and images linked (not embedded) to the canary and to the host's loopback.
@@ -294,13 +309,14 @@ TEST_F(LibreOfficeWorkload, WriterLinksToHostFilesAndNetworkReachNothing) {
 
   // Sandboxed, with the same lowered defences: the links fail quietly and the document still
   // converts.
-  const RunResult r = soffice({"--convert-to", "pdf", "links.fodt"}, with_job_profile(kPermissiveConfig));
+  const RunResult r =
+      soffice({"--convert-to", "pdf", "--outdir", kOutArea, "links.fodt"}, with_profile(kPermissiveConfig));
   ASSERT_TRUE(Ended(r, "ok", 0));
-  EXPECT_TRUE(used_job_profile());
-  const std::string text = pdf_text(job_path("links.pdf"));
+  EXPECT_TRUE(used_profile());
+  EXPECT_TRUE(Delivered(r, {"links.pdf"}));
+  const std::string text = pdf_text(out_path("links.pdf"));
   EXPECT_TRUE(contains(text, "After the linked sections.")) << text;
-  EXPECT_FALSE(contains(text, canary_text_)) << text;
-  write_text(job_path("links.txt"), text);  // so NoCanaryLeak scans the PDF's text too
+  EXPECT_FALSE(contains(text, canary_text_)) << text;  // the PDF's streams are compressed: its text
   EXPECT_TRUE(NoCanaryLeak(r));
   EXPECT_EQ(listener.connections(), 0);
   EXPECT_TRUE(NothingWrittenOutside());
@@ -309,9 +325,9 @@ TEST_F(LibreOfficeWorkload, WriterLinksToHostFilesAndNetworkReachNothing) {
   // image is fetched from the listener. (The image fetch happens even with LibreOffice's default
   // configuration: graphics are not covered by the link-update setting.)
   seed_plain_profile(kPermissiveConfig);
-  const ToolResult plain = soffice_unsandboxed({"--convert-to", "pdf", "links.fodt"});
+  const ToolResult plain = soffice_unsandboxed({"--convert-to", "pdf", "--outdir", plain_out_, "links.fodt"});
   ASSERT_EQ(plain.exit_code, 0) << plain.describe();
-  EXPECT_TRUE(contains(pdf_text(plain_path("links.pdf")), canary_text_))
+  EXPECT_TRUE(contains(pdf_text(plain_out_path("links.pdf")), canary_text_))
       << "the linked section did not work unsandboxed";
   EXPECT_GT(listener.connections(), 0) << "the linked image was not fetched unsandboxed";
 
@@ -333,13 +349,14 @@ TEST_F(LibreOfficeWorkload, CalcWebserviceAndExternalRefsReachNothing) {
   copy_to_plain("cells.fods");
 
   // Sandboxed, with link updates set to "always" in its profile.
-  const RunResult r = soffice({"--convert-to", "pdf", "cells.fods"}, with_job_profile(kPermissiveConfig));
+  const RunResult r =
+      soffice({"--convert-to", "pdf", "--outdir", kOutArea, "cells.fods"}, with_profile(kPermissiveConfig));
   ASSERT_TRUE(Ended(r, "ok", 0));
-  EXPECT_TRUE(used_job_profile());
-  const std::string text = pdf_text(job_path("cells.pdf"));
+  EXPECT_TRUE(used_profile());
+  EXPECT_TRUE(Delivered(r, {"cells.pdf"}));
+  const std::string text = pdf_text(out_path("cells.pdf"));
   EXPECT_TRUE(contains(text, "hostile sheet")) << text;
   EXPECT_FALSE(contains(text, canary_text_)) << text;
-  write_text(job_path("cells.txt"), text);
   EXPECT_TRUE(NoCanaryLeak(r));
   EXPECT_EQ(listener.connections(), 0);
   EXPECT_TRUE(NothingWrittenOutside());
@@ -349,9 +366,9 @@ TEST_F(LibreOfficeWorkload, CalcWebserviceAndExternalRefsReachNothing) {
   // user): LibreOffice's own defence, so the canary cannot be shown leaking through a cell here.
   // The linked image is still fetched.
   seed_plain_profile(kPermissiveConfig);
-  const ToolResult plain = soffice_unsandboxed({"--convert-to", "pdf", "cells.fods"});
+  const ToolResult plain = soffice_unsandboxed({"--convert-to", "pdf", "--outdir", plain_out_, "cells.fods"});
   ASSERT_EQ(plain.exit_code, 0) << plain.describe();
-  const std::string plain_text = pdf_text(plain_path("cells.pdf"));
+  const std::string plain_text = pdf_text(plain_out_path("cells.pdf"));
   EXPECT_TRUE(contains(plain_text, "hostile sheet")) << plain_text;
   EXPECT_TRUE(contains(plain_text, "Err:540")) << plain_text;
   EXPECT_GT(listener.connections(), 0) << "the linked image was not fetched unsandboxed";
@@ -361,23 +378,21 @@ TEST_F(LibreOfficeWorkload, CalcWebserviceAndExternalRefsReachNothing) {
 
 // A Basic macro that reads the canary and writes outside the job dir.
 TEST_F(LibreOfficeWorkload, BasicMacroIsNotRunAndCannotReachOutsideWhenRun) {
-  // 1. As a document's auto-run macro, converted as users run it (the profile is kept in the job
-  // dir for steps 2 and 3). LibreOffice does not run it: --convert-to loads documents with
-  // MacroExecutionMode NEVER_EXECUTE, and the default macro security is "high". The marker it
-  // would write is in the job dir, which the sandbox allows, so its absence is LibreOffice's
-  // doing.
-  write_text(job_path("macro.fodt"), document_with_macro(macro_source(canary_, outside_, job_)));
-  const RunResult converted = soffice({"--convert-to", "pdf", "macro.fodt"},
-                                      with_args({"--env", "UserInstallation=file://" + job_path("lo-profile")}));
+  // 1. As a document's auto-run macro, converted as users run it (the profile is kept for steps 2
+  // and 3). LibreOffice does not run it: --convert-to loads documents with MacroExecutionMode
+  // NEVER_EXECUTE, and the default macro security is "high". The marker it would write is in the
+  // output area, which the sandbox allows, so its absence is LibreOffice's doing.
+  write_text(job_path("macro.fodt"), document_with_macro(macro_source(canary_, outside_, kOutArea)));
+  const RunResult converted = soffice({"--convert-to", "pdf", "--outdir", kOutArea, "macro.fodt"}, with_profile());
   ASSERT_TRUE(Ended(converted, "ok", 0));
-  EXPECT_EQ(pdf_pages(job_path("macro.pdf")), "1");
-  EXPECT_FALSE(std::filesystem::exists(job_path("macro-ran.txt")));
+  EXPECT_TRUE(Delivered(converted, {"macro.pdf"}));  // and no macro-ran.txt
+  EXPECT_EQ(pdf_pages(out_path("macro.pdf")), "1");
   EXPECT_TRUE(NoCanaryLeak(converted));
   EXPECT_TRUE(NothingWrittenOutside());
 
   // 2. The same code made to run, as the profile's own Basic library (always trusted): on the
   // host it reads the canary and writes it outside the job dir.
-  std::filesystem::copy(job_path("lo-profile"), plain_path("lo-profile"), std::filesystem::copy_options::recursive);
+  std::filesystem::copy(profile(), plain_path("lo-profile"), std::filesystem::copy_options::recursive);
   write_text(plain_path("lo-profile/user/basic/Standard/Module1.xba"),
              application_module(macro_source(canary_, outside_, plain_)));
   const ToolResult plain_macro = soffice_unsandboxed({kRunApplicationMacro});
@@ -388,15 +403,13 @@ TEST_F(LibreOfficeWorkload, BasicMacroIsNotRunAndCannotReachOutsideWhenRun) {
   EXPECT_TRUE(contains(*wrote, canary_text_)) << *wrote;
   std::filesystem::remove(outside_);
 
-  // 3. In the sandbox: the macro runs (its marker is in the job dir) but reads no canary and
-  // writes nothing outside.
-  write_text(job_path("lo-profile/user/basic/Standard/Module1.xba"),
-             application_module(macro_source(canary_, outside_, job_)));
-  open_to_sandbox(job_path("lo-profile"));
-  const RunResult r =
-      soffice({kRunApplicationMacro}, with_args({"--env", "UserInstallation=file://" + job_path("lo-profile")}));
+  // 3. In the sandbox: the macro runs (its marker is delivered from the output area) but reads no
+  // canary and writes nothing outside.
+  write_text(profile() + "/user/basic/Standard/Module1.xba", application_module(macro_source(canary_, outside_, kOutArea)));
+  const RunResult r = soffice({kRunApplicationMacro}, with_profile());
   ASSERT_TRUE(Ended(r, "ok", 0));
-  const auto marker = read_text(job_path("macro-ran.txt"));
+  EXPECT_TRUE(Delivered(r, {"macro-ran.txt"}));
+  const auto marker = read_text(out_path("macro-ran.txt"));
   ASSERT_TRUE(marker.has_value()) << "the macro did not run in the sandbox\n" << r.describe();
   EXPECT_TRUE(contains(*marker, "macro ran")) << *marker;
   EXPECT_FALSE(contains(*marker, canary_text_)) << *marker;
@@ -415,10 +428,12 @@ TEST_F(LibreOfficeWorkload, HugeDocumentEndsInWallTimeout) {
   write_text(job_path("huge.fodt"), fodt(body));
   // Unsandboxed, this document takes well over 30 s on the development machine (not run here:
   // too slow for the suite); a one-page document converts in about 4 s.
-  const RunResult r = soffice({"--convert-to", "pdf", "huge.fodt"}, with_args({"--timeout", "10s"}));
+  const RunResult r = soffice({"--convert-to", "pdf", "--outdir", kOutArea, "huge.fodt"}, with_args({"--timeout", "10s"}));
   ASSERT_TRUE(EndedByLimit(r, "wall_timeout", 124, "wall_time"));
   EXPECT_LT((*r.report)["times"]["wall_us"].get<int64_t>(), 20'000'000);
-  EXPECT_FALSE(std::filesystem::exists(job_path("huge.pdf")));
+  // The area is delivered whatever the outcome (the report says how the job ended): no PDF was
+  // finished, but LibreOffice's lock and temp files may be there, depending on how far it got.
+  EXPECT_FALSE(std::filesystem::exists(out_path("huge.pdf"))) << r.describe();
   EXPECT_TRUE(NothingWrittenOutside());
 }
 

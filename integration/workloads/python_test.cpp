@@ -1,7 +1,8 @@
 // policies/python.toml with Debian's python3: an honest standard-library script compared with
 // the same script run without confine, then scripts that read the canary, connect to the host,
-// write outside the job dir, run a shell, fork, allocate or spin without end, and make syscalls
-// the policy kills.
+// write anywhere but the output area, run a shell, fork, allocate or spin without end, and make
+// syscalls the policy kills. The script and its data are the job's read-only input; it writes its
+// results to /out, which confine delivers (workload_fixture.h).
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -22,7 +23,8 @@ namespace {
 const char* const kPython = "/usr/bin/python3";
 
 // Reads a CSV, aggregates it with the standard library (csv, statistics, json, threads,
-// asyncio, a subprocess) and writes a JSON report. Everything it prints is deterministic.
+// asyncio, a subprocess) and writes a JSON report into the directory it is given (the output
+// area). Everything it prints is deterministic.
 const char* const kHonestScript = R"PY(
 import asyncio, concurrent.futures, csv, json, statistics, subprocess, sys, uuid
 
@@ -44,7 +46,7 @@ uuid.uuid1()  # libuuid tries the uuidd socket first; socket() fails with EACCES
 
 report = {"count": len(values), "mean": statistics.mean(values), "median": statistics.median(values),
           "total": asyncio.run(total()), "squares": squares, "sorted_names": names}
-with open("report.json", "w") as f:
+with open(sys.argv[1] + "/report.json", "w") as f:
     json.dump(report, f, sort_keys=True, indent=1)
 print("rows", len(rows))
 )PY";
@@ -78,19 +80,20 @@ class PythonWorkload : public WorkloadTest {
 
 TEST_F(PythonWorkload, StandardLibraryScriptRunsLikeUnsandboxed) {
   write_text(job_path("data.csv"), kData);
-  const RunResult r = run_script(kHonestScript);
+  const RunResult r = run_script(kHonestScript, {kOutArea});
   ASSERT_TRUE(Ended(r, "ok", 0));
   EXPECT_EQ(r.out, "rows 4\n");
-  const auto report = read_text(job_path("report.json"));
+  // Nothing but the report is delivered, and the input is untouched.
+  EXPECT_TRUE(Delivered(r, {"report.json"}));
+  EXPECT_TRUE(NothingWrittenOutside());
+  const auto report = read_text(out_path("report.json"));
   ASSERT_TRUE(report.has_value());
   EXPECT_NE(report->find("\"sorted_names\": [\n  \"alpha\","), std::string::npos) << *report;
 
   copy_to_plain("data.csv");
-  const ToolResult plain = run_script_unsandboxed();
+  const ToolResult plain = run_script_unsandboxed({plain_out_});
   ASSERT_EQ(plain.exit_code, 0) << plain.describe();
-  EXPECT_EQ(report, read_text(plain_path("report.json")));
-  // PYTHONDONTWRITEBYTECODE: nothing but the outputs appears in the job dir.
-  EXPECT_FALSE(std::filesystem::exists(job_path("__pycache__")));
+  EXPECT_EQ(report, read_text(plain_out_path("report.json")));
 }
 
 // Debian's add-on packages are masked: python3-yaml imports on the host, not in the sandbox.
@@ -109,14 +112,17 @@ TEST_F(PythonWorkload, CannotReadTheCanary) {
       "import sys\n"
       "text = open(sys.argv[1]).read()\n"
       "print(text)\n"
-      "open('stolen.txt', 'w').write(text)\n";
-  const RunResult r = run_script(script, {canary_});
+      "open(sys.argv[2] + '/stolen.txt', 'w').write(text)\n";
+  const RunResult r = run_script(script, {canary_, kOutArea});
   EXPECT_TRUE(Ended(r, "exit_nonzero", 1));
   EXPECT_NE(r.err.find("FileNotFoundError"), std::string::npos) << r.describe();
   EXPECT_TRUE(NoCanaryLeak(r));
+  EXPECT_TRUE(Delivered(r, {}));
 
-  const ToolResult plain = run_script_unsandboxed({canary_});
+  const ToolResult plain = run_script_unsandboxed({canary_, plain_out_});
   EXPECT_NE(plain.out.find(canary_text_), std::string::npos) << "the unsandboxed run should have read it\n" << plain.describe();
+  EXPECT_NE(read_text(plain_out_path("stolen.txt")).value_or("").find(canary_text_), std::string::npos)
+      << "the unsandboxed run should have written it out";
 }
 
 TEST_F(PythonWorkload, CannotConnectToTheHost) {
@@ -141,9 +147,11 @@ TEST_F(PythonWorkload, CannotConnectToTheHost) {
   EXPECT_EQ(listener.connections(), 1);
 }
 
-// Writes aimed outside the job dir, and into the interpreter's own search path (a planted .pth
-// or module would run in every later python3). Each attempt prints its errno name.
-TEST_F(PythonWorkload, CannotWriteOutsideTheJobDir) {
+// Writes aimed outside the job dir, into the job's own read-only input, and into the
+// interpreter's own search path (a planted .pth or module would run in every later python3).
+// Each attempt prints its errno name. Only the private /tmp and the output area take writes,
+// and only the output area's file is delivered.
+TEST_F(PythonWorkload, CannotWriteOutsideTheOutputArea) {
   const char* const script =
       "import errno, sys\n"
       "for path in sys.argv[1:]:\n"
@@ -154,10 +162,11 @@ TEST_F(PythonWorkload, CannotWriteOutsideTheJobDir) {
       "    except OSError as e:\n"
       "        print(path, errno.errorcode[e.errno])\n";
   const RunResult r = run_script(script, {outside_, "/usr/lib/python3/dist-packages/evil.pth",
-                                          "/usr/lib/python3.11/evil.py", "/tmp/private.txt"});
+                                          "/usr/lib/python3.11/evil.py", "/tmp/private.txt", "script.py",
+                                          job_path("new.txt"), "/out/result.txt"});
   ASSERT_TRUE(Ended(r, "ok", 0));
   const std::vector<std::string> out = lines(r.out);
-  ASSERT_EQ(out.size(), 4U) << r.describe();
+  ASSERT_EQ(out.size(), 7U) << r.describe();
   EXPECT_EQ(out[0], outside_ + " ENOENT");  // the outside dir does not exist in the sandbox
   // The masked dist-packages is an empty, read-only stand-in: EACCES or EROFS, never written.
   EXPECT_TRUE(out[1] == "/usr/lib/python3/dist-packages/evil.pth EACCES" ||
@@ -165,8 +174,14 @@ TEST_F(PythonWorkload, CannotWriteOutsideTheJobDir) {
       << out[1];
   EXPECT_EQ(out[2], "/usr/lib/python3.11/evil.py EROFS");
   EXPECT_EQ(out[3], "/tmp/private.txt written");  // the private tmpfs, gone with the sandbox
+  // The input dir, by a relative and by its absolute name: read-only.
+  EXPECT_EQ(out[4], "script.py EROFS");
+  EXPECT_EQ(out[5], job_path("new.txt") + " EROFS");
+  EXPECT_EQ(out[6], "/out/result.txt written");
   EXPECT_FALSE(std::filesystem::exists("/usr/lib/python3/dist-packages/evil.pth"));
   EXPECT_FALSE(std::filesystem::exists("/usr/lib/python3.11/evil.py"));
+  EXPECT_TRUE(Delivered(r, {"result.txt"}));
+  EXPECT_EQ(read_text(out_path("result.txt")), "pwned\n");
   EXPECT_TRUE(NothingWrittenOutside());
 
   // Without confine the write outside lands (only that one: the others would change the host).
@@ -246,15 +261,9 @@ TEST_F(PythonWorkload, MemoryHogMeetsTheMemoryLimit) {
   }
 }
 
-// A busy loop: the CPU-time limit ends it. confine has no command-line flag for cpu_time, so a
-// policy extending python.toml lowers it to 2 s (written beside the job dir, in the plain dir).
+// A busy loop: the CPU-time limit, lowered to 2 s by --cpu-time, ends it.
 TEST_F(PythonWorkload, BusyLoopEndsAtTheCpuTimeLimit) {
-  const std::string policy = plain_path("python-2s-cpu.toml");
-  write_text(policy, "extends = [\"" + shipped_policy("python.toml") + "\"]\n[limits]\ncpu_time = \"2s\"\n");
-  write_text(job_path("script.py"), "while True:\n    pass\n");
-  std::vector<std::string> args{"-p", policy, "--cwd", job_, "--timeout", "20s"};
-  if (!resources_enforced()) args.emplace_back("--best-effort");
-  const RunResult r = run_command({kPython, "script.py"}, with_args(args));
+  const RunResult r = run_script("while True:\n    pass\n", {}, with_args({"--cpu-time", "2s", "--timeout", "20s"}));
   EXPECT_TRUE(EndedByLimit(r, "cpu_timeout", 124, "cpu_time"));
 }
 

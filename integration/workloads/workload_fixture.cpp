@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -78,7 +80,8 @@ void WorkloadTest::SetUp() {
   std::filesystem::create_directories(outside);
   outside_ = (outside / "pwned.txt").string();
   plain_ = base_ + "/plain";
-  std::filesystem::create_directories(plain_);
+  plain_out_ = plain_ + "/out";
+  std::filesystem::create_directories(plain_out_);
 }
 
 bool WorkloadTest::have_tool(const std::string& program) {
@@ -96,12 +99,76 @@ bool WorkloadTest::resources_enforced() {
   return cgroup_controller_available("memory") && cgroup_controller_available("pids");
 }
 
+namespace {
+
+bool file_contains(const std::filesystem::path& path, const std::string& needle) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return data.find(needle) != std::string::npos;
+}
+
+// One line per entry under `root` (not following symlinks), sorted by name: its type, mode,
+// owner, size, modification time and a hash of its contents (or of a symlink's target).
+std::string describe_tree(const std::string& root) {
+  namespace fs = std::filesystem;
+  std::set<std::string> entries;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0) continue;
+    std::string content;
+    if (S_ISREG(st.st_mode)) {
+      std::ifstream in(it->path(), std::ios::binary);
+      content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    } else if (S_ISLNK(st.st_mode)) {
+      content = fs::read_symlink(it->path(), ec).string();
+    }
+    std::ostringstream line;
+    line << fs::relative(it->path(), root).string() << " mode=" << std::oct << st.st_mode << std::dec << " uid=" << st.st_uid
+         << " size=" << st.st_size << " mtime=" << st.st_mtim.tv_sec << "." << st.st_mtim.tv_nsec
+         << " hash=" << std::hash<std::string>{}(content);
+    entries.insert(line.str());
+  }
+  std::string out;
+  for (const std::string& entry : entries) out += entry + "\n";
+  return out;
+}
+
+}  // namespace
+
 RunResult WorkloadTest::run_workload(const std::string& policy, const std::vector<std::string>& argv,
                                      RunOptions options) {
-  std::vector<std::string> args{"-p", shipped_policy(policy), "--cwd", job_};
+  out_ = base_ + "/out-" + std::to_string(++outputs_);
+  const std::string policy_file = policy.find('/') != std::string::npos ? policy : shipped_policy(policy);
+  std::vector<std::string> args{"-p", policy_file, "--ro", job_, "--cwd", job_, "--output", out_};
   if (!resources_enforced()) args.push_back("--best-effort");
   options.args.insert(options.args.begin(), args.begin(), args.end());
+  options.bind_job = false;  // read-only above, not the fixture's read-write bind
+  input_before_ = describe_tree(job_);
   return run_command(argv, options);
+}
+
+void WorkloadTest::take_delivered(const std::string& name) {
+  std::filesystem::copy_file(out_path(name), job_path(name), std::filesystem::copy_options::overwrite_existing);
+}
+
+void WorkloadTest::take_plain_output(const std::string& name) {
+  std::filesystem::copy_file(plain_out_path(name), plain_path(name), std::filesystem::copy_options::overwrite_existing);
+}
+
+std::string WorkloadTest::policy_with_output_files(const std::string& policy, int files) {
+  const std::string path = plain_path(policy + "-" + std::to_string(files) + "-files.toml");
+  write_text(path, "version = 1\nextends = [\"" + shipped_policy(policy) + "\"]\n[filesystem]\noutput = { files = " +
+                       std::to_string(files) + " }\n");
+  return path;
+}
+
+std::string WorkloadTest::make_writable_dir(const std::string& name) {
+  const std::string dir = base_ + "/" + name;
+  std::filesystem::create_directory(dir);
+  std::filesystem::permissions(dir, std::filesystem::perms::all);  // the sandbox's host uid writes here
+  writable_.insert(name);
+  return dir;
 }
 
 ToolResult WorkloadTest::run_unsandboxed(const std::vector<std::string>& argv) {
@@ -117,25 +184,58 @@ void WorkloadTest::copy_to_plain(const std::string& name) {
   std::filesystem::copy_file(job_path(name), plain_path(name), std::filesystem::copy_options::overwrite_existing);
 }
 
-namespace {
-
-bool file_contains(const std::filesystem::path& path, const std::string& needle) {
-  std::ifstream in(path, std::ios::binary);
-  const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return data.find(needle) != std::string::npos;
+::testing::AssertionResult WorkloadTest::Delivered(const RunResult& r, const std::set<std::string>& names) const {
+  namespace fs = std::filesystem;
+  auto failure = [&](const std::string& why) {
+    std::string expected;
+    for (const std::string& name : names) expected += " " + name;
+    return ::testing::AssertionFailure() << why << " (expected delivered:" << expected << ")\n" << r.describe();
+  };
+  if (!r.report || !(*r.report)["output_area"].is_object()) return failure("the report has no output_area");
+  const auto& area = (*r.report)["output_area"];
+  if (area["host"] != out_) return failure("the report's output_area is not the last run's " + out_);
+  std::set<std::string> found;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(out_, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0) return failure("cannot stat " + it->path().string());
+    const std::string name = fs::relative(it->path(), out_).string();
+    if (S_ISREG(st.st_mode)) {
+      if ((st.st_mode & 07777) != 0644) return failure(name + " was delivered with a mode other than 0644");
+      found.insert(name);
+    } else if (!S_ISDIR(st.st_mode) || (st.st_mode & 07777) != 0755) {
+      return failure(name + " was delivered and is neither a 0644 file nor a 0755 directory");
+    }
+  }
+  if (ec) return failure("cannot list " + out_ + ": " + ec.message());
+  if (found != names) {
+    std::string listing;
+    for (const std::string& name : found) listing += " " + name;
+    return failure(out_ + " holds:" + listing);
+  }
+  std::set<std::string> copied;
+  for (const auto& item : area["copied"]) copied.insert(item["name"].get<std::string>());
+  if (copied != names || area["files_copied"] != names.size()) return failure("the report's output_area.copied differs");
+  if (!area["refused"].empty()) return failure("the report's output_area refused something");
+  return ::testing::AssertionSuccess();
 }
-
-}  // namespace
 
 ::testing::AssertionResult WorkloadTest::NoCanaryLeak(const RunResult& r) const {
   if (r.out.find(canary_text_) != std::string::npos) return ::testing::AssertionFailure() << "canary in stdout\n" << r.describe();
   if (r.err.find(canary_text_) != std::string::npos) return ::testing::AssertionFailure() << "canary in stderr\n" << r.describe();
   if (r.report_text.find(canary_text_) != std::string::npos) return ::testing::AssertionFailure() << "canary in the report\n" << r.describe();
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(job_, ec); !ec && it != std::filesystem::recursive_directory_iterator();
-       it.increment(ec)) {
-    if (it->is_regular_file() && file_contains(it->path(), canary_text_)) {
-      return ::testing::AssertionFailure() << "canary in job file " << it->path() << "\n" << r.describe();
+  std::vector<std::string> dirs{job_};
+  for (const auto& entry : std::filesystem::directory_iterator(base_)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("out-", 0) == 0 || writable_.count(name) != 0) dirs.push_back(entry.path().string());
+  }
+  for (const std::string& dir : dirs) {
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(dir, ec); !ec && it != std::filesystem::recursive_directory_iterator();
+         it.increment(ec)) {
+      if (it->is_regular_file() && file_contains(it->path(), canary_text_)) {
+        return ::testing::AssertionFailure() << "canary in " << it->path() << "\n" << r.describe();
+      }
     }
   }
   return ::testing::AssertionSuccess();
@@ -146,16 +246,22 @@ bool file_contains(const std::filesystem::path& path, const std::string& needle)
   if (!std::filesystem::is_empty(std::filesystem::path(outside_).parent_path())) {
     return ::testing::AssertionFailure() << base_ << "/outside is not empty";
   }
-  // The base dir holds only the fixture's own entries and confine's reports.
+  // The base dir holds only the fixture's own entries, confine's reports and output dirs, and
+  // the dirs the test made writable.
   const std::set<std::string> expected{"job", "secret", "outside", "plain"};
   for (const auto& entry : std::filesystem::directory_iterator(base_)) {
     const std::string name = entry.path().filename().string();
-    if (expected.count(name) == 0 && name.rfind("report-", 0) != 0) {
+    if (expected.count(name) == 0 && writable_.count(name) == 0 && name.rfind("report-", 0) != 0 &&
+        name.rfind("out-", 0) != 0) {
       return ::testing::AssertionFailure() << "unexpected " << entry.path() << " beside the job dir";
     }
   }
   for (const auto& entry : std::filesystem::directory_iterator(base_ + "/secret")) {
     if (entry.path().filename() != "canary.txt") return ::testing::AssertionFailure() << "unexpected " << entry.path();
+  }
+  if (const std::string now = describe_tree(job_); outputs_ > 0 && now != input_before_) {
+    return ::testing::AssertionFailure() << "the job dir (the job's read-only input) changed in the last run\nbefore:\n"
+                                         << input_before_ << "after:\n" << now;
   }
   return ::testing::AssertionSuccess();
 }

@@ -2,14 +2,20 @@
 // Ghostscript, ffmpeg, pandoc, LibreOffice, Python) run under the shipped policies in policies/,
 // with honest inputs and hostile ones.
 //
-// It builds on SandboxTest (integration/fixture.h): a fresh job dir bound read-write, a canary
-// secret beside it that no policy binds, and the leftover checks after every test. It adds what
-// a hostile input needs to be judged: a listener on the host's loopback that must never see a
-// connection, a file outside the job dir that must never be written, and a scan of everything
-// the run produced for the canary.
+// Every run uses the mode the README recommends for services: the job dir holds the job's input
+// and is bound read-only as its working directory, and the job writes its results to an output
+// area at /out, which confine delivers into a new host directory per run when the job ends
+// (`--ro <job> --cwd <job> --output <base>/out-<n>`; docs/policy.md, `filesystem.output`).
+//
+// It builds on SandboxTest (integration/fixture.h): a fresh job dir, a canary secret beside it
+// that no policy binds, and the leftover checks after every test. It adds what a hostile input
+// needs to be judged: a listener on the host's loopback that must never see a connection, a file
+// outside the job dir that must never be written, a record of the input dir to show the job did
+// not change it, and a scan of everything the run produced for the canary.
 #pragma once
 
 #include <atomic>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,30 +64,69 @@ class WorkloadTest : public SandboxTest {
   // the test is skipped (a failure under CONFINE_REQUIRE_ALL=1).
   static bool have_tool(const std::string& program);
 
-  // `confine run -p policies/<policy> --rw <job> --cwd <job> [--best-effort] OPTIONS -- ARGV`.
-  // --best-effort is added only where this host lacks cgroup v2 memory/pids controllers (the
-  // workload policies require them); check `resources_enforced()` to know which case ran.
+  // `confine run -p POLICY --ro <job> --cwd <job> --output <base>/out-<n> [--best-effort] OPTIONS
+  // -- ARGV`, where POLICY is policies/<policy>, or `policy` itself when it is a path (a policy a
+  // test wrote that extends a shipped one). --best-effort is added only where this host lacks
+  // cgroup v2 memory/pids controllers (the workload policies require them); check
+  // `resources_enforced()` to know which case ran. Each run gets a new output dir (`out_`), and the
+  // input dir is recorded first, for NothingWrittenOutside.
   RunResult run_workload(const std::string& policy, const std::vector<std::string>& argv,
                          RunOptions options = {});
   // The same command without confine, in a copy of the job dir (`<base>/plain`), for comparison.
-  // Never through a shell: `env --chdir DIR ARGV...`.
+  // Never through a shell: `env --chdir DIR ARGV...`. Tests name `plain_out_` where the sandboxed
+  // command names the output area (kOutArea).
   ToolResult run_unsandboxed(const std::vector<std::string>& argv);
   [[nodiscard]] std::string plain_path(const std::string& name) const { return plain_ + "/" + name; }
+  [[nodiscard]] std::string plain_out_path(const std::string& name) const { return plain_out_ + "/" + name; }
   // Copies a file from the job dir to the plain dir (inputs for run_unsandboxed).
   void copy_to_plain(const std::string& name);
+
+  // A file the last run delivered (in its host output dir).
+  [[nodiscard]] std::string out_path(const std::string& name) const { return out_ + "/" + name; }
+  // The next step's input, as a service's pipeline passes it on: a file the last run delivered,
+  // copied into the job dir.
+  void take_delivered(const std::string& name);
+  // The same for the unsandboxed runs: plain/out/NAME copied to plain/NAME.
+  void take_plain_output(const std::string& name);
+  // policies/<policy> with the output area capped at `files` files and directories, written as a
+  // policy extending it (in the plain dir, which no run binds); returns its path for run_workload.
+  std::string policy_with_output_files(const std::string& policy, int files);
+  // A host directory the job may write besides its output area (bound by the test with --rw):
+  // <base>/<name>, writable by the sandbox's host uid. NoCanaryLeak scans it and
+  // NothingWrittenOutside allows it.
+  std::string make_writable_dir(const std::string& name);
 
   // True when this host enforces the policies' cgroup limits (no --best-effort was needed).
   [[nodiscard]] static bool resources_enforced();
 
+  // The last run delivered exactly `names` (relative to its output dir, "sub/x" for a file in a
+  // subdirectory): regular files of mode 0644 in directories of mode 0755 and nothing else, and
+  // the report's output_area lists the same files as copied and refuses nothing.
+  ::testing::AssertionResult Delivered(const RunResult& r, const std::set<std::string>& names) const;
+
   // Nothing the run produced mentions the canary: confine's stdout, stderr and report, and every
-  // file under the job dir (outputs, logs, caches the tool wrote there).
+  // file under the job dir, every run's output dir and the dirs from make_writable_dir (outputs,
+  // logs, caches the tool wrote there; symlinks followed, so a delivered link to the canary is
+  // caught too).
   ::testing::AssertionResult NoCanaryLeak(const RunResult& r) const;
-  // Nothing outside the job dir was written: `outside_` (a path hostile inputs aim at) does not
-  // exist, and the test's base dir holds only what the fixture put there.
+  // Nothing was written but the output area: `outside_` (a path hostile inputs aim at) does not
+  // exist, the test's base dir holds only what the fixture and the runs put there (output dirs,
+  // reports, make_writable_dir's), and the job dir is as it was before the last run_workload
+  // (names, types, modes, sizes, modification times and contents).
   ::testing::AssertionResult NothingWrittenOutside() const;
 
-  std::string outside_;  // <base>/outside/pwned.txt: a host path writable by root, never bound
-  std::string plain_;    // <base>/plain: the unsandboxed run's working dir
+  std::string outside_;    // <base>/outside/pwned.txt: a host path writable by root, never bound
+  std::string plain_;      // <base>/plain: the unsandboxed run's working dir
+  std::string plain_out_;  // <base>/plain/out: where unsandboxed runs write what runs in the sandbox write to /out
+  std::string out_;        // <base>/out-<n>: the last run's output dir, created by confine
+
+ private:
+  std::string input_before_;          // the job dir before the last run (describe_tree)
+  std::set<std::string> writable_;    // make_writable_dir's names
+  int outputs_ = 0;
 };
+
+// Where the workload policies' output area is inside the sandbox (the default path).
+inline constexpr const char* kOutArea = "/out";
 
 }  // namespace integ

@@ -113,6 +113,21 @@ void write_ucount_limits(const Image& image, int dir) noexcept {
     CONFINE_CHECK(::sched_setaffinity(0, image.affinity_size, image.affinity), err, Step::kAffinity, 0);
   }
 
+  // The notify socket moves to the one descriptor the filter lets sendmsg use whatever the
+  // policy says of sendmsg (seccomp::kListenerHandoffFd; install_seccomp hands the listener
+  // over there). Before the rlimits: RLIMIT_NOFILE may come down below it, and a job that can
+  // never open a descriptor that high can never use that exception itself.
+  if (image.notify_fd >= 0) {
+    rlimit64 files{};
+    CONFINE_CHECK(::prlimit64(0, RLIMIT_NOFILE, nullptr, &files), err, Step::kSeccomp, 2);
+    if (files.rlim_cur <= static_cast<uint64_t>(kListenerHandoffFd)) {
+      files.rlim_cur = files.rlim_max;  // the plan checked the hard limit leaves room
+      CONFINE_CHECK(::prlimit64(0, RLIMIT_NOFILE, &files, nullptr), err, Step::kSeccomp, 3);
+    }
+    if (image.notify_fd != kListenerHandoffFd) {
+      CONFINE_CHECK(::dup3(image.notify_fd, kListenerHandoffFd, O_CLOEXEC), err, Step::kSeccomp, 4);
+    }
+  }
   for (size_t i = 0; i < image.rlimit_count; ++i) {
     rlimit64 limit{image.rlimits[i].soft, image.rlimits[i].hard};
     CONFINE_CHECK(::prlimit64(0, static_cast<__rlimit_resource>(image.rlimits[i].resource), &limit, nullptr), err,

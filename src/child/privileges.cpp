@@ -100,10 +100,10 @@ void install_seccomp(const Image& image) noexcept {
                   Step::kSeccomp, 0);
     return;
   }
-  // With a listener: the kernel hands back an fd on which forbidden syscalls are reported. It
-  // goes to the parent (SCM_RIGHTS), which names the syscall and kills the job; here it is
-  // close-on-exec, so the target never holds it. The plan only chose this when the filter
-  // allows sendmsg.
+  // With a listener: the kernel hands back an fd on which denials are reported. It goes to the
+  // parent (SCM_RIGHTS) over the notify socket, which the target moved to the one descriptor the
+  // filter lets sendmsg use whatever the policy says (seccomp_handoff_fd); then both are closed,
+  // so the job never holds either.
   long listener = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, image.seccomp);
   CONFINE_CHECK(listener, image.error_fd, Step::kSeccomp, 0);
   const int fd = static_cast<int>(listener);
@@ -122,9 +122,11 @@ void install_seccomp(const Image& image) noexcept {
   std::memcpy(CMSG_DATA(header), &fd, sizeof(int));
   ssize_t sent;
   do {
-    sent = ::sendmsg(image.notify_fd, &message, MSG_NOSIGNAL);
+    sent = ::sendmsg(kListenerHandoffFd, &message, MSG_NOSIGNAL);
   } while (sent < 0 && errno == EINTR);
   CONFINE_CHECK(sent, image.error_fd, Step::kSeccomp, 1);
+  ::close(fd);
+  ::close(kListenerHandoffFd);
 }
 
 }  // namespace confine::child

@@ -10,20 +10,33 @@
 
 namespace confine::cli {
 
+// Where confine's own lines go (log.cpp): its stderr unless --log-fd or --log-file says otherwise.
+struct LogOptions {
+  std::string level = "warn";          // --log-level
+  bool quiet = false;                  // --quiet: nothing but confine's own errors
+  std::optional<int> fd;               // --log-fd N
+  std::optional<std::string> file;     // --log-file PATH
+};
+
 struct RunArgs {
   std::string policy_path;  // empty = the installed default policy
   policy::Overrides overrides;
   std::optional<std::string> report_file;
   std::optional<int> report_fd;
+  std::string report_format = "json";  // --report-format: "json" or "text"
   bool dry_run = false;
   std::string stdin_mode = "null";  // --stdin: "null" or "relay"
+  bool audit = false;               // --audit
   std::vector<std::string> command;
 };
 
 [[nodiscard]] int run_command(const RunArgs& args);
+// `confine report FILE`: a JSON report for a person (report::text_from_json); "-" reads stdin.
+[[nodiscard]] int report_command(const std::string& file);
 [[nodiscard]] int check_command(const std::vector<std::string>& policies);
 [[nodiscard]] int explain_command(const std::string& policy, bool json);
-// `confine doctor`: 0 when `policy_path` (empty = the default policy) runs fully enforced here.
+// `confine doctor`: 0 when `policy_path` (empty = the default policy) runs fully enforced here,
+// kDoctorGaps when it runs with protections missing, 1 when it cannot run (docs/doctor.md).
 [[nodiscard]] int doctor_command(const std::string& policy_path, bool json);
 
 // policy_lookup.cpp: where policies named without a path are found, in order:
@@ -37,7 +50,7 @@ struct RunArgs {
 // How policies are loaded: the search path for `extends`, and run as root, the trust check.
 [[nodiscard]] policy::LoadOptions policy_load_options();
 
-// Prints diagnostics to stderr, one per line, followed by a count.
+// Prints diagnostics on confine's log, one `confine: error: file:line:col: key: message` each.
 void print_diagnostics(const std::vector<policy::Diagnostic>& diagnostics);
 
 }  // namespace confine::cli

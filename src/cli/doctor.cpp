@@ -1,7 +1,8 @@
 // `confine doctor [-p POLICY] [--json]`: probe this host, plan the policy for /bin/true against
 // it, and print every check with the exact fix for each shortfall (docs/doctor.md).
 //
-// Exit codes: 0 when the policy runs fully enforced here, 1 when it does not, 125 when the
+// Exit codes (docs/doctor.md): 0 when the policy runs fully enforced here, 2 when it runs with
+// gaps (best-effort protections this host cannot give), 1 when it cannot run here, 125 when the
 // policy cannot be loaded (bad input, as for `confine run`).
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -19,7 +20,9 @@ using doctor::HostProbes;
 using doctor::PolicyCheck;
 using doctor::ProbeResult;
 
-constexpr int kDoctorJsonVersion = 1;
+// 2: a protection the policy lets go (best-effort) is a "gap", no longer a "problem", and the
+// document says which of the three answers it is ("verdict").
+constexpr int kDoctorJsonVersion = 2;
 
 nlohmann::json probe_json(const ProbeResult& probe) {
   nlohmann::json j = {{"result", doctor::to_string(probe.outcome)}, {"detail", probe.detail}};
@@ -35,6 +38,7 @@ nlohmann::json host_json(const HostProbes& h) {
   return {
       {"euid", h.euid},
       {"kernel_release", h.kernel_release},
+      {"systemd", !h.no_systemd},
       {"user_namespaces",
        {{"max_user_namespaces", optional_json(h.max_user_namespaces)},
         {"unprivileged_userns_clone", optional_json(h.unprivileged_userns_clone)},
@@ -76,22 +80,24 @@ nlohmann::json policy_json(const PolicyCheck& p) {
 }
 
 void print_json(const HostProbes& host, const PolicyCheck& policy, const std::vector<Finding>& findings,
-                bool ok) {
+                doctor::Verdict verdict) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& f : findings) {
     list.push_back({{"check", f.check}, {"severity", doctor::to_string(f.severity)}, {"summary", f.summary}, {"fixes", f.fixes}});
   }
   const nlohmann::json doc = {{"doctor_version", kDoctorJsonVersion},
                               {"confine_version", CONFINE_VERSION},
-                              {"fully_enforced", ok},
+                              {"verdict", doctor::to_string(verdict)},
+                              {"fully_enforced", verdict == doctor::Verdict::kFullyEnforced},
                               {"findings", list},
                               {"host", host_json(host)},
                               {"policy", policy_json(policy)}};
   std::fputs((doc.dump(2) + "\n").c_str(), stdout);
 }
 
-void print_text(const PolicyCheck& policy, const std::vector<Finding>& findings, bool ok) {
+void print_text(const PolicyCheck& policy, const std::vector<Finding>& findings, doctor::Verdict verdict) {
   size_t problems = 0;
+  size_t gaps = 0;
   bool in_policy = false;
   std::printf("host\n");
   for (const auto& f : findings) {
@@ -100,14 +106,24 @@ void print_text(const PolicyCheck& policy, const std::vector<Finding>& findings,
       std::printf("\npolicy %s\n", policy.path.c_str());
     }
     if (f.severity == doctor::Severity::kProblem) ++problems;
+    if (f.severity == doctor::Severity::kGap) ++gaps;
     std::printf("  %-8s %-22s %s\n", doctor::to_string(f.severity), f.check.c_str(), f.summary.c_str());
     for (const auto& fix : f.fixes) std::printf("  %-8s %-22s fix: %s\n", "", "", fix.c_str());
   }
-  if (ok) {
-    std::printf("\nresult: %s can run fully enforced on this host\n", policy.path.c_str());
-  } else {
-    std::printf("\nresult: %s cannot run fully enforced on this host: %zu problem%s above\n",
-                policy.path.c_str(), problems, problems == 1 ? "" : "s");
+  const char* path = policy.path.c_str();
+  switch (verdict) {
+    case doctor::Verdict::kFullyEnforced:
+      std::printf("\nresult: %s runs fully enforced on this host\n", path);
+      break;
+    case doctor::Verdict::kRunsWithGaps:
+      std::printf("\nresult: %s runs on this host, but %zu of its protections %s not fully enforced (the gaps "
+                  "above; best-effort by the policy's choice)\n",
+                  path, gaps, gaps == 1 ? "is" : "are");
+      break;
+    case doctor::Verdict::kCannotRun:
+      std::printf("\nresult: %s cannot run on this host: %zu problem%s above\n", path, problems,
+                  problems == 1 ? "" : "s");
+      break;
   }
 }
 
@@ -131,15 +147,15 @@ int doctor_command(const std::string& policy_path, bool json) {
   }
 
   const auto findings = doctor::diagnose(probes, check);
-  const bool ok = doctor::fully_enforced(findings);
+  const doctor::Verdict verdict = doctor::verdict(findings);
   if (json) {
-    print_json(probes, check, findings, ok);
+    print_json(probes, check, findings, verdict);
   } else {
-    print_text(check, findings, ok);
+    print_text(check, findings, verdict);
   }
   // A policy that does not load is bad input, whatever the host can do.
   if (!check.load_errors.empty()) return report::kExitConfineFailed;
-  return ok ? 0 : 1;
+  return doctor::exit_code(verdict);
 }
 
 }  // namespace confine::cli

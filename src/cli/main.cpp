@@ -3,9 +3,6 @@
 // Exit codes (docs/report.md): the target's own code; 128+N when it died of signal N; 124 on a
 // timeout; 125 when confine itself fails (including bad usage); 126/127 when the command was
 // found but not executable / not found.
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
@@ -21,18 +18,9 @@
 #include "command_line.h"
 #include "commands.h"
 #include "confine/report.h"
+#include "log.h"
 
 namespace {
-
-// The logger is synchronous and writes to stderr only: the target's stdout is its own, and an
-// asynchronous logger would add a thread, which the launcher refuses (a clone of a
-// multi-threaded process may copy locks held by threads that no longer exist).
-void setup_logging(const std::string& level) {
-  auto logger = spdlog::stderr_logger_st("confine");
-  logger->set_pattern("confine: %l: %v");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(level));
-}
 
 // Page faults are what a launch mostly costs on the VMs confine runs on: about 10 us each here
 // (measured: one fresh anonymous page per fault), against well under 1 us a page when the
@@ -117,12 +105,18 @@ int main(int argc, char** argv) {
   confine::cli::CommandLine line = confine::cli::parse_command_line(argc, argv, std::cout, std::cerr);
   if (line.exit_code) return *line.exit_code;
 
-  setup_logging(line.log_level);
+  // confine's own lines go where --log-fd/--log-file say (log.h); a destination that cannot be
+  // used is bad usage, reported on stderr before anything runs.
+  if (auto logging = confine::cli::setup_logging(line.log); !logging) {
+    confine::cli::error(logging.error().render());
+    return confine::report::kExitConfineFailed;
+  }
   switch (line.subcommand) {
     case Subcommand::kRun: return confine::cli::run_command(line.run);
     case Subcommand::kCheck: return confine::cli::check_command(line.check_policies);
     case Subcommand::kExplain: return confine::cli::explain_command(line.explain_policy, line.explain_json);
     case Subcommand::kDoctor: return confine::cli::doctor_command(line.doctor_policy, line.doctor_json);
+    case Subcommand::kReport: return confine::cli::report_command(line.report_file);
     case Subcommand::kNone: break;
   }
   return confine::report::kExitConfineFailed;

@@ -43,8 +43,9 @@ std::optional<int> own_descriptor(const std::string& name) {
 
 }  // namespace
 
-Expected<ReportSink> ReportSink::open(const std::optional<std::string>& file, std::optional<int> fd) {
+Expected<ReportSink> ReportSink::open(const std::optional<std::string>& file, std::optional<int> fd, Format format) {
   ReportSink sink;
+  sink.format_ = format;
   if (file) {
     // "-" and the names of confine's own descriptors write there, as most tools read them.
     if (auto own = own_descriptor(*file)) {
@@ -75,7 +76,8 @@ Expected<ReportSink> ReportSink::open(const std::optional<std::string>& file, st
 }
 
 Expected<void> ReportSink::write(const report::Report& report) {
-  const std::string text = report::to_json_text(report, /*pretty=*/false) + "\n";
+  const std::string text =
+      format_ == Format::kText ? report::to_text(report) : report::to_json_text(report, /*pretty=*/false) + "\n";
   if (file_) {
     if (auto r = write_all(file_.get(), text); !r) return r;
   }

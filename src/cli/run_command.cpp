@@ -1,16 +1,24 @@
 // `confine run`: policy -> plan -> launch -> report. The only place that decides confine's exit
 // code for a run. A bad policy, a bad option or a host that cannot enforce a required rule ends
 // here with exit 125 and a report, and nothing is started.
-#include <spdlog/spdlog.h>
+//
+// What a person sees on confine's log (log.h): each warning as one short line (the whole story
+// is in the report), confine's own errors, and for a run that does not end `ok` one line saying
+// what happened (report::outcome_sentence). A non-zero exit of the job's own is the job's story,
+// usually told on its own stderr: that line is shown from --log-level info on.
 #include <unistd.h>
 
 #include <chrono>
+#include <climits>
 #include <cstdio>
+#include <filesystem>
 
 #include "commands.h"
 #include "confine/host.h"
 #include "confine/launch.h"
 #include "confine/plan.h"
+#include "log.h"
+#include "preflight.h"
 #include "report_sink.h"
 
 extern char** environ;
@@ -31,24 +39,42 @@ std::vector<std::string> caller_environment() {
   return env;
 }
 
-report::Report failed_report(const RunArgs& args, const std::string& policy_path) {
+std::string caller_cwd() {
+  std::error_code ec;
+  const auto cwd = std::filesystem::current_path(ec);
+  return ec ? std::string() : cwd.string();
+}
+
+// A run that ended before its target started: setup_error, or exec_error for a command the
+// sandbox's PATH does not have. It carries the phases that ran.
+report::Report failed_report(const RunArgs& args, const std::string& policy_path, std::vector<report::Phase> phases) {
   report::Report r;
   r.confine_version = CONFINE_VERSION;
   r.command = args.command;
   r.policy_path = policy_path;
   r.outcome = report::Outcome::kSetupError;
   r.exit_code = report::kExitConfineFailed;
+  r.phases = std::move(phases);
   return r;
 }
 
 int finish(ReportSink& sink, const report::Report& report) {
   if (auto written = sink.write(report); !written) {
-    spdlog::error("{}", written.error().render());
+    error(written.error().render());
     // The run itself may have succeeded, but a caller that asked for a report and did not get
     // one must not mistake this for success.
     return report::kExitConfineFailed;
   }
   return report.exit_code;
+}
+
+// The one line for a run that did not end ok. Setup errors were logged as errors already.
+void say_outcome(const report::Report& report) {
+  if (report.outcome == report::Outcome::kOk || report.outcome == report::Outcome::kSetupError) return;
+  const std::string line = report::outcome_sentence(report);
+  if (line.empty()) return;
+  const bool own_story = report.outcome == report::Outcome::kExitNonzero && !report.cancelled;
+  say(line, own_story ? Said::kInfo : Said::kNotice);
 }
 
 }  // namespace
@@ -65,16 +91,18 @@ int run_command(const RunArgs& args) {
   auto found = resolve_policy_argument(args.policy_path);
   const std::string policy_path = found ? *found : args.policy_path;
 
-  auto opened = ReportSink::open(args.report_file, args.report_fd);
+  auto opened = ReportSink::open(args.report_file, args.report_fd,
+                                 args.report_format == "text" ? ReportSink::Format::kText : ReportSink::Format::kJson);
   if (!opened) {
-    spdlog::error("{}", opened.error().render());
+    error(opened.error().render());
     return report::kExitConfineFailed;
   }
   ReportSink sink = std::move(*opened);
 
   if (!found) {
-    spdlog::error("{}", found.error().render());
-    auto r = failed_report(args, args.policy_path.empty() ? std::string("default") : args.policy_path);
+    error(found.error().render());
+    auto r = failed_report(args, args.policy_path.empty() ? std::string("default") : args.policy_path,
+                           {{"policy", micros_since(start)}});
     r.setup_error = report::SetupFailure{"policy", "", 0, found.error().render()};
     return finish(sink, r);
   }
@@ -86,9 +114,10 @@ int run_command(const RunArgs& args) {
     auto override_problems = policy::apply_overrides(*loaded.policy, args.overrides);
     problems.insert(problems.end(), override_problems.begin(), override_problems.end());
   }
+  const uint64_t policy_us = micros_since(start);
   if (!problems.empty() || !loaded.policy) {
     print_diagnostics(problems);
-    auto r = failed_report(args, policy_path);
+    auto r = failed_report(args, policy_path, {{"policy", policy_us}});
     r.setup_error = report::SetupFailure{"policy", policy_path, 0,
                                          problems.empty() ? "policy failed to load" : problems.front().str()};
     if (problems.size() > 1) {
@@ -96,33 +125,38 @@ int run_command(const RunArgs& args) {
     }
     return finish(sink, r);
   }
-  const uint64_t policy_us = micros_since(start);
 
   // 2. Plan: resolve everything against this host; fail closed on what it cannot enforce.
   const auto plan_start = Clock::now();
   plan::HostFacts host = host::probe();
   // Run by root, compiled filters are reused from a cache only root can write (docs/seccomp.md).
   if (host.euid == 0) host.filter_cache = seccomp::FilterCache::open(filter_cache_dir());
-  auto planned = plan::make_plan(
-      *loaded.policy, plan::RunRequest{args.command, caller_environment(), policy_path, args.stdin_mode == "relay"},
-      host);
+  plan::RunRequest request{args.command, caller_environment(), policy_path, args.stdin_mode == "relay", args.audit};
+  request.caller_cwd = caller_cwd();
+  auto planned = plan::make_plan(*loaded.policy, request, host);
   if (!planned) {
     const Error& e = planned.error();
-    spdlog::error("{}", e.render());
-    auto r = failed_report(args, policy_path);
+    auto r = failed_report(args, policy_path, {{"policy", policy_us}, {"plan", micros_since(plan_start)}});
     r.policy_sha256 = policy::content_hash(*loaded.policy);
     if (e.code == ErrorCode::kCommandNotFound) {
+      // Not found in the sandbox's PATH: the target never started, as for a failed execve.
       r.outcome = report::Outcome::kExecError;
       r.exit_code = report::kExitNotFound;
-      r.exec_error = report::ExecFailure{args.command.front(), ENOENT};
+      const auto envp = plan::build_env(loaded.policy->env, request.caller_env);
+      r.exec_error = report::ExecFailure{plan::path_candidate(args.command.front(), envp, host), ENOENT,
+                                         e.message + (e.hint.empty() ? "" : "; " + e.hint)};
+      say(r.exec_error->message);
     } else {
+      error(e.render());
       r.setup_error = report::SetupFailure{"plan", "", e.sys_errno, e.render()};
     }
     return finish(sink, r);
   }
-  const plan::Plan& plan = *planned;
+  plan::Plan plan = std::move(*planned);
   const uint64_t plan_us = micros_since(plan_start);
-  for (const auto& w : plan.warnings) spdlog::warn("{}", w);
+  // What the plan cannot see: host-side ownership of the directories the job writes.
+  for (auto& w : unwritable_job_directories(plan, host.euid == 0, stat_path)) plan.warnings.push_back(std::move(w));
+  for (const auto& w : plan.warnings) warning(w);
 
   if (args.dry_run) {
     std::fputs(plan::render(plan).c_str(), stdout);
@@ -132,6 +166,8 @@ int run_command(const RunArgs& args) {
   // 3. Launch and reap.
   report::Report r = launch::run(plan);
   r.phases.insert(r.phases.begin(), {report::Phase{"policy", policy_us}, report::Phase{"plan", plan_us}});
+  if (r.exec_error) r.exec_error->message = plan::explain_exec_failure(plan, host, r.exec_error->sys_errno, host::read_head);
+  say_outcome(r);
   return finish(sink, r);
 }
 

@@ -57,13 +57,35 @@ std::string sysctl_text(const char* name, const std::optional<long>& value) {
 
 bool rootless(const HostProbes& host) { return host.euid != 0; }
 
+// How an unprivileged user gets a cgroup of its own: systemd delegates one per scope; without
+// systemd root does it by hand, or runs confine itself (the job is never root either way).
+std::vector<std::string> delegate_fixes(const HostProbes& host) {
+  if (!host.no_systemd) return {kDelegateFix};
+  const std::string uid = std::to_string(host.euid);
+  const std::string dir = (host.cgroup2_mount.empty() ? std::string("/sys/fs/cgroup") : host.cgroup2_mount) +
+                          "/confine-user-" + uid;
+  return {"this host does not run systemd: run confine as root instead (the job still runs as an unprivileged "
+          "host uid, process.host_uid, and root's confine creates the job's cgroup itself)",
+          "or delegate a cgroup to uid " + uid + " by hand (as root): mkdir " + dir + " && chown " + uid + " " + dir +
+              " " + dir + "/cgroup.procs " + dir + "/cgroup.subtree_control " + dir +
+              "/cgroup.threads; then start the program that runs confine as that cgroup's only process (as root: "
+              "echo PID > " + dir + "/cgroup.procs); docs/cgroups.md"};
+}
+
+// How to give cgroup v2 the controllers a hybrid host binds to v1.
+std::string unified_boot_fix(const HostProbes& host) {
+  if (!host.no_systemd) return kUnifiedBootFix;
+  return "boot with cgroup_no_v1=all so that cgroup v2 gets the memory, pids and cpu controllers, and have the "
+         "init mount only cgroup2 at /sys/fs/cgroup (OpenRC: rc_cgroup_mode=\"unified\" in /etc/rc.conf)";
+}
+
 // How to get a directory confine can create job leaves in.
 std::vector<std::string> cgroup_parent_fixes(const HostProbes& host) {
   if (host.cgroup2_mount.empty()) {
     return {"boot with systemd.unified_cgroup_hierarchy=1 (or cgroup_no_v1=all), or mount cgroup v2 "
             "yourself: mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified"};
   }
-  if (rootless(host)) return {kDelegateFix};
+  if (rootless(host)) return delegate_fixes(host);
   if (host.cgroup_parent_source.find(host::kCgroupOverrideSource) != std::string::npos) {
     return {"point CONFINE_CGROUP_PARENT at a directory inside " + host.cgroup2_mount +
                 " that root can create directories in, or unset it to use " + host.cgroup2_mount + "/confine"};
@@ -80,7 +102,7 @@ std::vector<std::string> controller_fixes(const HostProbes& host, const std::str
   std::vector<std::string> fixes;
   if (!contains(host.root_controllers, controller)) {
     if (contains(host.v1_controllers, controller)) {
-      fixes.emplace_back(kUnifiedBootFix);
+      fixes.push_back(unified_boot_fix(host));
     } else {
       const char* config = controller == "memory" ? "CONFIG_MEMCG"
                            : controller == "pids" ? "CONFIG_CGROUP_PIDS"
@@ -94,8 +116,15 @@ std::vector<std::string> controller_fixes(const HostProbes& host, const std::str
     for (auto& fix : cgroup_parent_fixes(host)) fixes.push_back(std::move(fix));
   } else if (fixes.empty() && rootless(host)) {
     // The root has it and we have a delegated cgroup, yet it was not delegated to us.
-    fixes.push_back("delegate the " + controller + " controller to user sessions: systemctl edit user@.service, "
-                    "add [Service] Delegate=cpu cpuset io memory pids, then systemctl daemon-reload and log in again");
+    if (host.no_systemd) {
+      // Controllers reach the delegated cgroup from the one above it.
+      const std::string above = host.cgroup_parent.substr(0, host.cgroup_parent.rfind('/'));
+      fixes.push_back("enable the " + controller + " controller for your delegated cgroup (as root): echo +" +
+                      controller + " > " + above + "/cgroup.subtree_control");
+    } else {
+      fixes.push_back("delegate the " + controller + " controller to user sessions: systemctl edit user@.service, "
+                      "add [Service] Delegate=cpu cpuset io memory pids, then systemctl daemon-reload and log in again");
+    }
   }
   return fixes;  // empty as root with the controller at the root: confine enables it itself
 }
@@ -240,7 +269,7 @@ Finding cgroup_parent_finding(const HostProbes& host) {
       return {"cgroup_parent", Severity::kWarning,
               summary + ": not a delegated subtree, so confine has no cgroup to put jobs in; " +
                   describe(host.leaf_create),
-              {kDelegateFix}};
+              delegate_fixes(host)};
     }
     summary = host.cgroup_parent + " (" + host.cgroup_parent_source + "; " + summary + "); " + describe(host.leaf_create);
     if (host.leaf_create.outcome == ProbeOutcome::kFailed) {
@@ -378,7 +407,8 @@ void add_policy_findings(const HostProbes& host, const PolicyCheck& policy, std:
     if (p.status == "enforced") ++enforced;
     if (p.status == "enforced" || p.status == "disabled_by_policy" || p.status == "not_requested") continue;
     ++shortfalls;
-    out.push_back({"policy." + p.name, Severity::kProblem,
+    // Best-effort by the policy's choice: it runs, without this protection (or with a weaker one).
+    out.push_back({"policy." + p.name, Severity::kGap,
                    p.status + (p.detail.empty() ? "" : ": " + p.detail), protection_fixes(host, p.name)});
   }
   if (shortfalls == 0) {
@@ -395,6 +425,7 @@ const char* to_string(Severity severity) {
     case Severity::kOk: return "ok";
     case Severity::kInfo: return "info";
     case Severity::kWarning: return "warning";
+    case Severity::kGap: return "gap";
     case Severity::kProblem: return "problem";
   }
   return "problem";
@@ -428,9 +459,33 @@ std::vector<Finding> diagnose(const HostProbes& host, const PolicyCheck& policy)
   return out;
 }
 
-bool fully_enforced(const std::vector<Finding>& findings) {
-  return std::none_of(findings.begin(), findings.end(),
-                      [](const Finding& f) { return f.severity == Severity::kProblem; });
+bool fully_enforced(const std::vector<Finding>& findings) { return verdict(findings) == Verdict::kFullyEnforced; }
+
+Verdict verdict(const std::vector<Finding>& findings) {
+  const auto any = [&](Severity s) {
+    return std::any_of(findings.begin(), findings.end(), [s](const Finding& f) { return f.severity == s; });
+  };
+  if (any(Severity::kProblem)) return Verdict::kCannotRun;
+  if (any(Severity::kGap)) return Verdict::kRunsWithGaps;
+  return Verdict::kFullyEnforced;
+}
+
+const char* to_string(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kFullyEnforced: return "fully_enforced";
+    case Verdict::kRunsWithGaps: return "runs_with_gaps";
+    case Verdict::kCannotRun: return "cannot_run";
+  }
+  return "cannot_run";
+}
+
+int exit_code(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kFullyEnforced: return 0;
+    case Verdict::kRunsWithGaps: return kExitGaps;
+    case Verdict::kCannotRun: return 1;
+  }
+  return 1;
 }
 
 }  // namespace confine::doctor

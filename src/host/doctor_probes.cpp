@@ -262,6 +262,8 @@ HostProbes probe_host(const plan::HostFacts& facts) {
   out.clone3 = clone.clone3;
   out.pidfd = clone.pidfd;
 
+  // sd_booted(3): systemd as PID 1 creates this directory early at boot; nothing else does.
+  out.no_systemd = host::file_kind("/run/systemd/system") != plan::FileKind::kDirectory;
   out.cgroup2_mount = facts.cgroup2_mount;
   if (const auto mountinfo = read_text("/proc/self/mountinfo")) {
     out.v1_controllers = v1_controllers_from_mountinfo(*mountinfo);

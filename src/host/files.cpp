@@ -1,7 +1,10 @@
 // Filesystem probes for the planner. They report what a path *is* without following a final
 // symlink, because the planner decides itself what a symlink may mean (recreated, or an error).
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <vector>
 
@@ -29,6 +32,27 @@ std::optional<std::string> read_link(const std::string& path) {
     buf.resize(buf.size() * 2);
   }
   return std::nullopt;
+}
+
+std::optional<std::string> read_head(const std::string& path, size_t count) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  std::optional<std::string> out;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    std::string head(count, '\0');
+    size_t done = 0;
+    while (done < count) {
+      const ssize_t n = ::read(fd, head.data() + done, count - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    head.resize(done);
+    out = std::move(head);
+  }
+  ::close(fd);
+  return out;
 }
 
 bool executable(const std::string& path) {

@@ -173,13 +173,15 @@ class Reaper {
     }
   }
 
-  // Notifications from the job's filter. A forbidden syscall: its thread is blocked inside the
-  // kernel until we answer, which we never do; record which syscall it was, then kill the whole
-  // job (one job, one kill unit). A supervised call (exit_group, execve, a signal: anything that
-  // could end a thread parked on a violation): every notification already queued is read first,
-  // so a violation can never be taken away by the job's own exit, and then the call continues.
+  // Notifications from the job's filter. Each is decided by the verdict program (the same rules
+  // without notification, seccomp::evaluate): a kill is a violation (recorded, then the whole
+  // job is killed: one job, one kill unit), an errno rule with `log` fails the call with its
+  // errno and counts it, and an allowed call (exit_group, execve, a signal: anything that could
+  // end a thread parked on a violation) continues once every notification already queued has
+  // been read, so a violation can never be taken away by the job's own exit. In an audit
+  // nothing is denied: every would-be denial is counted and continues.
   void read_notifications() {
-    std::vector<uint64_t> to_continue;
+    std::vector<std::pair<uint64_t, int>> answers;  // notification id, errno to fail it with (0: run it)
     bool first = true;
     while (listener_) {
       if (!first) {
@@ -189,17 +191,59 @@ class Reaper {
       first = false;
       auto notification = receive_notification();
       if (!notification) break;
-      if (is_supervised(*notification)) {
-        to_continue.push_back(notification->id);
+      const uint32_t verdict = decide(*notification);
+      const uint32_t action = verdict & SECCOMP_RET_ACTION_FULL;
+      if (action == SECCOMP_RET_ALLOW) {
+        answers.emplace_back(notification->id, 0);
+      } else if (action == SECCOMP_RET_ERRNO) {
+        const int err = static_cast<int>(verdict & SECCOMP_RET_DATA);
+        count_denial(*notification, "errno", err);
+        answers.emplace_back(notification->id, in_.plan.audit ? 0 : err);
       } else {
-        record_violation(*notification);
+        // A kill (or anything the verdict program would not let run).
+        count_denial(*notification, "kill", 0);
+        if (in_.plan.audit) {
+          answers.emplace_back(notification->id, 0);
+        } else {
+          record_violation(*notification);
+        }
       }
     }
     if (result_.facts.seccomp_notified) {
       if (phase_ != Phase::kKilled) kill_everything();
-      return;  // the threads waiting on a continue die with the job
+      return;  // the threads waiting on an answer die with the job
     }
-    for (uint64_t id : to_continue) continue_call(id);
+    for (const auto& [id, err] : answers) answer(id, err);
+  }
+
+  // What the filter would have done without notification (plan.seccomp_verdict).
+  uint32_t decide(const seccomp_notif& n) const {
+    if (!in_.plan.seccomp_verdict) return SECCOMP_RET_KILL_PROCESS;  // cannot decide: fail closed
+    seccomp::FakeSyscall call;
+    call.arch = n.data.arch;
+    call.nr = n.data.nr;
+    for (size_t i = 0; i < 6; ++i) call.args[i] = n.data.args[i];
+    auto verdict = seccomp::evaluate(*in_.plan.seccomp_verdict, call);
+    return verdict ? *verdict : SECCOMP_RET_KILL_PROCESS;
+  }
+
+  void count_denial(const seccomp_notif& n, const char* action, int err) {
+    for (auto& d : result_.denials) {
+      if (d.nr == static_cast<int>(n.data.nr) && d.action == action && d.errno_value == err) {
+        ++d.count;
+        return;
+      }
+    }
+    if (result_.denials.size() >= kMaxDenials) return;  // bounded: a job calling every number
+    report::Denial d;
+    d.nr = static_cast<int>(n.data.nr);
+    d.syscall = seccomp::syscall_name(d.nr);
+    d.arch = n.data.arch == AUDIT_ARCH_X86_64 ? "x86_64" : std::to_string(n.data.arch);
+    d.action = action;
+    d.errno_value = err;
+    d.count = 1;
+    d.first_pid = static_cast<int>(n.pid);
+    result_.denials.push_back(std::move(d));
   }
 
   std::optional<seccomp_notif> receive_notification() {
@@ -214,12 +258,6 @@ class Reaper {
     return notification;
   }
 
-  bool is_supervised(const seccomp_notif& n) const {
-    if (n.data.arch != AUDIT_ARCH_X86_64 || !in_.plan.seccomp) return false;
-    const auto& supervised = in_.plan.seccomp->supervised;
-    return std::binary_search(supervised.begin(), supervised.end(), n.data.nr);
-  }
-
   void record_violation(const seccomp_notif& n) {
     if (result_.seccomp_violation) return;
     report::SeccompViolation v;
@@ -231,17 +269,22 @@ class Reaper {
     result_.facts.seccomp_notified = true;
   }
 
-  // Lets a supervised call run as if no filter had stopped it (SECCOMP_USER_NOTIF_FLAG_CONTINUE:
-  // the kernel executes it itself, with the caller's own arguments).
-  void continue_call(uint64_t id) {
+  // Answers a notification: with `err` 0 the call runs as if no filter had stopped it
+  // (SECCOMP_USER_NOTIF_FLAG_CONTINUE: the kernel executes it itself, with the caller's own
+  // arguments), else it fails with that errno.
+  void answer(uint64_t id, int err) {
     std::vector<char> buffer(std::max<size_t>(notif_sizes().seccomp_notif_resp, sizeof(seccomp_notif_resp)), 0);
     seccomp_notif_resp response{};
     response.id = id;
-    response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    if (err == 0) {
+      response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    } else {
+      response.error = -err;
+    }
     std::memcpy(buffer.data(), &response, sizeof response);
     // ENOENT: the caller died meanwhile (killed with the job, or by a signal); nothing to answer.
     if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, buffer.data()) < 0 && errno != ENOENT && errno != EINTR) {
-      log_later(spdlog::level::warn, std::string("seccomp: could not let a supervised call continue: ") +
+      log_later(spdlog::level::warn, std::string("seccomp: could not answer a notification: ") +
                                          std::strerror(errno) + "; ending the job");
       kill_everything();
     }
@@ -270,7 +313,29 @@ class Reaper {
       // reach an unsandboxed command.
       (void)send_signal(in_.pidfd, sig);
       log_later(spdlog::level::debug, "forwarded signal " + std::to_string(sig) + " to the sandbox");
+      if (sig == SIGTERM || sig == SIGINT) cancel(sig);
     }
+  }
+
+  // SIGTERM or SIGINT to confine cancels the run, as timeout(1) -k and systemd's stop do: the job
+  // got the signal (above) and has its kill grace to end; then every process of it is killed. A
+  // second SIGINT (Ctrl-C again) kills at once. Without this a job that ignores SIGTERM would
+  // run on until its wall-time limit, or forever without one.
+  void cancel(int sig) {
+    const bool again = result_.cancelled_by.has_value();
+    if (!again) result_.cancelled_by = sig;
+    if (phase_ == Phase::kKilled) return;
+    if (again && sig == SIGINT) {
+      log_later(spdlog::level::debug, "second SIGINT: killing the job now");
+      kill_everything();
+      return;
+    }
+    if (phase_ == Phase::kTerminating) return;  // a limit already started the grace
+    phase_ = Phase::kTerminating;
+    kill_deadline_ = deadline_after(Clock::now(), in_.plan.kill_grace);
+    log_later(spdlog::level::debug, "cancelled: the job gets " + std::to_string(in_.plan.kill_grace.count()) +
+                                        " ms to end, then SIGKILL");
+    if (in_.plan.kill_grace.count() == 0) kill_everything();
   }
 
   void enforce_limits() {
@@ -392,6 +457,7 @@ class Reaper {
     if (spdlog::should_log(level) && deferred_logs_.size() < 64) deferred_logs_.emplace_back(level, std::move(message));
   }
 
+  static constexpr size_t kMaxDenials = 256;
   static constexpr size_t kOwnFds = 5;  // pidfd, signals, errors, notify socket, listener; then the relay's
   const ReaperInput& in_;
   std::vector<pollfd> fds_;

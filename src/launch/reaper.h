@@ -1,6 +1,7 @@
 // The reaper loop: waits for the job on its pidfd, relays the caller's signals, enforces the
 // wall and CPU time limits (SIGTERM to everything, the kill grace, then SIGKILL to everything),
-// and gathers what the kernel accounted.
+// escalates a cancel (SIGTERM or SIGINT to confine: forwarded, then after the kill grace SIGKILL
+// to everything; a second SIGINT at once), and gathers what the kernel accounted.
 #pragma once
 
 #include <chrono>
@@ -37,6 +38,9 @@ struct ReapResult {
   std::optional<uint64_t> pids_peak;
   report::Counters counters;
   std::optional<report::SeccompViolation> seccomp_violation;
+  std::vector<report::Denial> denials;  // in the order first seen; would-be denials in an audit
+  // The first SIGTERM or SIGINT confine received while the job ran: the run was cancelled.
+  std::optional<int> cancelled_by;
 };
 
 [[nodiscard]] ReapResult reap_job(const ReaperInput& input);

@@ -419,6 +419,12 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   report.pids_peak = reaped.pids_peak;
   report.counters = reaped.counters;
   report.seccomp_violation = reaped.seccomp_violation;
+  if (plan.audit) {
+    report.audit = report::Audit{std::move(reaped.denials), {}};
+  } else {
+    report.denials = std::move(reaped.denials);
+  }
+  if (reaped.cancelled_by) report.cancelled = report::signal_name(*reaped.cancelled_by);
   if (reaped.setup_failure) {
     if (reaped.setup_failure->step == child::Step::kExec) {
       report.exec_error = report::ExecFailure{plan.exec_path, reaped.setup_failure->sys_errno};
@@ -437,6 +443,9 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   }
   const auto exec_at = reaped.exec_at.value_or(t_exited);
   report.wall_time_us = reaped.exec_at ? micros(t_exited - exec_at) : 0;
+  // A target that never ran has no exit status or times of its own (docs/report.md): what the
+  // init reported, and the CPU the sandbox's setup used, are not the target's.
+  if (!reaped.exec_at) report::mark_never_started(report);
   append_setup_phases(report.phases, marks, t_start, t_clone, reaped.exec_at);
   // After exec: the target's own run until the init reaped it, then the sandbox going away (the
   // kernel tears down the init's mounts and namespaces before the parent sees it exit), then

@@ -16,6 +16,8 @@ namespace {
 
 constexpr std::string_view kFallbackPath = "/usr/local/bin:/usr/bin:/bin";
 
+}  // namespace
+
 std::string path_of(const std::vector<std::string>& envp) {
   for (const std::string& entry : envp) {
     if (entry.rfind("PATH=", 0) == 0) return entry.substr(5);
@@ -28,7 +30,7 @@ std::string path_of(const std::vector<std::string>& envp) {
 // loop. Without this, /bin/python3 (through the recreated /bin -> usr/bin) would slip past a
 // mask on /usr/bin/python3.
 std::optional<std::string> resolve_inside(const std::vector<MountOp>& mounts, const HostFacts& host,
-                                          const std::string& path) {
+                                          const std::string& path, const MountOp** mask_hit) {
   std::vector<std::string> todo;  // components still to walk, last one first
   const auto push = [&todo](std::string_view p) {
     const auto parts = paths::components(p);
@@ -46,7 +48,10 @@ std::optional<std::string> resolve_inside(const std::vector<MountOp>& mounts, co
       continue;
     }
     const std::string next = current + "/" + part;
-    if (masking_mount(mounts, next) != nullptr) return std::nullopt;
+    if (const MountOp* mask = masking_mount(mounts, next)) {
+      if (mask_hit != nullptr) *mask_hit = mask;
+      return std::nullopt;
+    }
     const MountOp* cover = covering_mount(mounts, next);
     std::optional<std::string> link;
     if (cover != nullptr && cover->kind == MountKind::kSymlink && cover->target == next) {
@@ -66,6 +71,8 @@ std::optional<std::string> resolve_inside(const std::vector<MountOp>& mounts, co
   }
   return current.empty() ? std::string("/") : current;
 }
+
+namespace {
 
 bool visible(const std::vector<MountOp>& mounts, const HostFacts& host, const std::string& path) {
   const auto resolved = resolve_inside(mounts, host, path);
@@ -111,3 +118,20 @@ Expected<std::string> resolve_exec_path(const std::vector<std::string>& argv, co
 }
 
 }  // namespace confine::plan::steps
+
+namespace confine::plan {
+
+std::string path_candidate(const std::string& command, const std::vector<std::string>& envp, const HostFacts& host) {
+  std::string first;
+  const std::string search = steps::path_of(envp);  // the views below point into it
+  for (std::string_view dir : paths::components_of_list(search)) {
+    if (dir.empty() || dir.front() != '/') continue;
+    const std::string candidate = paths::normalise(std::string(dir) + "/" + command);
+    if (host.executable && host.executable(candidate)) return candidate;
+    if (first.empty()) first = candidate;
+  }
+  return first.empty() ? "/" + command : first;
+}
+
+}  // namespace confine::plan
+

@@ -426,6 +426,14 @@ Expected<std::vector<MountOp>> plan_mounts(const policy::Policy& policy, const H
   return out;
 }
 
+bool shows_host_directory(const std::vector<MountOp>& mounts, const HostFacts& host, const std::string& dir) {
+  if (dir.empty() || dir.front() != '/' || masking_mount(mounts, dir) != nullptr) return false;
+  const MountOp* cover = covering_mount(mounts, dir);
+  if (cover == nullptr || cover->kind != MountKind::kBind) return false;
+  const Walk w = walk(host, dir);
+  return w.through_symlink.empty() && w.kind == FileKind::kDirectory;
+}
+
 Expected<void> check_cwd(const policy::Policy& policy, const std::vector<MountOp>& mounts,
                          const HostFacts& host) {
   const std::string& cwd = policy.process.cwd.value;

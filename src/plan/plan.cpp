@@ -2,11 +2,13 @@
 // results, fails closed on anything the host cannot enforce, and records per protection what is
 // in force, so the report can say exactly what this run was protected by.
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <string>
 
+#include "confine/child.h"
 #include "confine/plan.h"
 #include "steps.h"
 
@@ -74,7 +76,8 @@ seccomp::CompileOptions builtin_options(const policy::Policy& policy, bool memor
 
 Expected<std::optional<seccomp::Program>> plan_seccomp(const policy::Policy& policy,
                                                        const HostFacts& host, Plan& plan,
-                                                       Protection& protection, bool memory_fallback) {
+                                                       Protection& protection, bool memory_fallback,
+                                                       bool audit) {
   const auto& enforcement = policy.enforcement.seccomp;
   protection = {"seccomp", "enforced", "seccomp-bpf (SECCOMP_SET_MODE_FILTER)", ""};
   if (!host.seccomp) {
@@ -94,21 +97,47 @@ Expected<std::optional<seccomp::Program>> plan_seccomp(const policy::Policy& pol
   }
   auto resolved = seccomp::resolve(policy.seccomp);
   if (!resolved) return unexpected(std::move(resolved.error()).add_context("resolve the seccomp rules"));
-  // Naming the syscall behind a violation: kill rules notify the reaper first, when the kernel
-  // has user notification and the target may still call sendmsg after its filter is installed
-  // (that is how it hands the listener to confine). Otherwise kill rules kill directly and the
-  // report says seccomp_violation without a name.
-  const auto sendmsg = resolved->syscalls.find("sendmsg");
-  const seccomp::Action sendmsg_action =
-      sendmsg == resolved->syscalls.end() ? resolved->default_action : sendmsg->second;
+  // Naming every denial: kills (and errno rules with `log`) notify the reaper first, which decides
+  // them with the verdict program, the same rules without notification. That needs the kernel's
+  // user notification and a descriptor the target can hand the listener over: the child puts it
+  // at kListenerHandoffFd, for which the inherited hard RLIMIT_NOFILE must leave room. Otherwise
+  // kills kill directly and the report says seccomp_violation without a name.
   seccomp::CompileOptions options = builtin_options(policy, memory_fallback);
-  options.notify_kills = host.seccomp_user_notif && sendmsg_action.kind == policy::SeccompAction::kAllow;
-  auto program = host.filter_cache ? host.filter_cache->compile(*resolved, options, host.kernel_release)
-                                   : seccomp::compile(*resolved, options);
+  const auto nofile = host.hard_limit ? host.hard_limit(RLIMIT_NOFILE) : std::nullopt;
+  const bool room = !nofile || *nofile > static_cast<uint64_t>(seccomp::kListenerHandoffFd);
+  if (host.seccomp_user_notif && room) {
+    options.notify = audit ? seccomp::Notify::kAudit : seccomp::Notify::kNamed;
+  } else if (host.seccomp_user_notif) {
+    plan.warnings.push_back("RLIMIT_NOFILE's hard limit (" + std::to_string(*nofile) +
+                            ") leaves no room for the seccomp listener's descriptor: denials are not named");
+  }
+  if (audit && options.notify != seccomp::Notify::kAudit) {
+    return fail(ErrorCode::kUnsupported, "--audit needs seccomp user notification (Linux 5.5) and a hard RLIMIT_NOFILE above " +
+                                             std::to_string(seccomp::kListenerHandoffFd));
+  }
+  auto compile = [&](const seccomp::CompileOptions& with) {
+    return host.filter_cache ? host.filter_cache->compile(*resolved, with, host.kernel_release)
+                             : seccomp::compile(*resolved, with);
+  };
+  auto program = compile(options);
   if (!program) return unexpected(std::move(program.error()).add_context("compile the seccomp filter"));
+  if (program->notify) {
+    seccomp::CompileOptions deciding = options;
+    deciding.notify = seccomp::Notify::kNone;
+    auto verdict = compile(deciding);
+    if (!verdict) return unexpected(std::move(verdict.error()).add_context("compile the seccomp verdict filter"));
+    plan.seccomp_verdict = std::move(*verdict);
+  }
   // The per-syscall detail is in the program's summary; the report gets the policy's shape.
   protection.detail = std::string("default ") + policy::to_string(resolved->default_action.kind) +
-                      ", " + count_text(policy.seccomp.rules.size(), "policy rule") + " plus built-ins";
+                      ", " + count_text(policy.seccomp.rules.size(), "policy rule") + " plus built-ins" +
+                      (program->notify ? "; denials named" : "; denials not named (no user notification)");
+  if (audit) {
+    // Not a protection in this run: every denial is only logged, and the call runs.
+    protection.status = "audit";
+    protection.detail += "; AUDIT: nothing is denied, every denial is only listed";
+    plan.audit = true;
+  }
   return std::optional<seccomp::Program>(std::move(*program));
 }
 
@@ -141,6 +170,23 @@ void add_filesystem_protections(const policy::Policy& policy, Plan& plan) {
                     : Protection{"fresh_proc", "disabled_by_policy", "", "filesystem.proc = false"});
 }
 
+// A symlink rule is recreated inside with its host text, which resolves only against what the
+// sandbox holds: /lib64 -> usr/lib64 works when /usr is bound, and dangles when it is not.
+void warn_dangling_symlinks(const std::vector<MountOp>& mounts, const HostFacts& host,
+                            std::vector<std::string>& warnings) {
+  for (const MountOp& op : mounts) {
+    if (op.kind != MountKind::kSymlink) continue;
+    const auto resolved = steps::resolve_inside(mounts, host, op.target);
+    const MountOp* cover = resolved ? steps::covering_mount(mounts, *resolved) : nullptr;
+    bool there = cover != nullptr && cover->kind != MountKind::kSymlink;
+    if (there && cover->kind == MountKind::kBind) there = host.file_kind(*resolved) != FileKind::kMissing;
+    if (there) continue;
+    warnings.push_back(op.origin + ": " + op.target + " is a symlink to " + op.source +
+                       ", which the sandbox does not show: it will dangle there (bind " +
+                       (resolved ? *resolved : op.source) + " too, or drop the rule)");
+  }
+}
+
 Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& request,
                                const HostFacts& host) {
   Plan plan;
@@ -171,10 +217,26 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
   auto mounts = steps::plan_mounts(policy, host, plan.warnings);
   if (!mounts) return unexpected(mounts.error());
   plan.mounts = std::move(*mounts);
+  // The child keeps per-step state in fixed arrays (child::kMaxMountSteps). The policy loader
+  // bounds the rules (policy::kMaxPathRules); this is the exact count, checked here so that
+  // `--dry-run` refuses what the launch would.
+  if (plan.mounts.size() > child::kMaxMountSteps) {
+    return fail(ErrorCode::kInvalidArgument,
+                "the sandbox would need " + std::to_string(plan.mounts.size()) + " mount steps; at most " +
+                    std::to_string(child::kMaxMountSteps) + " fit",
+                "bind a common parent directory instead of many paths under it");
+  }
   if (const auto& area = policy.filesystem.output) {
     plan.output_area = OutputArea{area->path, area->host, area->size_bytes, area->files};
   }
   if (auto ok = steps::check_cwd(policy, plan.mounts, host); !ok) return unexpected(ok.error());
+  // No cwd in any policy file or flag: the caller's own directory when the sandbox shows it
+  // with the host's content (as bubblewrap keeps it), so `confine run --rw "$PWD" -- make` works
+  // where the caller is; else process.cwd's default, "/".
+  if (policy.process.cwd.origin.is_default() && steps::shows_host_directory(plan.mounts, host, request.caller_cwd)) {
+    plan.cwd = request.caller_cwd;
+  }
+  warn_dangling_symlinks(plan.mounts, host, plan.warnings);
   // Landlock, compiled from the same mounts: the second wall (plan/landlock.cpp).
   auto landlock = steps::plan_landlock(policy, host, plan.mounts);
   if (!landlock) return unexpected(landlock.error());
@@ -211,7 +273,7 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
   // that RLIMIT_AS cannot see is refused here.
   const bool memory_fallback = resources->memory_limit.status == "enforced_fallback";
   Protection seccomp_protection;
-  auto program = plan_seccomp(policy, host, plan, seccomp_protection, memory_fallback);
+  auto program = plan_seccomp(policy, host, plan, seccomp_protection, memory_fallback, request.audit);
   if (!program) return unexpected(program.error());
   plan.seccomp = std::move(*program);
   if (memory_fallback && plan.seccomp) {

@@ -27,6 +27,8 @@ enum class Fallback { kNone, kNproc, kAddressSpace };
 // One limit the policy asked for, and what enforcing it takes.
 struct Want {
   std::string key;         // "limits.memory"
+  std::string flag;        // "--memory": the run option that sets it ("" when none)
+  policy::Origin origin;   // who set it: a file, or the command line
   std::string controller;  // "memory"; empty = any cgroup (cpu.stat accounting)
   std::string value_text;  // for messages and the report
   std::vector<CgroupWrite> writes;
@@ -34,6 +36,12 @@ struct Want {
   Fallback fallback = Fallback::kNone;
   uint64_t fallback_value = 0;
 };
+
+// Why a limit is not in force, short enough for one line of confine's log (the report's
+// `enforced` entry has the whole story).
+std::string short_why(const Want& want) {
+  return want.controller.empty() ? "no cgroup for the job here" : "no cgroup v2 '" + want.controller + "' controller here";
+}
 
 // A missing controller's stand-in, applied to `protection` (which keeps the cgroup as the
 // mechanism it would have used only in `detail`). Returns false when there is none on this host.
@@ -45,23 +53,25 @@ bool apply_fallback(const Want& want, const HostFacts& host, const std::string& 
       out.fallback_rlimits.push_back(nproc_fallback(want.fallback_value));
       protection.status = "enforced_fallback";
       protection.mechanism = "rlimit RLIMIT_NPROC (per user namespace)";
-      protection.detail = want.value_text + " processes (threads count) of the sandbox uid; " + why;
-      out.warnings.push_back(
-          want.key + " = " + want.value_text + ": " + why + "; fell back to RLIMIT_NPROC, which on Linux >= 5.14 "
-          "counts only the sandbox's own processes and threads (per user namespace). Covered: fork and clone "
-          "past the limit fail with EAGAIN. Not covered: pids.events accounting in the report");
+      protection.detail = want.value_text + " processes (threads count) of the sandbox uid; " + why +
+                          ". RLIMIT_NPROC on Linux >= 5.14 counts only the sandbox's own processes and "
+                          "threads (per user namespace). Covered: fork and clone past the limit fail with "
+                          "EAGAIN. Not covered: pids.events accounting in the report";
+      out.warnings.push_back(want.key + " = " + want.value_text + ": " + short_why(want) +
+                             "; fell back to RLIMIT_NPROC (per user namespace)");
       return true;
     case Fallback::kAddressSpace:
       out.fallback_rlimits.push_back(address_space_fallback(want.fallback_value));
       protection.status = "enforced_fallback";
       protection.mechanism = "rlimit RLIMIT_AS (per process address space)";
-      protection.detail = want.value_text + " of address space per process, not a job total; " + why;
-      out.warnings.push_back(
-          want.key + " = " + want.value_text + ": " + why + "; fell back to RLIMIT_AS. Covered: each process's "
-          "virtual address space is capped at " + want.value_text + " (allocations past it fail with ENOMEM; "
-          "programs that reserve large ranges, such as Go, the JVM or sanitizers, may fail early). Not covered: "
-          "the job's total, since every process gets its own " + want.value_text + ", nor page cache, tmpfs "
-          "or kernel memory; an overrun is not reported as an OOM kill");
+      protection.detail = want.value_text + " of address space per process, not a job total; " + why +
+                          ". Covered: each process's virtual address space is capped at " + want.value_text +
+                          " (allocations past it fail with ENOMEM; programs that reserve large ranges, such as "
+                          "Go, the JVM or sanitizers, may fail early). Not covered: the job's total, since every "
+                          "process gets its own " + want.value_text + ", nor page cache, tmpfs or kernel memory; "
+                          "an overrun is not reported as an OOM kill";
+      out.warnings.push_back(want.key + " = " + want.value_text + ": " + short_why(want) +
+                             "; fell back to RLIMIT_AS (per process, not the job's total)");
       return true;
     case Fallback::kNone:
       return false;
@@ -93,21 +103,20 @@ Expected<Resources> plan_resources(const policy::Policy& policy, const HostFacts
   } else {
     out.cgroup_tracking = {"cgroup_tracking", "best_effort_skipped", "cgroup v2 leaf",
                            "no usable cgroup v2 directory; the pid namespace is the kill unit"};
-    std::string warning =
-        "no usable cgroup v2 directory on this host: the job is not tracked by a cgroup (the pid "
-        "namespace is still the kill unit)";
     if (host.euid != 0) {
-      warning += "; as an unprivileged user, run confine in a cgroup delegated to you: ";
-      warning += kDelegateFix;
+      out.cgroup_tracking.detail += "; as an unprivileged user, run confine in a cgroup delegated to you: ";
+      out.cgroup_tracking.detail += kDelegateFix;
     }
-    out.warnings.push_back(std::move(warning));
+    out.warnings.emplace_back(
+        "no cgroup for the job: its resources are not tracked, the pid namespace is its kill unit "
+        "(`confine doctor` shows how to get one)");
   }
 
   std::vector<Want> wants;
   if (limits.memory_bytes.value) {
     const std::string bytes = std::to_string(*limits.memory_bytes.value);
     // memory.oom.group: an OOM kill takes the whole job, not one arbitrary process of it.
-    wants.push_back({"limits.memory", "memory", size_text(*limits.memory_bytes.value),
+    wants.push_back({"limits.memory", "--memory", limits.memory_bytes.origin, "memory", size_text(*limits.memory_bytes.value),
                      {{"memory.max", bytes}, {"memory.oom.group", "1"}}, &out.memory_limit,
                      Fallback::kAddressSpace, *limits.memory_bytes.value});
   }
@@ -122,28 +131,28 @@ Expected<Resources> plan_resources(const policy::Policy& policy, const HostFacts
                   "the hard limit memory");
     }
     // memory.high throttles and reclaims instead of killing; no rlimit does that.
-    wants.push_back({"limits.memory_high", "memory", size_text(*high), {{"memory.high", std::to_string(*high)}},
+    wants.push_back({"limits.memory_high", "", limits.memory_high_bytes.origin, "memory", size_text(*high), {{"memory.high", std::to_string(*high)}},
                      &out.memory_high});
   }
   // Swap matters only under a memory limit, or when the author wrote it down.
   if (limits.memory_bytes.value || !limits.swap_bytes.origin.is_default()) {
     const auto& swap = limits.swap_bytes.value;
-    wants.push_back({"limits.swap", "memory", swap ? size_text(*swap) : "unlimited",
+    wants.push_back({"limits.swap", "", limits.swap_bytes.origin, "memory", swap ? size_text(*swap) : "unlimited",
                      {{"memory.swap.max", swap ? std::to_string(*swap) : "max"}}, &out.swap_limit});
   }
   if (limits.pids.value) {
     const std::string n = std::to_string(*limits.pids.value);
-    wants.push_back({"limits.pids", "pids", n, {{"pids.max", n}}, &out.pids_limit, Fallback::kNproc,
+    wants.push_back({"limits.pids", "--pids", limits.pids.origin, "pids", n, {{"pids.max", n}}, &out.pids_limit, Fallback::kNproc,
                      *limits.pids.value});
   }
   if (limits.cpus.value) {
     const double quota = std::round(*limits.cpus.value * static_cast<double>(kCpuPeriodUs));
     const uint64_t quota_us = std::max(kMinCpuQuotaUs, static_cast<uint64_t>(std::max(quota, 0.0)));
     const std::string value = std::to_string(quota_us) + " " + std::to_string(kCpuPeriodUs);
-    wants.push_back({"limits.cpus", "cpu", value, {{"cpu.max", value}}, &out.cpu_limit});
+    wants.push_back({"limits.cpus", "--cpus", limits.cpus.origin, "cpu", value, {{"cpu.max", value}}, &out.cpu_limit});
   }
   if (limits.cpu_time.value) {
-    wants.push_back({"limits.cpu_time", "", std::to_string(limits.cpu_time.value->count()) + "ms",
+    wants.push_back({"limits.cpu_time", "--cpu-time", limits.cpu_time.origin, "", std::to_string(limits.cpu_time.value->count()) + "ms",
                      {}, &out.cpu_time_limit});
   }
 
@@ -159,26 +168,41 @@ Expected<Resources> plan_resources(const policy::Policy& policy, const HostFacts
                                    : "the cgroup v2 '" + want.controller + "' controller";
   };
 
+  // What may run without its limit: nothing under enforcement.resources = required. Under
+  // best-effort, a limit the caller typed on the command line (--memory 512M) is still required,
+  // unless the caller typed --best-effort too: asking for a limit and silently not getting it is
+  // how a 2s CPU limit became a 20s run.
+  const auto& enforcement = policy.enforcement.resources;
+  const bool policy_required = enforcement.value == policy::Enforcement::kRequired;
+  const bool caller_accepts_gaps = !policy_required && enforcement.origin.is_command_line();
+  const auto required = [&](const Want& want) {
+    return policy_required || (want.origin.is_command_line() && !caller_accepts_gaps);
+  };
   std::vector<const Want*> missing;
   for (const Want& want : wants) {
-    if (!available(want)) missing.push_back(&want);
+    if (!available(want) && required(want)) missing.push_back(&want);
   }
-  const bool required = policy.enforcement.resources.value == policy::Enforcement::kRequired;
-  if (!missing.empty() && required) {
+  if (!missing.empty()) {
     std::string list;
     for (const Want* want : missing) {
       if (!list.empty()) list += ", ";
-      list += want->key + " = " + want->value_text + " needs " + needs(*want);
+      const bool typed = want->origin.is_command_line() && !want->flag.empty();
+      list += (typed ? want->flag + " " : want->key + " = ") + want->value_text + " needs " + needs(*want);
     }
+    const std::string why = policy_required ? " (enforcement.resources = required at " + enforcement.origin.str() + ")"
+                                            : " (a limit given on the command line is required unless --best-effort "
+                                              "is given too)";
+    const std::string relax = policy_required ? "mark resources best-effort (enforcement.resources = \"best-effort\") "
+                                                "or pass --best-effort"
+                                              : "add --best-effort to run without it (the report says what was not "
+                                                "enforced), or leave the limit out";
     return fail(ErrorCode::kUnsupported,
-                "this host cannot enforce the policy's resource limits (" + where + "): " + list +
-                    " (enforcement.resources = required at " +
-                    policy.enforcement.resources.origin.str() + ")",
+                "this host cannot enforce the resource limits asked for (" + where + "): " + list + why,
                 std::string(!have_cgroup && host.euid != 0
                                 ? std::string("as an unprivileged user, run confine in a cgroup delegated to you: ") +
                                       kDelegateFix + " (docs/cgroups.md); or "
                                 : "run `confine doctor` to see what this host supports; on this kind of host ") +
-                    "mark resources best-effort (enforcement.resources = \"best-effort\") or pass --best-effort");
+                    relax);
   }
 
   for (const Want& want : wants) {
@@ -188,22 +212,16 @@ Expected<Resources> plan_resources(const policy::Policy& policy, const HostFacts
       if (fallbacks == RlimitFallbacks::kUse && apply_fallback(want, host, why, out)) continue;
       protection.status = "best_effort_skipped";
       protection.detail = want.value_text + " not enforced: " + why;
-      std::string warning = want.key + " = " + want.value_text + " not enforced: " + why +
-                            "; enforcement.resources is best-effort";
       if (fallbacks == RlimitFallbacks::kUse && want.fallback == Fallback::kNproc) {
         // Before 5.14 RLIMIT_NPROC counted every process of the host uid, not the sandbox's.
-        const std::string reason = "no fallback: RLIMIT_NPROC counts only the sandbox's processes from Linux "
-                                   "5.14 on, and this kernel is " +
-                                   (host.kernel_release.empty() ? std::string("unknown") : host.kernel_release);
-        protection.detail += "; " + reason;
-        warning += "; " + reason;
+        protection.detail += "; no fallback: RLIMIT_NPROC counts only the sandbox's processes from Linux 5.14 on, "
+                             "and this kernel is " +
+                             (host.kernel_release.empty() ? std::string("unknown") : host.kernel_release);
       } else if (want.controller == "cpu") {
-        const std::string reason = "no fallback: no rlimit caps a CPU share (RLIMIT_CPU caps total CPU seconds; "
-                                   "use limits.cpu_time for that)";
-        protection.detail += "; " + reason;
-        warning += "; " + reason;
+        protection.detail += "; no fallback: no rlimit caps a CPU share (RLIMIT_CPU caps total CPU seconds; "
+                             "use limits.cpu_time for that)";
       }
-      out.warnings.push_back(std::move(warning));
+      out.warnings.push_back(want.key + " = " + want.value_text + " not enforced: " + short_why(want));
       if (want.controller.empty()) out.cpu_time.reset();  // nothing could measure it
       continue;
     }

@@ -29,6 +29,21 @@ namespace confine::plan::steps {
 [[nodiscard]] Expected<void> check_cwd(const policy::Policy& policy, const std::vector<MountOp>& mounts,
                                        const HostFacts& host);
 
+// exec.cpp: `path` as the sandbox will resolve it (recreated symlinks by their text, symlinks in
+// binds read on the host); nullopt when a component is masked (the mask in *mask_hit, when
+// given) or the links loop.
+[[nodiscard]] std::optional<std::string> resolve_inside(const std::vector<MountOp>& mounts, const HostFacts& host,
+                                                        const std::string& path,
+                                                        const MountOp** mask_hit = nullptr);
+
+// mounts.cpp: true when `dir` is a directory the sandbox shows with the host's own content (inside
+// a bind, not masked, a real directory on the host): the caller's cwd is used there by default.
+[[nodiscard]] bool shows_host_directory(const std::vector<MountOp>& mounts, const HostFacts& host,
+                                        const std::string& dir);
+
+// exec.cpp: the target's PATH from its environment (a fallback when it has none).
+[[nodiscard]] std::string path_of(const std::vector<std::string>& envp);
+
 // exec.cpp: the absolute path the child passes to execve.
 [[nodiscard]] Expected<std::string> resolve_exec_path(const std::vector<std::string>& argv,
                                                       const std::string& cwd,

@@ -61,7 +61,7 @@ void read_rule(const toml::node& element, const std::string& key, Reader& r, std
     r.type_error(element, key, "a table (write rules as [[seccomp.rule]])");
     return;
   }
-  static constexpr std::array<std::string_view, 3> kKeys{"action", "syscalls", "errno"};
+  static constexpr std::array<std::string_view, 4> kKeys{"action", "syscalls", "errno", "log"};
   r.check_keys(*table, key, "[[seccomp.rule]]", kKeys);
   SeccompRule rule;
   rule.origin = r.at(element);
@@ -81,6 +81,19 @@ void read_rule(const toml::node& element, const std::string& key, Reader& r, std
     if (action && *action != SeccompAction::kErrno) {
       r.error(*node, errno_key,
               std::string("errno is only valid with action = \"errno\", not \"") + to_string(*action) + "\"");
+      ok = false;
+    }
+  }
+  if (const toml::node* node = table->get("log")) {
+    const std::string log_key = join_key(key, "log");
+    auto log = r.boolean(*node, log_key);
+    ok = ok && log.has_value();
+    rule.log = log.value_or(false);
+    // A kill is always named; an allowed call is nothing to name.
+    if (log && *log && action && *action != SeccompAction::kErrno) {
+      r.error(*node, log_key,
+              std::string("log is only valid with action = \"errno\" (kills are always named), not \"") +
+                  to_string(*action) + "\"");
       ok = false;
     }
   }
@@ -118,8 +131,11 @@ void read_rule(const toml::node& element, const std::string& key, Reader& r, std
 void apply_seccomp(const toml::node& node, Reader& r, Policy::Seccomp& seccomp) {
   const toml::table* table = r.table(node, "seccomp");
   if (table == nullptr) return;
-  static constexpr std::array<std::string_view, 3> kKeys{"default_action", "errno", "rule"};
+  static constexpr std::array<std::string_view, 4> kKeys{"default_action", "errno", "log", "rule"};
   r.check_keys(*table, "seccomp", "[seccomp]", kKeys);
+  if (const toml::node* n = table->get("log")) {
+    if (auto value = r.boolean(*n, "seccomp.log")) seccomp.log = {*value, r.at(*n)};
+  }
   if (const toml::node* n = table->get("default_action")) {
     if (auto action = read_action(*n, "seccomp.default_action", r)) seccomp.default_action = {*action, r.at(*n)};
   }

@@ -41,9 +41,11 @@ nlohmann::json tmpfs_rule_json(const TmpfsRule& rule) {
 }
 
 nlohmann::json seccomp_rule_json(const SeccompRule& rule) {
-  return {{"action", to_string(rule.action)},
-          {"syscalls", rule.syscalls},
-          {"errno", rule.errno_value ? nlohmann::json(*rule.errno_value) : nlohmann::json(nullptr)}};
+  nlohmann::json out = {{"action", to_string(rule.action)},
+                        {"syscalls", rule.syscalls},
+                        {"errno", rule.errno_value ? nlohmann::json(*rule.errno_value) : nlohmann::json(nullptr)}};
+  if (rule.log) out["log"] = true;  // added later: only when set, so older policies keep their hash
+  return out;
 }
 
 std::string dump(const nlohmann::json& json, int indent) {
@@ -109,6 +111,7 @@ std::string canonical_text(const Policy& p) {
   json out = doc;
   if (l.memory_high_bytes.value) out["limits"]["memory_high_bytes"] = *l.memory_high_bytes.value;
   if (l.output_bytes.value) out["limits"]["output_bytes"] = *l.output_bytes.value;
+  if (p.seccomp.log.value) out["seccomp"]["log"] = true;
   if (p.filesystem.allow_suid_sgid.value) out["filesystem"]["allow_suid_sgid"] = true;
   if (const auto& area = p.filesystem.output) {
     out["filesystem"]["output"] = {

@@ -139,11 +139,13 @@ void walk_policy(const Policy& p, Visitor& v) {
           s.default_action.origin);
   v.value("seccomp", "errno", quote(detail::errno_name(s.errno_value.value)) + " (" +
           std::to_string(s.errno_value.value) + ")", s.errno_value.value, s.errno_value.origin);
+  v.value("seccomp", "log", bool_text(s.log.value), s.log.value, s.log.origin);
   if (s.rules.empty()) v.empty("seccomp", "rule", json::array());
   for (size_t i = 0; i < s.rules.size(); ++i) {
     const auto& r = s.rules[i];
     std::string text = "{ action = " + quote(to_string(r.action)) + ", syscalls = " + detail::dump(json(r.syscalls), -1);
     if (r.errno_value) text += ", errno = " + quote(detail::errno_name(*r.errno_value));
+    if (r.log) text += ", log = true";
     text += " }";
     v.element("seccomp", "rule", "[" + std::to_string(i) + "]", text, detail::seccomp_rule_json(r), r.origin);
   }

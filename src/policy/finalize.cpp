@@ -90,6 +90,20 @@ class ConflictChecker {
     }
   }
 
+  // The sandbox's root is always a fresh tmpfs confine builds (and rw "/" is refused where it is
+  // read): a rule at "/" itself could only replace or hide all of it.
+  void check_root(std::initializer_list<const std::vector<Claim>*> lists) {
+    for (const auto* list : lists) {
+      for (const Claim& claim : *list) {
+        if (*claim.path != "/") continue;
+        diagnostics_.push_back(Diagnostic{*claim.origin, key_of(claim),
+                                          "'/' cannot be " + std::string(claim.what) +
+                                              ": the sandbox's root is always a fresh tmpfs; list the "
+                                              "directories to expose instead"});
+      }
+    }
+  }
+
   // Reports every path claimed by both `a` and `b`, at whichever claim was applied later.
   void check(const std::vector<Claim>& a, const std::vector<Claim>& b, std::string_view why) {
     std::map<std::string_view, const Claim*> by_path;
@@ -152,6 +166,28 @@ void finalize(Policy& policy, const KeyIndex& keys, std::vector<Diagnostic>& dia
   checker.check(ro, tmpfs, "the tmpfs would hide the bind mount");
   checker.check(rw, tmpfs, "the tmpfs would hide the bind mount");
   for (const auto* list : {&ro, &rw, &tmpfs}) checker.check_special(*list);
+  checker.check_root({&ro, &deny, &tmpfs});
+
+  // Each path rule is at most one mount step, and the sandbox has room for a fixed number of
+  // them (kMaxPathRules): refused here, located at the first rule past the limit, so `confine
+  // check` and `--dry-run` say so instead of the launch.
+  const size_t rules = fs.ro.size() + fs.rw.size() + fs.deny.size() + fs.tmpfs.size();
+  if (rules > kMaxPathRules) {
+    std::vector<const Claim*> all;
+    for (const auto* list : {&ro, &rw, &deny, &tmpfs}) {
+      for (const Claim& claim : *list) all.push_back(&claim);
+    }
+    std::stable_sort(all.begin(), all.end(), [&](const Claim* a, const Claim* b) {
+      return applied_position(*a->origin, policy.files) < applied_position(*b->origin, policy.files);
+    });
+    const Claim& first_past = *all[kMaxPathRules];
+    diagnostics.push_back(Diagnostic{
+        *first_past.origin,
+        first_past.origin->file == kCommandLine ? std::string(first_past.flag) : keys.find(*first_past.origin, first_past.list),
+        std::to_string(rules) + " path rules (ro, rw, deny and tmpfs together); at most " +
+            std::to_string(kMaxPathRules) + " fit in the sandbox's mount table: bind a common parent "
+            "directory instead of many paths under it"});
+  }
 
   // vsock has one port space for the whole machine, leading to the hypervisor: no network
   // namespace contains it, so "no network" can never include it, whatever a base allowed.

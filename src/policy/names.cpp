@@ -12,9 +12,12 @@
 
 #include "confine/policy.h"
 #include "confine/seccomp.h"
+#include "finalize.h"
 #include "values.h"
 
 namespace confine::policy {
+
+bool Origin::is_command_line() const { return file == detail::kCommandLine; }
 
 std::string Origin::str() const {
   if (file.empty()) return "default";

@@ -39,6 +39,25 @@ std::vector<Diagnostic> apply_overrides(Policy& policy, const Overrides& overrid
   };
   add_paths(overrides.ro, "--ro", next.filesystem.ro);
   add_paths(overrides.rw, "--rw", next.filesystem.rw);
+  add_paths(overrides.deny, "--deny", next.filesystem.deny);
+
+  // --tmpfs PATH[:SIZE]: filesystem.tmpfs's { path, size }. The text after the last ':' is the
+  // size, so a path that itself holds a ':' needs its size spelt out (--tmpfs /a:b:64M).
+  for (const std::string& text : overrides.tmpfs) {
+    if (!text_ok("--tmpfs", text)) continue;
+    const size_t colon = text.rfind(':');
+    const std::string path_text = colon == std::string::npos ? text : text.substr(0, colon);
+    const std::string size_text = colon == std::string::npos ? std::string(kDefaultTmpfsSize) : text.substr(colon + 1);
+    auto path = detail::normalize_path(path_text);
+    auto size = detail::size_limit(size_text, detail::Zero::kRejected, detail::Unlimited::kRejected);
+    if (!path) {
+      problem("--tmpfs", path.error().message);
+    } else if (!size) {
+      problem("--tmpfs", "size '" + size_text + "': " + size.error().message);
+    } else {
+      next.filesystem.tmpfs.push_back(TmpfsRule{*path, **size, here});
+    }
+  }
 
   // One flag with one value: parsed by the same function as the key it sets, stored with the
   // command line as its origin, or reported under the flag's name.
@@ -52,6 +71,21 @@ std::vector<Diagnostic> apply_overrides(Policy& policy, const Overrides& overrid
     }
   };
   set(overrides.cwd, "--cwd", [](const std::string& t) { return detail::normalize_path(t); }, next.process.cwd);
+  set(overrides.hostname, "--hostname",
+      [](const std::string& t) -> Expected<std::string> {
+        if (auto ok = detail::check_hostname(t); !ok) return unexpected(ok.error());
+        return t;
+      },
+      next.process.hostname);
+
+  for (const std::string& pattern : overrides.keep_env) {
+    if (!text_ok("--keep-env", pattern)) continue;
+    if (auto ok = detail::check_env_glob(pattern); !ok) {
+      problem("--keep-env", ok.error().message);
+    } else {
+      next.env.keep.push_back({pattern, here});
+    }
+  }
 
   for (const std::string& assignment : overrides.env) {
     if (!text_ok("--env", assignment)) continue;
@@ -89,6 +123,16 @@ std::vector<Diagnostic> apply_overrides(Policy& policy, const Overrides& overrid
   set(overrides.max_output, "--max-output",
       [](const std::string& t) { return detail::size_limit(t, Zero::kAllowed, Unlimited::kAllowed); },
       next.limits.output_bytes);
+  // kill_grace: zero kills at once; there is no "unlimited" grace (limits.kill_grace).
+  Sourced<std::optional<Millis>> grace;
+  set(overrides.kill_after, "--kill-after",
+      [](const std::string& t) { return detail::duration_limit(t, Zero::kAllowed, Unlimited::kRejected); }, grace);
+  if (grace.value) next.limits.kill_grace = {*grace.value, here};
+  set(overrides.file_size, "--file-size",
+      [](const std::string& t) { return detail::size_limit(t, Zero::kRejected, Unlimited::kAllowed); },
+      next.limits.file_size_bytes);
+  set(overrides.open_files, "--open-files",
+      [](const std::string& t) { return detail::count_limit(std::string_view(t)); }, next.limits.open_files);
   // --output DIR turns the output area on (with its defaults, unless the policy configures it)
   // and names the host directory its files are copied to.
   if (overrides.output && text_ok("--output", *overrides.output)) {
@@ -98,7 +142,12 @@ std::vector<Diagnostic> apply_overrides(Policy& policy, const Overrides& overrid
     } else if (*path == "/") {
       problem("--output", "\"/\" cannot receive the output area's files; give a directory of its own");
     } else {
-      if (!next.filesystem.output) next.filesystem.output.emplace().origin = here;
+      // Not emplace(): clang (14) decides Output is not default-constructible inside the class
+      // that declares it (its default member initializers), and the fuzz build uses clang.
+      if (!next.filesystem.output) {
+        next.filesystem.output = Policy::Filesystem::Output{};
+        next.filesystem.output->origin = here;
+      }
       next.filesystem.output->host = *path;
     }
   }

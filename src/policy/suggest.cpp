@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "confine/policy.h"
 #include "values.h"
 
 namespace confine::policy::detail {
@@ -66,3 +67,11 @@ std::string quoted_list(std::span<const std::string_view> items) {
 }
 
 }  // namespace confine::policy::detail
+
+namespace confine::policy {
+
+std::string closest_name(std::string_view name, const std::vector<std::string_view>& candidates) {
+  return detail::closest(name, candidates);
+}
+
+}  // namespace confine::policy

@@ -113,6 +113,7 @@ Json exec_error_json(const std::optional<ExecFailure>& failure) {
   item["path"] = failure->path;
   item["errno"] = errno_or_null(failure->sys_errno);
   item["errno_name"] = errno_name_or_null(failure->sys_errno);
+  item["message"] = failure->message;
   return item;
 }
 
@@ -158,6 +159,40 @@ Json output_area_json(const std::optional<OutputAreaReport>& area) {
   return item;
 }
 
+Json denial_json(const Denial& d) {
+  Json item = Json::object();
+  item["syscall"] = d.syscall;
+  item["nr"] = d.nr < 0 ? Json(nullptr) : Json(d.nr);
+  item["arch"] = string_or_null(d.arch);
+  item["action"] = d.action;
+  item["errno"] = errno_or_null(d.errno_value);
+  item["errno_name"] = errno_name_or_null(d.errno_value);
+  item["count"] = d.count;
+  item["first_pid"] = d.first_pid;
+  return item;
+}
+
+Json denials_json(const std::vector<Denial>& denials) {
+  Json list = Json::array();
+  for (const Denial& d : denials) list.push_back(denial_json(d));
+  return list;
+}
+
+Json audit_json(const std::optional<Audit>& audit) {
+  if (!audit.has_value()) {
+    return nullptr;
+  }
+  Json paths = Json::array();
+  for (const AuditPath& p : audit->paths) {
+    paths.push_back(Json{{"path", p.path}, {"operation", p.operation}, {"count", p.count}, {"first_pid", p.first_pid}});
+  }
+  Json item = Json::object();
+  item["enforcing"] = false;
+  item["syscalls"] = denials_json(audit->syscalls);
+  item["paths"] = std::move(paths);
+  return item;
+}
+
 Json phases_json(const std::vector<Phase>& phases) {
   Json list = Json::array();
   for (const Phase& phase : phases) {
@@ -183,12 +218,15 @@ std::string to_json_text(const Report& report, bool pretty) {
   doc["limits_hit"] = report.limits_hit;
   doc["output"] = output_json(report.output);
   doc["output_area"] = output_area_json(report.output_area);
+  doc["cancelled"] = optional_or_null(report.cancelled);
   doc["enforced"] = enforced_json(report.enforced);
   doc["command"] = report.command;
   doc["policy"] = policy_json(report);
   doc["setup_error"] = setup_error_json(report.setup_error);
   doc["exec_error"] = exec_error_json(report.exec_error);
   doc["seccomp_violation"] = seccomp_violation_json(report.seccomp_violation);
+  doc["denials"] = denials_json(report.denials);
+  doc["audit"] = audit_json(report.audit);
   doc["phases"] = phases_json(report.phases);
   doc["warnings"] = report.warnings;
 

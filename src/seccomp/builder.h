@@ -14,10 +14,10 @@
 
 namespace confine::seccomp {
 
-// The libseccomp action for `action`. With `notify`, kill becomes SECCOMP_RET_USER_NOTIF: the
-// calling thread blocks in the syscall until the parent, told which syscall it was, kills the
-// whole job.
-[[nodiscard]] uint32_t to_libseccomp(const Action& action, bool notify = false);
+// The libseccomp action for `action`. Under `notify`, a denial confine should hear of becomes
+// SECCOMP_RET_USER_NOTIF: the calling thread blocks in the syscall until the reaper, told which
+// syscall it was, decides it (kills the job, fails the call, or lets it run in audit mode).
+[[nodiscard]] uint32_t to_libseccomp(const Action& action, Notify notify = Notify::kNone);
 
 [[nodiscard]] inline scmp_arg_cmp masked_eq(unsigned arg, uint64_t mask, uint64_t value) {
   return scmp_arg_cmp{arg, SCMP_CMP_MASKED_EQ, mask, value};
@@ -31,13 +31,13 @@ void complement_cubes(const std::vector<uint32_t>& values, int bit, uint32_t pre
 
 class Builder {
  public:
-  Builder(scmp_filter_ctx ctx, const Resolved& resolved, bool notify)
+  Builder(scmp_filter_ctx ctx, const Resolved& resolved, Notify notify)
       : ctx_(ctx), resolved_(resolved), notify_(notify) {}
 
   // The policy's action for `name`: its own rule, else the default.
   [[nodiscard]] Action action_for(const std::string& name) const;
   [[nodiscard]] const Action& default_action() const { return resolved_.default_action; }
-  [[nodiscard]] bool notify() const { return notify_; }
+  [[nodiscard]] Notify notify() const { return notify_; }
 
   // Adds `action` for `name` under all of `conditions` (ANDed). A rule that repeats the default
   // action is left out: libseccomp rejects it and it would change nothing. A name with no
@@ -53,7 +53,7 @@ class Builder {
  private:
   scmp_filter_ctx ctx_;
   const Resolved& resolved_;
-  bool notify_;
+  Notify notify_;
 };
 
 // hardening.cpp: the built-ins that filter on arguments, each a no-op unless `options` asks for
@@ -67,6 +67,7 @@ class Builder {
 [[nodiscard]] Expected<void> add_unaccounted_memory(Builder& b, const CompileOptions& options,
                                                     BuiltinChoices& choices);
 [[nodiscard]] Expected<void> add_supervision(Builder& b, BuiltinChoices& choices);
+[[nodiscard]] Expected<void> add_listener_handoff(Builder& b, BuiltinChoices& choices);
 
 // The syscalls hardening.cpp filters on their arguments: compile() leaves them to it.
 [[nodiscard]] bool handled_by_hardening(const std::string& name, const CompileOptions& options);

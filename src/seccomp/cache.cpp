@@ -77,6 +77,7 @@ void append_action(std::string& out, const Action& a) {
   out += std::to_string(static_cast<int>(a.kind));
   out += '/';
   out += std::to_string(a.errno_value);
+  if (a.log) out += "/log";
 }
 
 }  // namespace
@@ -91,8 +92,8 @@ std::string FilterCache::key(const Resolved& resolved, const CompileOptions& opt
   text += "\nlibseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
   text += "\nkernel ";
   text += kernel_release;
-  text += "\nnotify_kills ";
-  text += options.notify_kills ? "1" : "0";
+  text += "\nnotify ";
+  text += std::to_string(static_cast<int>(options.notify));
   text += "\nsocket_families";
   for (int f : options.socket_families) text += " " + std::to_string(f);
   text += "\nsetid ";
@@ -237,11 +238,7 @@ void FilterCache::store(const std::string& key, const Program& program) const {
 Expected<Program> FilterCache::compile(const Resolved& resolved, const CompileOptions& options,
                                        std::string_view kernel_release) const {
   const std::string k = key(resolved, options, kernel_release);
-  if (auto cached = load(k)) {
-    // Not stored: it follows from the rules, which the key covers.
-    if (cached->notify) cached->supervised = supervised_syscalls(resolved);
-    return std::move(*cached);
-  }
+  if (auto cached = load(k)) return std::move(*cached);
   auto program = seccomp::compile(resolved, options);
   if (program) store(k, *program);
   return program;

@@ -50,14 +50,15 @@ using FilterContext = std::unique_ptr<void, ContextDeleter>;  // scmp_filter_ctx
 
 }  // namespace
 
-uint32_t to_libseccomp(const Action& action, bool notify) {
+uint32_t to_libseccomp(const Action& action, Notify notify) {
   switch (action.kind) {
     case policy::SeccompAction::kAllow: return SCMP_ACT_ALLOW;
     // The whole process, not just the thread: a thread killed alone leaves the rest running in
     // a state the program never planned for. With notify, the calling thread blocks in the
     // syscall until the parent, told which syscall it was, kills the whole job.
-    case policy::SeccompAction::kKill: return notify ? SCMP_ACT_NOTIFY : SCMP_ACT_KILL_PROCESS;
+    case policy::SeccompAction::kKill: return notify != Notify::kNone ? SCMP_ACT_NOTIFY : SCMP_ACT_KILL_PROCESS;
     case policy::SeccompAction::kErrno:
+      if (notify == Notify::kAudit || (notify == Notify::kNamed && action.log)) return SCMP_ACT_NOTIFY;
       return SCMP_ACT_ERRNO(static_cast<uint32_t>(action.errno_value));
   }
   return SCMP_ACT_KILL_PROCESS;  // unreachable; fail closed
@@ -104,6 +105,7 @@ Expected<void> Builder::add(const Action& action, const std::string& name,
 }
 
 Expected<void> Builder::add_raw(uint32_t action, const std::string& name) {
+  if (action == to_libseccomp(resolved_.default_action, notify_)) return {};  // the default does it
   int nr = seccomp_syscall_resolve_name(name.c_str());
   if (nr < 0) return {};
   if (int rc = seccomp_rule_add_exact(ctx_, action, nr, 0); rc < 0) {
@@ -193,8 +195,9 @@ Expected<std::vector<sock_filter>> export_bpf(scmp_filter_ctx ctx) {
 }
 
 Expected<Program> compile_impl(const Resolved& resolved, const CompileOptions& options) {
-  const bool notify = options.notify_kills;
-  FilterContext ctx(seccomp_init(to_libseccomp(resolved.default_action)));
+  const Notify notify = options.notify;
+  // The default action notifies too: a kill under an allow-list is named like any other.
+  FilterContext ctx(seccomp_init(to_libseccomp(resolved.default_action, notify)));
   if (!ctx) return fail(ErrorCode::kInternal, "seccomp_init failed");
 
   // Only the native architecture is in the filter. Anything else, i386 `int 0x80` and x32
@@ -222,6 +225,7 @@ Expected<Program> compile_impl(const Resolved& resolved, const CompileOptions& o
     if (auto r = add(builder, options, choices); !r) return unexpected(std::move(r.error()));
   }
   if (auto r = add_supervision(builder, choices); !r) return unexpected(std::move(r.error()));
+  if (auto r = add_listener_handoff(builder, choices); !r) return unexpected(std::move(r.error()));
 
   for (const auto& [name, action] : resolved.syscalls) {
     if (name == "clone3" || name == "clone" || name == "ioctl") continue;  // handled above
@@ -235,12 +239,14 @@ Expected<Program> compile_impl(const Resolved& resolved, const CompileOptions& o
 
   auto instructions = export_bpf(ctx.get());
   if (!instructions) return unexpected(std::move(instructions.error()));
-  Program program{std::move(*instructions), summarize(resolved, choices), notify, {}};
-  if (notify) {
-    program.supervised = supervised_syscalls(resolved);
+  Program program{std::move(*instructions), summarize(resolved, choices), notify != Notify::kNone};
+  if (notify == Notify::kNamed) {
     program.summary.push_back(
-        "kill rules notify confine first (SECCOMP_RET_USER_NOTIF): the syscall is named in the report, "
-        "then the whole job is killed");
+        "kills (the default action's too) and errno rules with log notify confine first "
+        "(SECCOMP_RET_USER_NOTIF): the syscall is named in the report");
+  } else if (notify == Notify::kAudit) {
+    program.summary.push_back(
+        "audit: every denial notifies confine, which names it in the report and lets the call run");
   }
   return program;
 }

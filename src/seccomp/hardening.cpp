@@ -203,20 +203,8 @@ Expected<void> add_unaccounted_memory(Builder& b, const CompileOptions& options,
 // fatal signal from a sibling process) would take the notification with it, and the job could
 // exit 0 with its violation unreported. So these calls notify too: the reaper reads every
 // notification already queued before it lets one of them continue.
-std::vector<int> supervised_syscalls(const Resolved& resolved) {
-  std::vector<int> out;
-  for (const std::string& name : supervised_syscall_names()) {
-    auto it = resolved.syscalls.find(name);
-    const Action& action = it == resolved.syscalls.end() ? resolved.default_action : it->second;
-    if (action.kind != SeccompAction::kAllow) continue;
-    if (auto nr = syscall_number(name)) out.push_back(*nr);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 Expected<void> add_supervision(Builder& b, BuiltinChoices& choices) {
-  if (!b.notify()) return {};
+  if (b.notify() == Notify::kNone) return {};
   for (const std::string& name : supervised_syscall_names()) {
     if (const Action own = b.action_for(name); own.kind != SeccompAction::kAllow) {
       if (auto r = b.add(own, name); !r) return r;  // the policy's rule stands: a violation
@@ -225,6 +213,26 @@ Expected<void> add_supervision(Builder& b, BuiltinChoices& choices) {
     if (auto r = b.add_raw(SCMP_ACT_NOTIFY, name); !r) return r;
     choices.supervised.push_back(name);
   }
+  return {};
+}
+
+// --- The listener's way out ----------------------------------------------------------------------
+// The target installs the filter and then hands the listener to confine with sendmsg on
+// kListenerHandoffFd. A policy that denies sendmsg (an allow-list without it) would otherwise
+// stop that very call, and with it every named denial. So sendmsg on that one descriptor is
+// allowed, and every other sendmsg keeps the policy's action (spelled as the exact complement, on
+// the low 32 bits the kernel reads). The job cannot reach the descriptor: it is closed at exec
+// and above every shipped policy's RLIMIT_NOFILE.
+Expected<void> add_listener_handoff(Builder& b, BuiltinChoices& choices) {
+  if (b.notify() == Notify::kNone) return {};
+  const Action own = b.action_for("sendmsg");
+  if (own.kind == SeccompAction::kAllow) return {};
+  if (auto r = split_on_values(b, "sendmsg", 0, {static_cast<uint32_t>(kListenerHandoffFd)},
+                               Action{SeccompAction::kAllow, 0}, own);
+      !r) {
+    return r;
+  }
+  choices.listener_handoff = true;
   return {};
 }
 
@@ -238,7 +246,8 @@ bool handled_by_hardening(const std::string& name, const CompileOptions& options
   if (options.deny_setid_modes && in(setid)) return true;
   if (options.deny_fallocate_keep_size && name == "fallocate") return true;
   if (options.deny_unaccounted_memory && in(unaccounted_memory_syscalls())) return true;
-  if (options.notify_kills && in(supervised_syscall_names())) return true;
+  if (options.notify != Notify::kNone && in(supervised_syscall_names())) return true;
+  if (options.notify != Notify::kNone && name == "sendmsg") return true;  // add_listener_handoff
   return false;
 }
 

@@ -36,6 +36,7 @@ Expected<Resolved> resolve(const policy::Policy::Seccomp& seccomp) {
                                     seccomp.default_action.origin);
   if (!default_action) return unexpected(std::move(default_action.error()));
   out.default_action = *default_action;
+  out.default_action.log = seccomp.log.value && out.default_action.kind == policy::SeccompAction::kErrno;
 
   for (size_t i = 0; i < seccomp.rules.size(); ++i) {
     const policy::SeccompRule& rule = seccomp.rules[i];
@@ -43,6 +44,7 @@ Expected<Resolved> resolve(const policy::Policy::Seccomp& seccomp) {
     auto action = make_action(rule.action, rule.errno_value.value_or(seccomp.errno_value.value),
                               rule.origin);
     if (!action) return unexpected(std::move(action.error()).add_context(context));
+    action->log = rule.log && rule.action == policy::SeccompAction::kErrno;
     auto names = expand(rule.syscalls);
     if (!names) return unexpected(std::move(names.error()).add_context(context));
     for (std::string& name : *names) out.syscalls.insert_or_assign(std::move(name), *action);

@@ -111,6 +111,10 @@ std::vector<std::string> summarize(const Resolved& resolved, const BuiltinChoice
     lines.push_back("built-in: memfd_create memfd_secret shmget msgget -> errno ENOSYS (38): memory RLIMIT_AS "
                     "cannot see, while the memory limit falls back to it");
   }
+  if (builtins.listener_handoff) {
+    lines.push_back("built-in: sendmsg on fd " + std::to_string(kListenerHandoffFd) +
+                    " -> allow (the target hands confine its listener there); any other sendmsg -> the policy's action");
+  }
   if (!builtins.supervised.empty()) {
     append_wrapped(lines, "built-in: notify confine, then continue, so no violation is lost", builtins.supervised);
   }

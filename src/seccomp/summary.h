@@ -24,6 +24,7 @@ struct BuiltinChoices {
   bool fallocate_keep_size = false;
   bool unaccounted_memory = false;
   std::vector<std::string> supervised;  // names that notify for supervision
+  bool listener_handoff = false;        // sendmsg on kListenerHandoffFd allowed despite the policy
 };
 
 // "allow", "kill process", "errno EPERM (1)".
