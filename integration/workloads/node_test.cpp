@@ -1,7 +1,11 @@
 // policies/node.toml with Debian's node (the nodejs package): an honest ES module compared with
 // the same module run without confine, then scripts that read the canary, connect to the host,
-// write outside the job dir, run a shell, start processes without end, allocate or spin without
-// end, reach for the host's global npm packages, and turn on io_uring, which the policy kills.
+// write anywhere but the output area, run a shell, start processes without end, allocate or spin
+// without end, reach for the host's global npm packages, and turn on io_uring, which the policy
+// kills. The module and its data are the job's read-only input; it writes its results to /out,
+// which confine delivers (workload_fixture.h).
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -15,7 +19,8 @@ namespace {
 const char* const kNode = "/usr/bin/node";
 
 // Reads a JSON file, aggregates it with node's built-ins (fs/promises, zlib, crypto, a child
-// process, timers) and writes a JSON report. Everything it prints is deterministic.
+// process, timers) and writes a JSON report into the directory it is given (the output area).
+// Everything it prints is deterministic.
 const char* const kHonestScript = R"JS(
 import { readFile, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
@@ -38,7 +43,7 @@ const report = {
   roundtrip: JSON.parse(gunzipSync(packed).toString()).length,
   sha256: createHash('sha256').update(JSON.stringify(rows)).digest('hex'),
 };
-await writeFile('report.json', JSON.stringify(report, null, 1));
+await writeFile(process.argv[2] + '/report.json', JSON.stringify(report, null, 1));
 console.log('rows', rows.length);
 )JS";
 
@@ -72,17 +77,20 @@ class NodeWorkload : public WorkloadTest {
 
 TEST_F(NodeWorkload, ModuleWithBuiltinsRunsLikeUnsandboxed) {
   write_text(job_path("data.json"), kData);
-  const RunResult r = run_script(kHonestScript);
+  const RunResult r = run_script(kHonestScript, {kOutArea});
   ASSERT_TRUE(Ended(r, "ok", 0));
   EXPECT_EQ(r.out, "rows 4\n");
-  const auto report = read_text(job_path("report.json"));
+  // Nothing but the report is delivered, and the input is untouched.
+  EXPECT_TRUE(Delivered(r, {"report.json"}));
+  EXPECT_TRUE(NothingWrittenOutside());
+  const auto report = read_text(out_path("report.json"));
   ASSERT_TRUE(report.has_value());
   EXPECT_NE(report->find("\"sorted_names\": [\n  \"alpha\","), std::string::npos) << *report;
 
   copy_to_plain("data.json");
-  const ToolResult plain = run_script_unsandboxed();
+  const ToolResult plain = run_script_unsandboxed({plain_out_});
   ASSERT_EQ(plain.exit_code, 0) << plain.describe();
-  EXPECT_EQ(report, read_text(plain_path("report.json")));
+  EXPECT_EQ(report, read_text(plain_out_path("report.json")));
 }
 
 // npm and corepack, installed globally on the host under /usr/lib/node_modules, are masked.
@@ -105,14 +113,17 @@ TEST_F(NodeWorkload, CannotReadTheCanary) {
       "import fs from 'node:fs';\n"
       "const text = fs.readFileSync(process.argv[2], 'utf8');\n"
       "console.log(text);\n"
-      "fs.writeFileSync('stolen.txt', text);\n";
-  const RunResult r = run_script(script, {canary_});
+      "fs.writeFileSync(process.argv[3] + '/stolen.txt', text);\n";
+  const RunResult r = run_script(script, {canary_, kOutArea});
   EXPECT_TRUE(Ended(r, "exit_nonzero", 1));
   EXPECT_NE(r.err.find("ENOENT"), std::string::npos) << r.describe();
   EXPECT_TRUE(NoCanaryLeak(r));
+  EXPECT_TRUE(Delivered(r, {}));
 
-  const ToolResult plain = run_script_unsandboxed({canary_});
+  const ToolResult plain = run_script_unsandboxed({canary_, plain_out_});
   EXPECT_NE(plain.out.find(canary_text_), std::string::npos) << "the unsandboxed run should have read it\n" << plain.describe();
+  EXPECT_NE(read_text(plain_out_path("stolen.txt")).value_or("").find(canary_text_), std::string::npos)
+      << "the unsandboxed run should have written it out";
 }
 
 TEST_F(NodeWorkload, CannotConnectToTheHost) {
@@ -134,26 +145,42 @@ TEST_F(NodeWorkload, CannotConnectToTheHost) {
   EXPECT_EQ(listener.connections(), 1);
 }
 
-// Writes aimed outside the job dir and into node's own tree (a planted module under /usr would
-// be loaded by later scripts). Each attempt prints its errno code.
-TEST_F(NodeWorkload, CannotWriteOutsideTheJobDir) {
+// Writes aimed outside the job dir, into the job's own read-only input, and into node's own tree
+// (a planted module under /usr would be loaded by later scripts). Each attempt prints its errno
+// code. Only the private /tmp and the output area take writes, and only the output area's file
+// is delivered.
+TEST_F(NodeWorkload, CannotWriteOutsideTheOutputArea) {
   const char* const script =
       "import fs from 'node:fs';\n"
       "for (const path of process.argv.slice(2)) {\n"
       "  try { fs.writeFileSync(path, 'pwned\\n'); console.log(path, 'written'); }\n"
       "  catch (e) { console.log(path, e.code); }\n"
       "}\n";
-  const RunResult r = run_script(script, {outside_, "/usr/lib/node_modules/evil.js", "/usr/lib/evil.js", "/tmp/private.txt"});
+  const RunResult r = run_script(script, {outside_, "/usr/lib/node_modules/evil.js", "/usr/lib/evil.js", "/tmp/private.txt",
+                                          "script.mjs", job_path("new.txt"), "/out/result.txt"});
   ASSERT_TRUE(Ended(r, "ok", 0));
   const std::vector<std::string> out = lines(r.out);
-  ASSERT_EQ(out.size(), 4U) << r.describe();
+  ASSERT_EQ(out.size(), 7U) << r.describe();
   EXPECT_EQ(out[0], outside_ + " ENOENT");  // the outside dir does not exist in the sandbox
   // The masked global node_modules is an empty, read-only stand-in: EACCES or EROFS.
   EXPECT_TRUE(out[1] == "/usr/lib/node_modules/evil.js EACCES" || out[1] == "/usr/lib/node_modules/evil.js EROFS") << out[1];
   EXPECT_EQ(out[2], "/usr/lib/evil.js EROFS");
   EXPECT_EQ(out[3], "/tmp/private.txt written");  // the private tmpfs, gone with the sandbox
+  // The input dir, by a relative and by its absolute name: read-only.
+  EXPECT_EQ(out[4], "script.mjs EROFS");
+  EXPECT_EQ(out[5], job_path("new.txt") + " EROFS");
+  EXPECT_EQ(out[6], "/out/result.txt written");
   EXPECT_FALSE(std::filesystem::exists("/usr/lib/node_modules/evil.js"));
   EXPECT_FALSE(std::filesystem::exists("/usr/lib/evil.js"));
+  EXPECT_TRUE(Delivered(r, {"result.txt"}));
+  EXPECT_EQ(read_text(out_path("result.txt")), "pwned\n");
+  EXPECT_TRUE(NothingWrittenOutside());
+
+  // Without confine the write outside lands (only that one: the others would change the host).
+  const ToolResult plain = run_script_unsandboxed({outside_});
+  EXPECT_EQ(plain.out, outside_ + " written\n") << plain.describe();
+  EXPECT_EQ(read_text(outside_), "pwned\n");
+  ::unlink(outside_.c_str());
   EXPECT_TRUE(NothingWrittenOutside());
 }
 
