@@ -1,7 +1,7 @@
 // The errors run() rejects with: one base class carrying the report, one subclass per way a
 // confined job can end other than `ok`. The README's error table lists them with the outcomes
 // and exit codes they come from; classify() below is the mapping, and the only place it lives.
-import type { Report, SeccompViolationInfo, SetupErrorInfo } from './report.js';
+import type { Denial, Report, SeccompViolationInfo, SetupErrorInfo } from './report.js';
 
 /** What every error carries about the run, as far as it got. */
 export interface RunDetails {
@@ -57,6 +57,15 @@ export class SandboxError extends Error implements RunDetails {
   get outcome(): string | null {
     return this.report?.outcome ?? null;
   }
+
+  /**
+   * Every call the seccomp filter denied and named in this run, counted: the kill that ended the
+   * job, and errno rules marked `log = true` (the report's `denials`; empty without a report or
+   * where the host cannot name denials).
+   */
+  get denials(): Denial[] {
+    return this.report?.denials ?? [];
+  }
 }
 
 /** confine itself could not be run, or failed without writing a report (exit 125 and no report). */
@@ -93,12 +102,15 @@ export class ExecError extends SandboxError {
   /** The absolute path confine tried, and execve's errno name. */
   readonly path: string | null;
   readonly errnoName: string | null;
+  /** confine's sentence for the cause (exec_error.message: a missing interpreter, a noexec mount, ...). */
+  readonly detail: string | null;
   constructor(message: string, details: Partial<RunDetails>) {
     super(message, details);
     const e = details.report?.exec_error ?? null;
     this.reason = details.report?.exit_code === 127 ? 'not_found' : 'not_executable';
     this.path = e?.path ?? null;
     this.errnoName = e?.errno_name ?? null;
+    this.detail = e?.message ?? null;
   }
 }
 
@@ -134,10 +146,14 @@ export class SeccompViolationError extends SandboxError {
   /** The syscall's name, when confine's supervisor saw it (null after a bare SIGSYS). */
   readonly syscall: string | null;
   readonly violation: SeccompViolationInfo | null;
+  /** The report's denial with action `kill` for that call (its number, arch, pid), when named. */
+  readonly denial: Denial | null;
   constructor(message: string, details: Partial<RunDetails>) {
     super(message, details);
     this.violation = details.report?.seccomp_violation ?? null;
-    this.syscall = this.violation?.syscall ?? null;
+    const kills = (details.report?.denials ?? []).filter((d) => d.action === 'kill');
+    this.denial = kills.find((d) => d.syscall === this.violation?.syscall) ?? kills[0] ?? null;
+    this.syscall = this.violation?.syscall ?? this.denial?.syscall ?? null;
   }
 }
 
@@ -164,16 +180,21 @@ export class ExitError extends SandboxError {
 }
 
 /**
- * The run was cancelled through its AbortSignal (or a pool closed): confine got SIGTERM, the job
- * its grace period, then SIGKILL. `reason` is the signal's reason. `report` is null when the job
- * never started.
+ * The run was cancelled: through its AbortSignal (or a pool closed), or by anyone who sent confine
+ * SIGTERM or SIGINT (a service manager stopping the worker). confine forwarded the signal, gave
+ * the job its grace period (`killGrace`, `--kill-after`), then killed every process of it.
+ * `reason` is the AbortSignal's reason (undefined when the cancel came from elsewhere);
+ * `cancelledBy` the signal confine received (the report's `cancelled`). `report` is null when
+ * the job never started.
  */
 export class AbortError extends SandboxError {
   override name = 'AbortError';
   readonly reason: unknown;
+  readonly cancelledBy: string | null;
   constructor(message: string, details: Partial<RunDetails>, reason: unknown) {
     super(message, details, reason instanceof Error ? { cause: reason } : undefined);
     this.reason = reason;
+    this.cancelledBy = details.report?.cancelled ?? null;
   }
 }
 
@@ -199,12 +220,20 @@ export class FunctionError extends SandboxError {
 }
 
 /**
- * The error for a finished run that had a report, or null when the outcome is `ok`. Pure: the
- * table tests call it with fabricated reports, the real-run tests check it end to end.
+ * The error for a finished run that had a report, or null when the outcome is `ok` and nothing
+ * cancelled it. Pure: the table tests call it with fabricated reports, the real-run tests check
+ * it end to end. `reason` is the AbortSignal's reason when the client cancelled the run.
  */
-export function classify(details: RunDetails & { report: Report }): SandboxError | null {
+export function classify(details: RunDetails & { report: Report }, reason?: unknown): SandboxError | null {
   const r = details.report;
   const what = r.command.length > 0 ? r.command.join(' ') : details.command.join(' ');
+  // confine received SIGTERM or SIGINT (the report's `cancelled`) and ended the job for it. A
+  // limit that hit first keeps its own outcome and class (docs/report.md); otherwise the job's
+  // ending (killed, or exiting in its grace period, even with 0) is the cancellation's doing.
+  const cancelled = r.cancelled ?? null;
+  if (cancelled !== null && (r.outcome === 'ok' || r.outcome === 'signaled' || r.outcome === 'exit_nonzero')) {
+    return new AbortError(`${what}: cancelled (confine received ${cancelled})`, details, reason);
+  }
   switch (r.outcome) {
     case 'ok':
       return null;
@@ -212,9 +241,12 @@ export function classify(details: RunDetails & { report: Report }): SandboxError
       return new PolicyError(r.setup_error?.message ?? 'confine could not set up the sandbox', details);
     case 'exec_error':
       return new ExecError(
-        r.exit_code === 127
-          ? `${r.exec_error?.path ?? what}: not found in the sandbox`
-          : `${r.exec_error?.path ?? what}: cannot be executed (${r.exec_error?.errno_name ?? 'errno ' + String(r.exec_error?.errno)})`,
+        // confine's own sentence names the path and the cause (a missing interpreter, a mask).
+        r.exec_error?.message !== undefined
+          ? r.exec_error.message
+          : r.exit_code === 127
+            ? `${r.exec_error?.path ?? what}: not found in the sandbox`
+            : `${r.exec_error?.path ?? what}: cannot be executed (${r.exec_error?.errno_name ?? 'errno ' + String(r.exec_error?.errno)})`,
         details,
       );
     case 'oom':
@@ -225,7 +257,7 @@ export function classify(details: RunDetails & { report: Report }): SandboxError
       return new TimeoutError(`${what}: CPU-time limit reached`, details, 'cpu');
     case 'seccomp_violation':
       return new SeccompViolationError(
-        `${what}: forbidden system call ${r.seccomp_violation?.syscall ?? '(unknown; killed by SIGSYS)'}`,
+        `${what}: forbidden system call ${r.seccomp_violation?.syscall ?? r.denials?.find((d) => d.action === 'kill')?.syscall ?? '(unknown; killed by SIGSYS)'}`,
         details,
       );
     case 'file_size_limit':

@@ -1,7 +1,6 @@
 // Options of run() and how they become confine's command line (`confine run --help`,
 // README "Commands"). Pure: the tests check the argv without running anything.
 import type { Readable } from 'node:stream';
-import type { Features } from './features.js';
 
 /** A duration: milliseconds as a number, or confine's own syntax as a string ("30s", "1m30s"). */
 export type Duration = number | string;
@@ -34,7 +33,10 @@ export interface RunOptions {
   network?: 'none' | 'host';
   /** Total bytes of stdout and stderr the job may write; past it the job is killed. */
   maxOutput?: Size;
-  /** How long the job gets between SIGTERM and SIGKILL when cancelled or at a limit. */
+  /**
+   * How long the job gets between SIGTERM and SIGKILL when cancelled (`--kill-after`): confine
+   * itself escalates. Default: the policy's `limits.kill_grace` (2 s unless it says otherwise).
+   */
   killGrace?: Duration;
   /** Run where the host cannot enforce every resource limit (the report says what was not). */
   bestEffort?: boolean;
@@ -115,7 +117,6 @@ export function buildConfineArgs(
   command: string,
   args: readonly string[],
   options: RunOptions,
-  features: Features,
   policy: string | null,
 ): string[] {
   checkText(command, 'command');
@@ -148,23 +149,26 @@ export function buildConfineArgs(
     if (options.network !== 'none' && options.network !== 'host') throw new TypeError(`network: expected 'none' or 'host'`);
     argv.push(`--net=${options.network}`);
   }
-  if (options.maxOutput !== undefined) {
-    const size = formatSize(options.maxOutput, 'maxOutput');
-    // Older confine has no --max-output: the client counts and stops the job itself (run.ts).
-    if (features.maxOutput) argv.push(`--max-output=${size}`);
-  }
+  // confine counts the output and kills the whole job past it (outcome output_limit, exit 153).
+  if (options.maxOutput !== undefined) argv.push(`--max-output=${formatSize(options.maxOutput, 'maxOutput')}`);
+  // The grace between the SIGTERM a cancellation forwards and SIGKILL to every process of the
+  // job: confine's own escalation, so no client timer has to race it.
   if (options.killGrace !== undefined) {
     const grace = typeof options.killGrace === 'number' && options.killGrace === 0 ? '0s' : formatDuration(options.killGrace, 'killGrace');
-    if (features.killAfter) argv.push(`--kill-after=${grace}`);
+    argv.push(`--kill-after=${grace}`);
   }
   if (options.bestEffort) argv.push('--best-effort');
   argv.push(`--report-fd=${REPORT_FD}`);
-  // confine's own lines never mix with the job's stderr: on their own fd where confine has
-  // --log-fd, otherwise not printed at all (the report carries every error's message).
-  if (features.logFd) argv.push(`--log-fd=${LOG_FD}`);
-  else argv.push('--log-level=off');
+  // confine's own lines never mix with the job's stderr: they go to their own fd, which the
+  // client reads into `log`.
+  argv.push(`--log-fd=${LOG_FD}`);
   // confine gives the job /dev/null unless asked to relay its own stdin (the client's pipe).
-  if (features.stdinMode) argv.push(options.stdin === undefined ? '--stdin=null' : '--stdin=relay');
+  argv.push(options.stdin === undefined ? '--stdin=null' : '--stdin=relay');
   argv.push('--', command, ...args);
   return argv;
+}
+
+/** The confine binary: the option, else $CONFINE, else `confine` on the PATH. */
+export function defaultConfinePath(): string {
+  return process.env['CONFINE'] || 'confine';
 }

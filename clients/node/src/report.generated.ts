@@ -49,6 +49,17 @@ export type ConfineRunReportReportVersion1 = {
     dropped_bytes: Count;
     limit_bytes: CountOrNull;
   };
+  denials?: Denial[];
+  audit?: null | {
+    enforcing: false;
+    syscalls: Denial[];
+    paths: {
+      path: string;
+      operation: string;
+      count: Count;
+      first_pid: number;
+    }[];
+  };
   output_area?: null | {
     path: string;
     host: string;
@@ -64,6 +75,7 @@ export type ConfineRunReportReportVersion1 = {
     }[];
     unlisted: Count;
   };
+  cancelled?: string | null;
   enforced: {
     name: string;
     status:
@@ -71,7 +83,8 @@ export type ConfineRunReportReportVersion1 = {
       | 'enforced_fallback'
       | 'best_effort_skipped'
       | 'disabled_by_policy'
-      | 'not_requested';
+      | 'not_requested'
+      | 'audit';
     mechanism: string;
     detail: string;
   }[];
@@ -91,6 +104,7 @@ export type ConfineRunReportReportVersion1 = {
     path: string;
     errno: Errno;
     errno_name: ErrnoName;
+    message?: string;
   } | null;
   seccomp_violation: {
     syscall: string | null;
@@ -108,3 +122,14 @@ export type Count = number;
 export type CountOrNull = number | null;
 export type Errno = number;
 export type ErrnoName = string | null;
+
+export interface Denial {
+  syscall: string;
+  nr: number | null;
+  arch: string | null;
+  action: 'kill' | 'errno';
+  errno: number | null;
+  errno_name: string | null;
+  count: Count;
+  first_pid: number;
+}

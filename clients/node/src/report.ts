@@ -1,7 +1,7 @@
 // The run report confine writes on --report-fd (docs/report.md). The types come from
 // docs/report.schema.json (report.generated.ts, checked against the schema by the tests); this
 // file only names them and adds what a consumer needs to read a report safely.
-import type { ConfineRunReportReportVersion1 } from './report.generated.js';
+import type { ConfineRunReportReportVersion1, Denial } from './report.generated.js';
 
 export type Report = ConfineRunReportReportVersion1;
 export type Outcome = Report['outcome'];
@@ -10,6 +10,12 @@ export type Enforcement = Report['enforced'][number];
 export type SetupErrorInfo = NonNullable<Report['setup_error']>;
 export type ExecErrorInfo = NonNullable<Report['exec_error']>;
 export type SeccompViolationInfo = NonNullable<Report['seccomp_violation']>;
+/** A call the seccomp filter denied and named (docs/report.md, "denials[] and audit"). */
+export type { Denial };
+/** Only from `confine run --audit`: what the filter would have denied, and paths not shown. */
+export type AuditInfo = NonNullable<Report['audit']>;
+/** The output area confine delivered into a host directory (`filesystem.output`, `--output DIR`). */
+export type OutputAreaInfo = NonNullable<Report['output_area']>;
 
 /**
  * Parses the report confine wrote. The layout is versioned (report_version 1); a consumer must

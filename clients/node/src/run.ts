@@ -1,19 +1,12 @@
 // run(): one job through `confine run`, spawned without a shell. The job's stdout and stderr
-// are confine's; the report comes back on its own fd (3), confine's log lines on another (4)
-// where confine has --log-fd; cancellation is SIGTERM to confine, which the job gets with its
-// grace period before SIGKILL.
+// are confine's relay of the job's own; the report comes back on its own fd (3), confine's log
+// lines on another (4, --log-fd), so neither ever mixes with the job's output. Cancellation is
+// SIGTERM to confine, which forwards it to the job and, after the grace (--kill-after), kills
+// every process of the job itself.
 import { spawn, type StdioOptions } from 'node:child_process';
 import { Readable } from 'node:stream';
-import {
-  AbortError,
-  ResourceLimitError,
-  SpawnError,
-  classify,
-  type RunDetails,
-  type SandboxError,
-} from './errors.js';
-import { defaultConfinePath, features, type Features } from './features.js';
-import { buildConfineArgs, durationInMs, LOG_FD, REPORT_FD, sizeInBytes, type RunOptions } from './options.js';
+import { AbortError, SpawnError, classify, type RunDetails, type SandboxError } from './errors.js';
+import { buildConfineArgs, defaultConfinePath, LOG_FD, REPORT_FD, type RunOptions } from './options.js';
 import { parseReport, type Report } from './report.js';
 
 /** A run that ended `ok`. */
@@ -26,7 +19,7 @@ export interface RunResult {
   /** confine's exit code: the job's own for a job that exited (docs/report.md). */
   exitCode: number;
   report: Report;
-  /** confine's own log lines (where confine has --log-fd). */
+  /** confine's own log lines (--log-fd): warnings, and one line saying why a run did not end ok. */
   log: string[];
   /** The target's argv, and the full confine command line that ran. */
   command: string[];
@@ -43,10 +36,6 @@ export interface SettledRun extends Omit<RunResult, 'report' | 'exitCode'> {
 const DEFAULT_MAX_BUFFER = 16 * 1024 * 1024;
 const MAX_REPORT_BYTES = 8 * 1024 * 1024;
 const MAX_LOG_BYTES = 256 * 1024;
-const DEFAULT_GRACE_MS = 2000;
-// confine escalates to SIGKILL itself after the grace period; the client kills confine only if
-// it is still there this much later (an older binary without the escalation, or a hang).
-const BACKSTOP_MS = 5000;
 
 export function run(command: string, args?: readonly string[], options?: RunOptions & { reject?: true }): Promise<RunResult>;
 export function run(command: string, args: readonly string[], options: RunOptions & { reject: false }): Promise<SettledRun>;
@@ -112,33 +101,21 @@ async function execute(command: string, args: readonly string[], options: RunOpt
     settle(new AbortError('cancelled before the job started', base, signal?.reason));
   if (signal?.aborted) return abortedBeforeStart();
 
-  let feats: Features;
-  try {
-    feats = await features(confinePath);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const code = typeof err.code === 'string' ? err.code : null;
-    return settle(new SpawnError(`cannot run ${confinePath}: ${err.message}`, base, code, { cause: e }));
-  }
-  const confineArgs = buildConfineArgs(command, args, options, feats, options.policy ?? null);
+  const confineArgs = buildConfineArgs(command, args, options, options.policy ?? null);
   const details: RunDetails = { ...base, confineArgv: [confinePath, ...confineArgs] };
-  if (signal?.aborted) return abortedBeforeStart();
 
   const env = { ...process.env };
   if (options.policyPath !== undefined && options.policyPath.length > 0) {
     env['CONFINE_POLICY_PATH'] = [...options.policyPath, env['CONFINE_POLICY_PATH'] ?? ''].filter((d) => d).join(':');
   }
   const stdinIsData = typeof options.stdin === 'string' || options.stdin instanceof Uint8Array;
-  const stdio: StdioOptions = [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', 'pipe'];
-  if (feats.logFd) stdio.push('pipe');
+  // fd 3 is the report (--report-fd), fd 4 confine's log (--log-fd).
+  const stdio: StdioOptions = [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'];
   const maxBuffer = options.maxBuffer ?? DEFAULT_MAX_BUFFER;
   const stdout = new Bounded(maxBuffer);
   const stderr = new Bounded(maxBuffer);
   const reportBytes = new Bounded(MAX_REPORT_BYTES);
   const logBytes = new Bounded(MAX_LOG_BYTES);
-  // Older confine has no --max-output: the client counts and stops the job itself.
-  const clientOutputLimit = !feats.maxOutput && options.maxOutput !== undefined ? sizeInBytes(options.maxOutput) : null;
-  const graceMs = (options.killGrace !== undefined ? durationInMs(options.killGrace) : null) ?? DEFAULT_GRACE_MS;
 
   return new Promise<SettledRun>((resolve) => {
     const child = spawn(confinePath, confineArgs, { stdio, env, shell: false, windowsHide: true });
@@ -146,45 +123,25 @@ async function execute(command: string, args: readonly string[], options: RunOpt
     let exited = false;
     let cancelReason: unknown = undefined;
     let cancelled = false;
-    let outputExceeded = false;
-    let outputSeen = 0;
-    let backstop: NodeJS.Timeout | undefined;
 
-    // SIGTERM to confine; it forwards it to the job and escalates to SIGKILL after the grace.
-    const stop = () => {
-      if (exited || backstop !== undefined) return;
-      child.kill('SIGTERM');
-      backstop = setTimeout(() => {
-        if (!exited) child.kill('SIGKILL');
-      }, graceMs + BACKSTOP_MS);
-    };
+    // SIGTERM to confine, once: it forwards it to the job and, if the job is still there after
+    // the grace (killGrace, else the policy's limits.kill_grace), SIGKILLs every process of the
+    // job and reports `cancelled`. No client timer: confine's escalation is the one that knows
+    // the job's processes, and killing confine early would cut its cleanup and its report short.
     const cancel = (reason: unknown) => {
       if (cancelled || exited) return;
       cancelled = true;
       cancelReason = reason;
-      stop();
+      child.kill('SIGTERM');
     };
     const onAbort = () => cancel(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
 
     const deliver = (buffer: Bounded, callback: ((chunk: Buffer) => void) | undefined) => (chunk: Buffer) => {
-      let part = chunk;
-      if (clientOutputLimit !== null) {
-        const room = clientOutputLimit - outputSeen;
-        outputSeen += chunk.length;
-        if (room < chunk.length) {
-          part = chunk.subarray(0, Math.max(0, room));
-          if (!outputExceeded) {
-            outputExceeded = true;
-            stop();
-          }
-        }
-        if (part.length === 0) return;
-      }
-      buffer.push(part);
+      buffer.push(chunk);
       if (callback) {
         try {
-          callback(part);
+          callback(chunk);
         } catch (e) {
           cancel(e);
         }
@@ -193,7 +150,7 @@ async function execute(command: string, args: readonly string[], options: RunOpt
     child.stdout?.on('data', deliver(stdout, options.onStdout));
     child.stderr?.on('data', deliver(stderr, options.onStderr));
     const reportStream = child.stdio[REPORT_FD] as Readable | null;
-    const logStream = feats.logFd ? (child.stdio[LOG_FD] as Readable | null) : null;
+    const logStream = child.stdio[LOG_FD] as Readable | null;
     reportStream?.on('data', (c: Buffer) => reportBytes.push(c));
     logStream?.on('data', (c: Buffer) => logBytes.push(c));
     for (const s of [child.stdout, child.stderr, reportStream, logStream]) s?.on('error', () => {});
@@ -215,7 +172,6 @@ async function execute(command: string, args: readonly string[], options: RunOpt
     });
     child.on('close', (code: number | null, killedBy: NodeJS.Signals | null) => {
       exited = true;
-      if (backstop !== undefined) clearTimeout(backstop);
       signal?.removeEventListener('abort', onAbort);
 
       const d: RunDetails = {
@@ -252,20 +208,10 @@ async function execute(command: string, args: readonly string[], options: RunOpt
         resolve(settle(new SpawnError(`confine ${how} without a report${said ? `: ${said}` : ''}`, d), d, extra));
         return;
       }
-      if (report.outcome === 'setup_error' && d.stderr.length > 0) {
-        // The job never ran, so whatever is on stderr is confine's own message about why.
-        d.log = [...d.log, ...d.stderr.split('\n').filter((l) => l.length > 0)];
-        d.stderr = '';
-      }
       const withReport = { ...d, report };
-      let error: SandboxError | null;
-      if (outputExceeded) {
-        error = new ResourceLimitError(`${d.command.join(' ')}: output limit of ${String(options.maxOutput)} reached`, withReport, 'output');
-      } else if (cancelled && report.outcome !== 'ok') {
-        error = new AbortError(`${d.command.join(' ')}: cancelled`, withReport, cancelReason);
-      } else {
-        error = classify(withReport);
-      }
+      // The report's `cancelled` says whether confine received the SIGTERM before the job ended
+      // (classify maps it to AbortError); a job that had already ended by then keeps its outcome.
+      const error: SandboxError | null = classify(withReport, cancelled ? cancelReason : undefined);
       resolve(settle(error, withReport, extra));
     });
   });

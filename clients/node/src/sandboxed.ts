@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { FunctionError, ResourceLimitError, SandboxError, type RemoteErrorInfo, type RunDetails } from './errors.js';
+import { AbortError, FunctionError, ResourceLimitError, SandboxError, type RemoteErrorInfo, type RunDetails } from './errors.js';
 import { sizeInBytes, type RunOptions, type Size } from './options.js';
 import { run } from './run.js';
 
@@ -228,7 +228,7 @@ export function sandboxed<A extends unknown[], R>(
       }
     }
     const outcome = settled.report?.outcome;
-    if (frame && !frame.ok && frame.error && (outcome === 'exit_nonzero' || outcome === 'ok')) {
+    if (frame && !frame.ok && frame.error && (outcome === 'exit_nonzero' || outcome === 'ok') && !(settled.error instanceof AbortError)) {
       throw new FunctionError(details, frame.error);
     }
     if (settled.error !== null) {

@@ -1,7 +1,7 @@
 // Every error class from a real run of the real confine: run() rejects with exactly one of
 // them, carrying the report (checked against the schema), for each way a job can end.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import {
@@ -18,8 +18,7 @@ import {
   run,
   type RunOptions,
 } from '../src/index.js';
-import { features } from '../src/features.js';
-import { assertSchemaValid, confinePath, enforcement, policiesDir, policyFile, python, tag, tempDir, waitGone } from './helpers.js';
+import { assertSchemaValid, confinePath, enforcement, policiesDir, policyFile, processesWith, python, tag, tempDir, waitGone } from './helpers.js';
 
 const base: RunOptions = { policy: 'default', confinePath };
 
@@ -53,6 +52,9 @@ test('wall-time limit: TimeoutError, which = wall', async () => {
   assert.equal(e.report.outcome, 'wall_timeout');
   assert.equal(e.exitCode, 124);
   assert.ok(Date.now() - started < 10_000);
+  // confine's own line about it is on its log fd (--log-fd), never in the job's stderr.
+  assert.ok(e.log.some((l) => /wall time limit .* reached; job killed/.test(l)), JSON.stringify(e.log));
+  assert.equal(e.stderr, '');
 });
 
 test('CPU-time limit: TimeoutError, which = cpu', async () => {
@@ -65,9 +67,11 @@ test('CPU-time limit: TimeoutError, which = cpu', async () => {
 
 // A cgroup memory controller gives an OOM kill; without one (this kind of host) confine falls
 // back to RLIMIT_AS, the allocation fails inside the job, and it exits by itself.
+// bestEffort: a limit given on the command line is otherwise required, and refused (PolicyError)
+// where the controller is missing.
 test('memory limit: ResourceLimitError(memory) under a cgroup, the job failing by itself under the RLIMIT_AS fallback', async () => {
   const hog = 'chunks = []\nwhile True:\n    chunks.append(bytearray(16 << 20))\n';
-  const settled = await run(python, ['-c', hog], { ...base, memory: '256M', reject: false });
+  const settled = await run(python, ['-c', hog], { ...base, memory: '256M', bestEffort: true, reject: false });
   assertSchemaValid(settled.report);
   if (enforcement(settled.report, 'memory_limit') === 'enforced') {
     assert.ok(settled.error instanceof ResourceLimitError, String(settled.error));
@@ -91,7 +95,7 @@ test('pids limit: ResourceLimitError(pids) under a cgroup, fork failing with EAG
     '            os._exit(0)\n' +
     'except BlockingIOError:\n' +
     '    sys.exit("fork refused")\n';
-  const settled = await run(python, ['-c', bomb, marker], { ...base, pids: 12, reject: false });
+  const settled = await run(python, ['-c', bomb, marker], { ...base, pids: 12, bestEffort: true, reject: false });
   assertSchemaValid(settled.report);
   if (enforcement(settled.report, 'pids_limit') === 'enforced') {
     assert.ok(settled.error instanceof ResourceLimitError, String(settled.error));
@@ -128,12 +132,10 @@ test('output limit: ResourceLimitError(output), the output cut at the limit', as
   assert.ok(Buffer.concat(chunks).length <= 65536);
   assert.match(e.stdout, /^(confine\n)+/);
   assertSchemaValid(e.report);
-  if ((await features(confinePath)).maxOutput) {
-    // confine enforces it itself (contract: outcome output_limit, exit 153).
-    assert.equal(e.report.outcome, 'output_limit');
-    assert.deepEqual(e.report.limits_hit, ['output']);
-    assert.equal(e.exitCode, 153);
-  }
+  // confine enforces it itself (contract: outcome output_limit, exit 153).
+  assert.equal(e.report.outcome, 'output_limit');
+  assert.deepEqual(e.report.limits_hit, ['output']);
+  assert.equal(e.exitCode, 153);
 });
 
 test('seccomp: SeccompViolationError naming the syscall', async () => {
@@ -143,6 +145,12 @@ test('seccomp: SeccompViolationError naming the syscall', async () => {
   );
   assert.equal(e.syscall, 'unshare');
   assertSchemaValid(e.report);
+  // The report names the denial (seccomp user notification, which this host has): the kill,
+  // with the call's number and the pid that made it.
+  assert.equal(e.denial?.syscall, 'unshare');
+  assert.equal(e.denial?.action, 'kill');
+  assert.equal(e.denial?.nr, 272);
+  assert.deepEqual(e.denials.map((d) => d.syscall), ['unshare']);
   assert.equal(e.report.outcome, 'seccomp_violation');
   assert.equal(e.exitCode, 159);
   assert.equal(e.stdout, '');
@@ -255,16 +263,43 @@ test('abort: AbortError, and no process of the job left behind', async () => {
     );
     assert.equal((e.reason as Error).message, 'user cancelled');
     assert.ok(Date.now() - started < 20_000);
-    if (e.report !== null) {
-      assertSchemaValid(e.report);
-      assert.notEqual(e.report.outcome, 'ok');
-    } else {
-      // Only an older confine without SIGTERM escalation leaves the client to kill it.
-      assert.ok(ignoresTerm, 'a job that honours SIGTERM ends with a report');
-    }
-    if (!ignoresTerm) assert.equal(e.report?.target.signal_name, 'SIGTERM');
+    // confine escalated by itself (--kill-after): the run has its report either way, and the
+    // report says confine was cancelled by SIGTERM.
+    assert.ok(e.report !== null, 'a cancelled run ends with a report');
+    assertSchemaValid(e.report);
+    assert.equal(e.report.cancelled, 'SIGTERM');
+    assert.equal(e.cancelledBy, 'SIGTERM');
+    assert.equal(e.report.outcome, 'signaled');
+    assert.equal(e.report.target.signal_name, ignoresTerm ? 'SIGKILL' : 'SIGTERM');
+    assert.ok(e.confineArgv.includes('--kill-after=500ms'), e.confineArgv.join(' '));
     assert.deepEqual(await waitGone(marker), [], `processes of the ${marker} job are still there`);
   }
+});
+
+// Cancelled from elsewhere (a service manager stopping the worker sends confine SIGTERM): no
+// AbortSignal was involved, and the report's `cancelled` alone makes it an AbortError.
+test('SIGTERM to confine itself: AbortError from the report, no reason', async () => {
+  const marker = tag('sigterm');
+  let sent = false;
+  const e = await rejectsWith(
+    run(python, ['-c', 'import time; print("ready", flush=True); time.sleep(60)', marker], {
+      ...base,
+      onStdout: (chunk) => {
+        if (sent || !chunk.toString().includes('ready')) return;
+        // confine's own process: the one whose argv starts with its path (the job's starts with python).
+        const confinePid = processesWith(marker).find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] === confinePath);
+        assert.ok(confinePid !== undefined, 'confine is running');
+        process.kill(confinePid, 'SIGTERM');
+        sent = true;
+      },
+    }),
+    AbortError,
+  );
+  assert.equal(e.reason, undefined);
+  assert.equal(e.cancelledBy, 'SIGTERM');
+  assertSchemaValid(e.report);
+  assert.equal(e.report?.cancelled, 'SIGTERM');
+  assert.deepEqual(await waitGone(marker), []);
 });
 
 test('abort before start: AbortError without running anything', async () => {

@@ -1,9 +1,10 @@
 // The client's pure parts, without confine: the command line it builds, the mapping from
-// outcomes to error classes as a table, the features it reads from --help, the pool's option
-// merge, and the result frame of sandboxed().
+// outcomes to error classes as a table (with the report's cancelled and denials), the pool's
+// option merge, and the result frame of sandboxed().
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  AbortError,
   ExecError,
   ExitError,
   PolicyError,
@@ -16,12 +17,8 @@ import {
   mergeOptions,
   type Report,
 } from '../src/index.js';
-import { parseFeatures, type Features } from '../src/features.js';
 import { buildConfineArgs, durationInMs, formatDuration, formatSize, sizeInBytes } from '../src/options.js';
 import { FrameSplitter } from '../src/sandboxed.js';
-
-const none: Features = { logFd: false, maxOutput: false, stdinMode: false, killAfter: false };
-const all: Features = { logFd: true, maxOutput: true, stdinMode: true, killAfter: true };
 
 test('buildConfineArgs: every option as one --flag=value element, the command after --', () => {
   const argv = buildConfineArgs(
@@ -43,7 +40,6 @@ test('buildConfineArgs: every option as one --flag=value element, the command af
       bestEffort: true,
       stdin: 'input',
     },
-    all,
     '/etc/confine/policies/imagemagick.toml',
   );
   assert.deepEqual(argv, [
@@ -76,22 +72,23 @@ test('buildConfineArgs: every option as one --flag=value element, the command af
   ]);
 });
 
-test('buildConfineArgs: without the newer flags, confine logs nothing and the client does the rest', () => {
-  const argv = buildConfineArgs('/bin/true', [], { maxOutput: 10, killGrace: 100 }, none, null);
-  assert.deepEqual(argv, ['run', '--report-fd=3', '--log-level=off', '--', '/bin/true']);
-  // The job reads end-of-file at once unless the client has input for it.
-  assert.ok(buildConfineArgs('/bin/true', [], {}, all, null).includes('--stdin=null'));
-  assert.ok(!buildConfineArgs('/bin/true', [], { stdin: 'x' }, none, null).some((a) => a.startsWith('--stdin')));
+test('buildConfineArgs: the report and the log on their own fds; the grace is the policy\'s unless given', () => {
+  const argv = buildConfineArgs('/bin/true', [], {}, null);
+  // The job reads end-of-file at once unless the client has input for it; no --kill-after, so
+  // the policy's limits.kill_grace applies.
+  assert.deepEqual(argv, ['run', '--report-fd=3', '--log-fd=4', '--stdin=null', '--', '/bin/true']);
+  assert.ok(buildConfineArgs('/bin/true', [], { killGrace: '30s' }, null).includes('--kill-after=30s'));
+  assert.ok(buildConfineArgs('/bin/true', [], { stdin: 'x' }, null).includes('--stdin=relay'));
 });
 
 test('buildConfineArgs refuses what cannot be passed safely', () => {
-  assert.throws(() => buildConfineArgs('a\0b', [], {}, none, null), TypeError);
-  assert.throws(() => buildConfineArgs('x', ['ok', 'no\0pe'], {}, none, null), TypeError);
-  assert.throws(() => buildConfineArgs('x', [], { env: { 'BAD NAME': '1' } }, none, null), TypeError);
-  assert.throws(() => buildConfineArgs('x', [], { pids: 0 }, none, null), TypeError);
-  assert.throws(() => buildConfineArgs('x', [], { timeout: 1.5 }, none, null), TypeError);
-  assert.throws(() => buildConfineArgs('x', [], { network: 'lan' as 'none' }, none, null), TypeError);
-  assert.throws(() => buildConfineArgs('', [], {}, none, null), TypeError);
+  assert.throws(() => buildConfineArgs('a\0b', [], {}, null), TypeError);
+  assert.throws(() => buildConfineArgs('x', ['ok', 'no\0pe'], {}, null), TypeError);
+  assert.throws(() => buildConfineArgs('x', [], { env: { 'BAD NAME': '1' } }, null), TypeError);
+  assert.throws(() => buildConfineArgs('x', [], { pids: 0 }, null), TypeError);
+  assert.throws(() => buildConfineArgs('x', [], { timeout: 1.5 }, null), TypeError);
+  assert.throws(() => buildConfineArgs('x', [], { network: 'lan' as 'none' }, null), TypeError);
+  assert.throws(() => buildConfineArgs('', [], {}, null), TypeError);
 });
 
 test('durations and sizes', () => {
@@ -104,16 +101,6 @@ test('durations and sizes', () => {
   assert.equal(sizeInBytes('1.5G'), 1.5 * 1024 ** 3);
   assert.equal(sizeInBytes('64kib'), 65536);
   assert.equal(sizeInBytes('lots'), null);
-});
-
-test('parseFeatures reads the flags from confine run --help', () => {
-  const old = '  --report-fd INT   Write the JSON report\n  --log-level TEXT  trace, debug\n  --env TEXT ...   Set NAME=VALUE\n';
-  assert.deepEqual(parseFeatures(old), none);
-  const current =
-    '  --report-fd INT\n  --log-fd INT   confine\'s own lines\n  --max-output TEXT\n  --stdin TEXT:{null,relay}\n  --kill-after TEXT\n';
-  assert.deepEqual(parseFeatures(current), all);
-  // A flag that merely starts with another's name does not count.
-  assert.equal(parseFeatures('  --log-fdx INT\n').logFd, false);
 });
 
 /** A report as confine writes it, with the fields an outcome sets. */
@@ -139,6 +126,9 @@ function report(outcome: string, patch: Partial<Report> = {}): Report {
   };
 }
 
+const socketErrno = { syscall: 'socket', nr: 41, arch: 'x86_64', action: 'errno' as const, errno: 13, errno_name: 'EACCES', count: 3, first_pid: 2 };
+const keyctlKill = { syscall: 'keyctl', nr: 250, arch: 'x86_64', action: 'kill' as const, errno: null, errno_name: null, count: 1, first_pid: 2 };
+
 const details = (r: Report) => ({ report: r, exitCode: r.exit_code, stdout: '', stderr: '', command: ['job'], confineArgv: [], log: [] });
 
 test('classify: each outcome maps to exactly one error class', () => {
@@ -158,6 +148,18 @@ test('classify: each outcome maps to exactly one error class', () => {
     [report('exit_nonzero', { exit_code: 2, target: { exit_code: 2, signal: null, signal_name: null, core_dumped: false } }), ExitError, { jobExitCode: 2 }],
     [report('exit_nonzero', { exit_code: 1, limits_hit: ['pids'], target: { exit_code: 1, signal: null, signal_name: null, core_dumped: false } }), ResourceLimitError, { which: 'pids' }],
     [report('something_new', { exit_code: 99 }), SandboxError, { outcome: 'something_new' }],
+    // exec_error.message: confine's sentence for the cause becomes the error's message.
+    [report('exec_error', { exit_code: 127, exec_error: { path: '/job/run', errno: 2, errno_name: 'ENOENT', message: '/job/run: its interpreter /lib64/ld-linux-x86-64.so.2 is not in the sandbox' } }), ExecError,
+      { reason: 'not_found', detail: '/job/run: its interpreter /lib64/ld-linux-x86-64.so.2 is not in the sandbox', message: '/job/run: its interpreter /lib64/ld-linux-x86-64.so.2 is not in the sandbox' }],
+    // The report's cancelled: confine got SIGTERM/SIGINT and ended the job for it.
+    [report('signaled', { exit_code: 143, cancelled: 'SIGTERM', target: { exit_code: null, signal: 15, signal_name: 'SIGTERM', core_dumped: false } }), AbortError, { cancelledBy: 'SIGTERM', reason: undefined }],
+    [report('exit_nonzero', { exit_code: 1, cancelled: 'SIGINT', target: { exit_code: 1, signal: null, signal_name: null, core_dumped: false } }), AbortError, { cancelledBy: 'SIGINT' }],
+    [report('ok', { cancelled: 'SIGTERM', target: { exit_code: 0, signal: null, signal_name: null, core_dumped: false } }), AbortError, { cancelledBy: 'SIGTERM' }],
+    // ... unless a limit hit first: that limit's class.
+    [report('wall_timeout', { exit_code: 124, cancelled: 'SIGTERM', limits_hit: ['wall_time'] }), TimeoutError, { which: 'wall' }],
+    // Denials: the kill names the syscall even without seccomp_violation; errno denials are facts.
+    [report('seccomp_violation', { exit_code: 159, denials: [socketErrno, keyctlKill] }), SeccompViolationError, { syscall: 'keyctl', denial: keyctlKill, denials: [socketErrno, keyctlKill] }],
+    [report('ok', { cancelled: null, denials: [socketErrno], target: { exit_code: 0, signal: null, signal_name: null, core_dumped: false } }), null, {}],
   ];
   for (const [r, cls, props] of table) {
     const e = classify(details(r));
