@@ -21,6 +21,13 @@ export interface RunOptions {
   rw?: string[];
   /** Working directory inside the sandbox. */
   cwd?: string;
+  /**
+   * A host directory for the job's results (`--output`): the job writes to its output area
+   * (`/out` unless the policy says otherwise), a capped tmpfs whose regular files confine copies
+   * into this directory when the job ends; it must not exist (or be empty). What was copied and
+   * what was refused (symlinks, FIFOs, odd names) is in `report.output_area`.
+   */
+  output?: string;
   /** Variables set in the job's environment (the policy decides what else passes). */
   env?: Record<string, string>;
   /** Wall-time limit of the job. */
@@ -129,6 +136,7 @@ export function buildConfineArgs(
   for (const p of options.ro ?? []) argv.push(`--ro=${checkText(p, 'ro')}`);
   for (const p of options.rw ?? []) argv.push(`--rw=${checkText(p, 'rw')}`);
   if (options.cwd !== undefined) argv.push(`--cwd=${checkText(options.cwd, 'cwd')}`);
+  if (options.output !== undefined) argv.push(`--output=${checkText(options.output, 'output')}`);
   for (const [name, value] of Object.entries(options.env ?? {})) {
     if (!envName.test(name)) throw new TypeError(`env: ${JSON.stringify(name)} is not a variable name`);
     if (typeof value !== 'string' || value.includes('\0')) throw new TypeError(`env.${name}: expected a string without NUL`);

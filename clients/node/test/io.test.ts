@@ -113,3 +113,31 @@ test('env, cwd and a read-write directory reach the job', async (t) => {
   const { readFileSync } = await import('node:fs');
   assert.equal(readFileSync(path.join(dir, 'out.txt'), 'utf8'), 'hi there');
 });
+
+// The output area (`output`): the input read-only as the working dir, the results written to
+// /out and delivered by confine into a new host directory; a symlink planted there is refused.
+test('output: the job writes to /out, confine delivers the regular files and lists the refused', async (t) => {
+  const dir = tempDir(t, 'area', 0o755);
+  const input = path.join(dir, 'in');
+  const delivered = path.join(dir, 'out');
+  const { lstatSync, mkdirSync, readFileSync } = await import('node:fs');
+  mkdirSync(input, { mode: 0o755 });
+  writeFileSync(path.join(input, 'data.txt'), 'three words here\n', { mode: 0o644 });
+  const script =
+    'import os\n' +
+    'words = open("data.txt").read().split()\n' +
+    'open("/out/count.txt", "w").write(str(len(words)))\n' +
+    'os.symlink("/etc/passwd", "/out/link")\n' +
+    'try:\n    open("data.txt", "a")\nexcept OSError as e:\n    print(e.strerror)\n';
+  const r = await run(python, ['-c', script], { ...base, ro: [input], cwd: input, output: delivered });
+  // The input is not writable (EACCES for a file the sandbox's uid does not own, else EROFS).
+  assert.match(r.stdout, /^(Permission denied|Read-only file system)\n$/);
+  assert.equal(readFileSync(path.join(delivered, 'count.txt'), 'utf8'), '3');
+  assert.throws(() => lstatSync(path.join(delivered, 'link')), { code: 'ENOENT' });
+  assertSchemaValid(r.report);
+  const area = r.report.output_area;
+  assert.ok(area, 'the report has output_area');
+  assert.equal(area.host, delivered);
+  assert.deepEqual(area.copied.map((c) => c.name), ['count.txt']);
+  assert.deepEqual(area.refused.map((x) => [x.name, x.reason]), [['link', 'symlink']]);
+});
