@@ -96,6 +96,10 @@ export function commandFor(job: ConversionJob): { policy: string; command: strin
 export function retryable(error: unknown): boolean {
   if (error instanceof PolicyError) return error.step !== 'policy' && error.step !== 'command_line';
   if (error instanceof SpawnError) return true;
+  // Cancelled by a SIGTERM/SIGINT that confine received from its machine (the report's
+  // `cancelled`, with no abort of the job's own signal behind it: a Ctrl-C or a shutdown of the
+  // worker's host) rather than by the producer: the job did nothing wrong, so another try.
+  if (error instanceof AbortError) return error.cancelledBy !== null && error.reason === undefined;
   if (
     error instanceof TimeoutError ||
     error instanceof ResourceLimitError ||

@@ -42,6 +42,10 @@ test('setup errors are retried, policy violations and the job\'s own failures ne
   assert.equal(retryable(new SeccompViolationError('s', {})), false);
   assert.equal(retryable(new ExitError('e', {})), false);
   assert.equal(retryable(new AbortError('a', {}, 'stop')), false);
+  // confine was cancelled by its machine, not by the producer: another try.
+  const signaled = { cancelled: 'SIGINT' } as unknown as Report;
+  assert.equal(retryable(new AbortError('a', { report: signaled }, undefined)), true);
+  assert.equal(retryable(new AbortError('a', { report: signaled }, 'cancelled by the producer')), false);
   assert.equal(retryable(new BadInputError('b')), false);
   assert.equal(retryable(new Error('redis went away')), true);
 });
