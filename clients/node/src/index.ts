@@ -20,4 +20,13 @@ export {
   type RemoteErrorInfo,
   type RunDetails,
 } from './errors.js';
-export { parseReport, type Report, type Outcome, type LimitHit, type Enforcement } from './report.js';
+export {
+  parseReport,
+  type Report,
+  type Outcome,
+  type LimitHit,
+  type Enforcement,
+  type Denial,
+  type AuditInfo,
+  type OutputAreaInfo,
+} from './report.js';
