@@ -20,8 +20,9 @@ export const QUEUE_NAME = 'conversions';
 
 /**
  * A conversion job as the producer submits it. Files travel by path: `dir` is a directory
- * under the shared directory that every worker machine mounts at the same place; `input`,
- * `output` (and a python job's `script`) are file names in it.
+ * under the shared directory that every worker machine mounts at the same place; `input` (and a
+ * python job's `script`) are file names in it, and `output` the name of the file the tool
+ * writes, which confine delivers into a new directory of the attempt's inside `dir`.
  */
 export interface ConversionJob {
   tool: 'imagemagick' | 'pandoc' | 'python';
@@ -36,6 +37,7 @@ export interface ConversionJob {
 
 /** What a completed job stores as its result: where the output is, and confine's report. */
 export interface ConversionResult {
+  /** The delivered file: `<dir>/<the attempt's output dir>/<output>`. */
   output: string;
   worker: string;
   report: Report;
@@ -72,15 +74,22 @@ export function jobDirectory(sharedDir: string, job: ConversionJob): string {
   return dir;
 }
 
-/** The shipped preset and the command line for each tool (absolute paths: no PATH lookup). */
+/** Where the tool writes inside the sandbox: the output area confine delivers (`--output`). */
+export const OUT_AREA = '/out';
+
+/**
+ * The shipped preset and the command line for each tool (absolute paths: no PATH lookup). The
+ * tool reads its input in its working dir (the job dir, read-only) and writes to the output area.
+ */
 export function commandFor(job: ConversionJob): { policy: string; command: string; args: string[] } {
+  const out = `${OUT_AREA}/${job.output}`;
   switch (job.tool) {
     case 'imagemagick':
-      return { policy: 'imagemagick', command: '/usr/bin/convert', args: [job.input, job.output] };
+      return { policy: 'imagemagick', command: '/usr/bin/convert', args: [job.input, out] };
     case 'pandoc':
-      return { policy: 'pandoc', command: '/usr/bin/pandoc', args: [job.input, '-o', job.output] };
+      return { policy: 'pandoc', command: '/usr/bin/pandoc', args: [job.input, '-o', out] };
     case 'python':
-      return { policy: 'python', command: '/usr/bin/python3', args: [job.script ?? '', job.input, job.output] };
+      return { policy: 'python', command: '/usr/bin/python3', args: [job.script ?? '', job.input, out] };
     default:
       throw new BadInputError(`unknown tool ${JSON.stringify((job as { tool: unknown }).tool)}`);
   }

@@ -1,5 +1,6 @@
 // A BullMQ worker that runs each conversion job in a confine sandbox through @confine/client:
-// the tool's shipped preset, the job's directory read-write, progress from the job's output,
+// the tool's shipped preset, the job's directory read-only as the working dir and the tool's
+// result delivered from the output area into a new directory per attempt, progress from the job's output,
 // cancellation through BullMQ's per-job AbortSignal, every attempt's report in the job's log and
 // the last one in its result.
 //
@@ -11,6 +12,7 @@
 // controllers), LOCK_DURATION_MS and STALLED_INTERVAL_MS (BullMQ's stalled-job detection),
 // DELEGATED_CGROUP=1 (a systemd service with Delegate=yes: the worker moves into a leaf of the
 // service's cgroup and confine puts the jobs' cgroups beside it; src/cgroup.ts).
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,10 +75,16 @@ export function processor(settings: WorkerSettings, redis: Redis) {
     const onLine = (line: string) => {
       for (const p of progressIn(line)) progress = progress.then(() => job.updateProgress(p)).catch(() => {});
     };
+    // The output area mode (README): the job dir read-only, the tool writes to /out, and confine
+    // copies the regular files from there into a directory it creates for this attempt (none of
+    // a hostile input's symlinks, FIFOs or odd names, and within the area's size cap). A retry,
+    // or a job whose first worker died mid-run, never mixes its output with another attempt's.
+    const delivered = path.join(dir, `out-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`);
     const settled = await run(cmd.command, cmd.args, {
       policy: cmd.policy,
-      rw: [dir],
+      ro: [dir],
       cwd: dir,
+      output: delivered,
       ...(job.data.timeout !== undefined ? { timeout: job.data.timeout } : {}),
       ...(settings.bestEffort ? { bestEffort: true } : {}),
       ...(settings.confinePath !== undefined ? { confinePath: settings.confinePath } : {}),
@@ -94,7 +102,7 @@ export function processor(settings: WorkerSettings, redis: Redis) {
       throw retryable(e) ? new Error(message) : new UnrecoverableError(message);
     }
     await job.updateProgress(100);
-    return { output: path.join(dir, job.data.output), worker: settings.name, report: settled.report as NonNullable<typeof settled.report> };
+    return { output: path.join(delivered, job.data.output), worker: settings.name, report: settled.report as NonNullable<typeof settled.report> };
   };
 }
 

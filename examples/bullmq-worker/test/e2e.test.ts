@@ -174,7 +174,11 @@ test('BullMQ workers run 50 conversion jobs in confine sandboxes', { timeout: 24
       const result = job.returnvalue;
       assert.equal(result.report.outcome, 'ok', where);
       assert.deepEqual(result.report, reports.at(-1), 'the result carries the last report');
-      assert.equal(result.output, path.join(shared, job.data.dir, job.data.output));
+      // Delivered from the output area into a directory of the attempt's inside the job dir.
+      assert.equal(path.dirname(path.dirname(result.output)), path.join(shared, job.data.dir));
+      assert.equal(path.basename(result.output), job.data.output);
+      assert.equal(result.report.output_area?.host, path.dirname(result.output), where);
+      assert.deepEqual(result.report.output_area?.copied.map((c) => c.name), [job.data.output], where);
       finishers.add(result.worker);
       return readFileSync(result.output);
     };

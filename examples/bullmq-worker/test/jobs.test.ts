@@ -25,9 +25,9 @@ test('job directories stay inside the shared directory; file names are plain nam
 });
 
 test('each tool runs its shipped preset with an absolute program path', () => {
-  assert.deepEqual(commandFor(job({})), { policy: 'imagemagick', command: '/usr/bin/convert', args: ['in.svg', 'out.png'] });
-  assert.deepEqual(commandFor(job({ tool: 'pandoc', input: 'a.md', output: 'a.html' })), { policy: 'pandoc', command: '/usr/bin/pandoc', args: ['a.md', '-o', 'a.html'] });
-  assert.deepEqual(commandFor(job({ tool: 'python', script: 't.py' })).args, ['t.py', 'in.svg', 'out.png']);
+  assert.deepEqual(commandFor(job({})), { policy: 'imagemagick', command: '/usr/bin/convert', args: ['in.svg', '/out/out.png'] });
+  assert.deepEqual(commandFor(job({ tool: 'pandoc', input: 'a.md', output: 'a.html' })), { policy: 'pandoc', command: '/usr/bin/pandoc', args: ['a.md', '-o', '/out/a.html'] });
+  assert.deepEqual(commandFor(job({ tool: 'python', script: 't.py' })).args, ['t.py', 'in.svg', '/out/out.png']);
   assert.throws(() => commandFor(job({ tool: 'bash' as 'python' })), BadInputError);
 });
 
