@@ -18,6 +18,14 @@ packages=(
   libmagickcore-6.q16-6-extra  # ImageMagick's SVG coder (without it SVG input does not convert)
   poppler-utils                # pdfinfo, pdftotext: checking the converters' PDFs
   python3-yaml                 # the Python policy's test: an installed add-on package stays out
+  # The Node client's tests (scripts/test-clients.sh: clients/node, examples/bullmq-worker) and
+  # node.toml's workload test need Node.js >= 20 with npm. The project's machines come with
+  # NodeSource's Node.js 20, whose nodejs package includes npm and conflicts with Debian's `npm`
+  # (so that package is not listed: installing it would replace Node 20 with Debian's 18). On a
+  # plain Debian 12 this line gives Node 18 without npm, and test-clients.sh stops saying so.
+  # The npm packages themselves come from the npm registry (npm ci, from the lockfiles).
+  nodejs
+  redis-server                 # the BullMQ example's end-to-end test starts its own (examples/bullmq-worker)
   clang libclang-rt-14-dev     # libFuzzer for the policy and command-line fuzz targets
   apparmor                     # apparmor_parser: the shipped AppArmor profile must parse
 )

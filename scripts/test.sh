@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# The whole test suite: build, unit, integration and workload tests, the integration tests
-# again as an unprivileged user (the rootless path), the cgroup v2 tests in a VM, then soak,
-# fuzzing and the sanitizer builds.
+# The whole test suite: build, unit, integration and workload tests, the Node client's tests,
+# the integration tests again as an unprivileged user (the rootless path), the cgroup v2 tests
+# in a VM, then soak, fuzzing and the sanitizer builds.
 # Exit status is the verdict.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
 status=0
 ctest --test-dir build --output-on-failure -j2 --timeout 300 --label-exclude vm || status=1
+# The Node client and its BullMQ example against the binary just built (scripts/test-clients.sh:
+# npm packages from the committed lockfiles, node's own test runner, a redis-server of its own).
+scripts/test-clients.sh || status=1
 if [ "$(id -u)" -eq 0 ] && [ -x scripts/integration-rootless.sh ]; then
   scripts/integration-rootless.sh build || status=1
 fi
