@@ -77,6 +77,19 @@ long call_clock_settime() {
   return ::syscall(SYS_clock_settime, CLOCK_MONOTONIC, &ts);
 }
 
+// lsm_list_modules (Linux 6.8, number 461 on every architecture with the generic table): harmless
+// (it lists the active LSMs) and newer than libseccomp 2.5.4, so no policy can name it: the
+// stand-in for "a syscall added after the allow-list was written".
+constexpr long kLsmListModules = 461;
+long call_lsm_list_modules() {
+  uint64_t ids[64] = {};
+  uint32_t size = sizeof ids;
+  return ::syscall(kLsmListModules, ids, &size, 0);
+}
+
+// A number past every syscall table: the kernel's own answer is ENOSYS.
+long call_past_the_table() { return ::syscall(1000, 0, 0, 0); }
+
 struct Syscall {
   const char* name;
   long (*call)();
@@ -123,6 +136,10 @@ constexpr Syscall kSyscalls[] = {
     {"write", [] { return ::syscall(SYS_write, STDOUT_FILENO, "", 0); }},
     {"openat", [] { return close_if_fd(::syscall(SYS_openat, AT_FDCWD, "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)); }},
     {"uname", call_uname},
+    // Not in @confine-base, the shipped allow-list: known, unknown to libseccomp, unknown to the kernel.
+    {"personality", [] { return ::syscall(SYS_personality, 0xffffffffUL); }},  // a query: changes nothing
+    {"lsm_list_modules", call_lsm_list_modules},
+    {"nr-1000", call_past_the_table},
 };
 
 int cmd_try_syscall(Args a) {
