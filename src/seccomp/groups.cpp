@@ -173,6 +173,8 @@ std::vector<Group> make_groups() {
         // Waiting for events.
         "poll", "ppoll", "select", "pselect6", "epoll_create", "epoll_create1", "epoll_ctl",
         "epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd", "eventfd2",
+        "inotify_init", "inotify_init1", "inotify_add_watch",
+        "inotify_rm_watch",  // tail -f, GLib file monitors; 32 instances per job (its user namespace)
         // Sockets: the families are limited by network.socket_families (a built-in), the peers
         // by the network namespace and Landlock.
         "socket", "socketpair", "bind", "listen", "accept", "accept4", "connect", "getsockname",
