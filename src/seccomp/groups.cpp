@@ -165,6 +165,7 @@ std::vector<Group> make_groups() {
         "capget",  // reads the caller's capabilities (none): libcap and ls ask
         "getrandom",
         // Signals (kill and friends reach only the sandbox's own pid namespace).
+        "restart_syscall",  // the kernel resumes an interrupted sleep, poll or futex wait with it
         "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend", "rt_sigpending",
         "rt_sigtimedwait", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "sigaltstack", "kill", "tkill",
         "tgkill", "pidfd_send_signal", "pause", "alarm", "signalfd", "signalfd4",
