@@ -53,6 +53,13 @@ TEST_F(SandboxTest, AllowListKillsNameTheSyscall) {
   EXPECT_TRUE(ProbeOk(run_probe({"try-syscall", "uname"}, with_args({"-p", path}))));
 }
 
+// The kernel resumes a sleep interrupted by SIGSTOP/SIGCONT through restart_syscall, a call no
+// program makes itself (so no trace of honest runs lists it): the allow-list must have it, or
+// the sleep fails with ENOSYS when the job is continued.
+TEST_F(SandboxTest, AnInterruptedSleepResumesUnderTheAllowList) {
+  EXPECT_TRUE(ProbeOk(run_probe({"interrupted-sleep"})));
+}
+
 // --- Socket families per shipped policy --------------------------------------------------------
 
 // How a policy refuses a family its job does not need.

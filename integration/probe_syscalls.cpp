@@ -178,6 +178,32 @@ int cmd_try_syscall_in_child(Args a) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : kUnexpected;
 }
 
+// A sleep stopped and continued halfway: the kernel resumes the interrupted clock_nanosleep
+// through restart_syscall, which a seccomp allow-list must allow, or the sleep fails with the
+// filter's errno. A child sleeps 400 ms; the probe stops it after 100 ms and continues it.
+int cmd_interrupted_sleep(Args) {
+  std::fflush(stdout);
+  const pid_t child = ::fork();
+  if (child < 0) return unexpected(errno, "fork");
+  if (child == 0) {
+    timespec ts{0, 400'000'000};
+    const int rc = ::clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, nullptr);  // returns the error
+    ::_exit(rc == 0 ? 0 : 100 + rc);
+  }
+  timespec pause_ts{0, 100'000'000};
+  ::nanosleep(&pause_ts, nullptr);
+  ::kill(child, SIGSTOP);
+  pause_ts.tv_nsec = 50'000'000;
+  ::nanosleep(&pause_ts, nullptr);
+  ::kill(child, SIGCONT);
+  int status = 0;
+  if (::waitpid(child, &status, 0) < 0) return unexpected(errno, "waitpid");
+  if (!WIFEXITED(status)) return unexpected(0, "the sleeping child did not exit");
+  if (WEXITSTATUS(status) != 0) return denied(WEXITSTATUS(status) - 100, "clock_nanosleep after SIGSTOP/SIGCONT");
+  print("ok\n");
+  return kOk;
+}
+
 // ioctl(TIOCSTI) pushes a byte into a terminal's input queue: typed into whatever shell reads
 // that terminal (CVE-2017-5226). --high-bits sets the upper 32 bits of the request: the kernel
 // truncates the command to 32 bits, so a filter comparing all 64 would let this through.
@@ -206,6 +232,7 @@ constexpr Command kCommands[] = {
     {"try-syscall", "NAME", 1, 1, cmd_try_syscall},
     {"try-syscall-in-child", "NAME", 1, 1, cmd_try_syscall_in_child},
     {"tiocsti", "[--high-bits]", 0, 1, cmd_tiocsti},
+    {"interrupted-sleep", "", 0, 0, cmd_interrupted_sleep},
 };
 
 }  // namespace
