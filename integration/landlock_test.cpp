@@ -177,16 +177,18 @@ TEST_F(LandlockTest, InheritedStdinReopensThroughProc) {
 TEST_F(LandlockTest, TcpBindAndConnectAreDeniedWithNetworkNone) {
   // The empty network namespace still has its own loopback; Landlock denies TCP on it too.
   REQUIRE_LANDLOCK(4);
-  const RunResult bind = run_probe({"bind-tcp", "127.0.0.1", "0"});
+  // default.toml allows unix sockets only; this policy adds inet, so that Landlock is what refuses.
+  const RunOptions inet = with_args({"-p", policy("socket-families.toml")});
+  const RunResult bind = run_probe({"bind-tcp", "127.0.0.1", "0"}, inet);
   EXPECT_TRUE(ProbeDenied(bind));
   EXPECT_EQ(first_line(bind.out), "EACCES") << bind.describe();
-  const RunResult connect = run_probe({"connect-tcp", "127.0.0.1", "9"});
+  const RunResult connect = run_probe({"connect-tcp", "127.0.0.1", "9"}, inet);
   EXPECT_TRUE(ProbeDenied(connect));
   EXPECT_EQ(first_line(connect.out), "EACCES") << connect.describe();
   // The controls: the namespace alone lets the job bind its own loopback, and a connect is
   // refused by the empty namespace (nothing listens), not denied.
-  EXPECT_TRUE(ProbeOk(run_probe({"bind-tcp", "127.0.0.1", "0"}, without_landlock())));
-  const RunResult refused = run_probe({"connect-tcp", "127.0.0.1", "9"}, without_landlock());
+  EXPECT_TRUE(ProbeOk(run_probe({"bind-tcp", "127.0.0.1", "0"}, without_landlock(inet))));
+  const RunResult refused = run_probe({"connect-tcp", "127.0.0.1", "9"}, without_landlock(inet));
   EXPECT_TRUE(ProbeDenied(refused));
   EXPECT_EQ(first_line(refused.out), "ECONNREFUSED") << refused.describe();
   // With network.mode = "host" TCP is not handled: the job may bind.

@@ -56,11 +56,14 @@ TEST_F(NetworkTest, HostLoopbackTcpIsUnreachable) {
 
   // Both walls refuse: the Landlock layer first (EACCES, where the kernel has ABI 4), and the
   // network namespace on its own (shown without Landlock), which has no route to the host.
-  const RunResult r = run_probe({"connect-tcp", "127.0.0.1", port});
+  // default.toml allows unix sockets only; this policy adds inet, so that the walls below are
+  // what refuses, not the socket family filter.
+  const RunOptions inet = with_args({"-p", policy("socket-families.toml")});
+  const RunResult r = run_probe({"connect-tcp", "127.0.0.1", port}, inet);
   EXPECT_TRUE(ProbeDenied(r));
   const std::string err = first_line(r.out);
   EXPECT_TRUE(err == "EACCES" || err == "ECONNREFUSED" || err == "ENETUNREACH" || err == "ETIMEDOUT") << r.describe();
-  const RunResult ns_only = run_probe({"connect-tcp", "127.0.0.1", port}, without_landlock());
+  const RunResult ns_only = run_probe({"connect-tcp", "127.0.0.1", port}, without_landlock(inet));
   EXPECT_TRUE(ProbeDenied(ns_only));
   const std::string ns_err = first_line(ns_only.out);
   EXPECT_TRUE(ns_err == "ECONNREFUSED" || ns_err == "ENETUNREACH" || ns_err == "ETIMEDOUT") << ns_only.describe();

@@ -77,6 +77,19 @@ long call_clock_settime() {
   return ::syscall(SYS_clock_settime, CLOCK_MONOTONIC, &ts);
 }
 
+// lsm_list_modules (Linux 6.8, number 461 on every architecture with the generic table): harmless
+// (it lists the active LSMs) and newer than libseccomp 2.5.4, so no policy can name it: the
+// stand-in for "a syscall added after the allow-list was written".
+constexpr long kLsmListModules = 461;
+long call_lsm_list_modules() {
+  uint64_t ids[64] = {};
+  uint32_t size = sizeof ids;
+  return ::syscall(kLsmListModules, ids, &size, 0);
+}
+
+// A number past every syscall table: the kernel's own answer is ENOSYS.
+long call_past_the_table() { return ::syscall(1000, 0, 0, 0); }
+
 struct Syscall {
   const char* name;
   long (*call)();
@@ -123,6 +136,10 @@ constexpr Syscall kSyscalls[] = {
     {"write", [] { return ::syscall(SYS_write, STDOUT_FILENO, "", 0); }},
     {"openat", [] { return close_if_fd(::syscall(SYS_openat, AT_FDCWD, "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)); }},
     {"uname", call_uname},
+    // Not in @confine-base, the shipped allow-list: known, unknown to libseccomp, unknown to the kernel.
+    {"personality", [] { return ::syscall(SYS_personality, 0xffffffffUL); }},  // a query: changes nothing
+    {"lsm_list_modules", call_lsm_list_modules},
+    {"nr-1000", call_past_the_table},
 };
 
 int cmd_try_syscall(Args a) {
@@ -161,6 +178,32 @@ int cmd_try_syscall_in_child(Args a) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : kUnexpected;
 }
 
+// A sleep stopped and continued halfway: the kernel resumes the interrupted clock_nanosleep
+// through restart_syscall, which a seccomp allow-list must allow, or the sleep fails with the
+// filter's errno. A child sleeps 400 ms; the probe stops it after 100 ms and continues it.
+int cmd_interrupted_sleep(Args) {
+  std::fflush(stdout);
+  const pid_t child = ::fork();
+  if (child < 0) return unexpected(errno, "fork");
+  if (child == 0) {
+    timespec ts{0, 400'000'000};
+    const int rc = ::clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, nullptr);  // returns the error
+    ::_exit(rc == 0 ? 0 : 100 + rc);
+  }
+  timespec pause_ts{0, 100'000'000};
+  ::nanosleep(&pause_ts, nullptr);
+  ::kill(child, SIGSTOP);
+  pause_ts.tv_nsec = 50'000'000;
+  ::nanosleep(&pause_ts, nullptr);
+  ::kill(child, SIGCONT);
+  int status = 0;
+  if (::waitpid(child, &status, 0) < 0) return unexpected(errno, "waitpid");
+  if (!WIFEXITED(status)) return unexpected(0, "the sleeping child did not exit");
+  if (WEXITSTATUS(status) != 0) return denied(WEXITSTATUS(status) - 100, "clock_nanosleep after SIGSTOP/SIGCONT");
+  print("ok\n");
+  return kOk;
+}
+
 // ioctl(TIOCSTI) pushes a byte into a terminal's input queue: typed into whatever shell reads
 // that terminal (CVE-2017-5226). --high-bits sets the upper 32 bits of the request: the kernel
 // truncates the command to 32 bits, so a filter comparing all 64 would let this through.
@@ -189,6 +232,7 @@ constexpr Command kCommands[] = {
     {"try-syscall", "NAME", 1, 1, cmd_try_syscall},
     {"try-syscall-in-child", "NAME", 1, 1, cmd_try_syscall_in_child},
     {"tiocsti", "[--high-bits]", 0, 1, cmd_tiocsti},
+    {"interrupted-sleep", "", 0, 0, cmd_interrupted_sleep},
 };
 
 }  // namespace

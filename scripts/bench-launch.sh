@@ -3,9 +3,12 @@
 # command and against bubblewrap with comparable isolation, measured side by side in one run.
 # Prints a table (median and p90 per launch, launches per second one and two at a time), then
 # the median of confine's own per-phase times over 31 reports. Usage: scripts/bench-launch.sh [RUNS]
+# POLICY=FILE measures another policy (default policies/default.toml), e.g. an older default.toml
+# from `git show c736df4:policies/default.toml` to compare a change of the shipped filter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-300}
+policy=${POLICY:-policies/default.toml}
 build=${BUILD_DIR:-build}
 [ -x "$build/bench/launch_bench" ] || cmake --build "$build" --target launch_bench confine >/dev/null
 command -v bwrap >/dev/null || { echo "bench-launch: install bubblewrap (apt-get install bubblewrap)" >&2; exit 1; }
@@ -17,12 +20,12 @@ echo "machine: $(nproc) cores, kernel $(uname -r), user $(id -un)"
 "$build/bench/launch_bench" --runs "$runs" -- \
   bare /bin/true --- \
   bubblewrap "$(command -v bwrap)" "${bwrap_args[@]:1}" /bin/true --- \
-  confine "$confine" run --log-level error -p policies/default.toml -- /bin/true
+  confine "$confine" run --log-level error -p "$policy" -- /bin/true
 # Phases: the median of each over 31 runs (one run's figures wander by 100 us and more here).
 phase_runs=31
 reports=$(mktemp -d)
 for i in $(seq "$phase_runs"); do
-  "$confine" run --log-level error -p policies/default.toml --report "$reports/$i.json" -- /bin/true
+  "$confine" run --log-level error -p "$policy" --report "$reports/$i.json" -- /bin/true
 done
 echo "confine phases (median of $phase_runs runs, microseconds):"
 python3 - "$reports" <<'PY'

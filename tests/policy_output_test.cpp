@@ -61,7 +61,7 @@ TEST(Canonical, HashIsSha256HexAndChangesWithAnyValue) {
   EXPECT_TRUE(changed([](Policy& p) { p.filesystem.ro[0].optional = true; }));
   EXPECT_TRUE(changed([](Policy& p) { p.filesystem.rw.push_back({"/jobs", false, {}}); }));
   EXPECT_TRUE(changed([](Policy& p) { p.env.set["X"] = {"1", {}}; }));
-  EXPECT_TRUE(changed([](Policy& p) { p.seccomp.rules[0].action = SeccompAction::kAllow; }));
+  EXPECT_TRUE(changed([](Policy& p) { p.seccomp.rules[1].action = SeccompAction::kAllow; }));
   EXPECT_TRUE(changed([](Policy& p) { p.enforcement.seccomp.value = Enforcement::kBestEffort; }));
   EXPECT_TRUE(changed([](Policy& p) { p.enforcement.landlock.value = Enforcement::kRequired; }));
   EXPECT_TRUE(changed([](Policy& p) { p.process.uid.value = 0; }));
@@ -103,8 +103,10 @@ TEST(Explain, TextListsEveryValueWithItsOrigin) {
   EXPECT_NE(text.find("filesystem.ro[4] = \"/lib64\" (optional)    # "), std::string::npos) << text;
   EXPECT_NE(text.find("filesystem.tmpfs[0] = \"/tmp\" size \"64M\" (67108864 bytes)"), std::string::npos) << text;
   EXPECT_NE(text.find("env.set.HOME = \"/tmp\"    # "), std::string::npos) << text;
-  EXPECT_NE(text.find("seccomp.errno = \"EPERM\" (1)    # default\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("seccomp.rule[0] = { action = \"kill\", syscalls = [\"@default-deny\"] }"), std::string::npos)
+  EXPECT_NE(text.find("seccomp.errno = \"ENOSYS\" (38)    # " + file + ":"), std::string::npos) << text;
+  EXPECT_NE(text.find("seccomp.rule[0] = { action = \"allow\", syscalls = [\"@confine-base\"] }"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("seccomp.rule[1] = { action = \"kill\", syscalls = [\"@default-deny\"] }"), std::string::npos)
       << text;
   EXPECT_NE(text.find("capabilities.keep = []    # default\n"), std::string::npos) << text;
   EXPECT_NE(text.find("limits.cpus = unlimited    # default\n"), std::string::npos) << text;
@@ -140,7 +142,8 @@ TEST(Explain, JsonHasValueAndOriginForEachEntry) {
   EXPECT_EQ(json["filesystem"]["ro"][0]["value"]["path"], "/usr");
   EXPECT_EQ(json["filesystem"]["ro"][0]["origin"], p.filesystem.ro[0].origin.str());
   EXPECT_EQ(json["env"]["set"]["PATH"]["value"], "/usr/local/bin:/usr/bin:/bin");
-  EXPECT_EQ(json["seccomp"]["rule"][0]["value"]["action"], "kill");
+  EXPECT_EQ(json["seccomp"]["rule"][0]["value"]["action"], "allow");
+  EXPECT_EQ(json["seccomp"]["rule"][1]["value"]["action"], "kill");
   EXPECT_TRUE(json["capabilities"]["keep"].is_array());
   EXPECT_EQ(json["files"][0], kDefault.string());
   EXPECT_EQ(json["description"]["origin"], p.description.origin.str());

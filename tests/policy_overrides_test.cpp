@@ -74,6 +74,24 @@ TEST(Overrides, ApplyWithCommandLineOrigin) {
   EXPECT_EQ(p.enforcement.resources.origin.str(), "<command line>");
 }
 
+// default.toml opens unix sockets only; `--net host` asks for the host's network, so it adds
+// inet and inet6 (and nothing else), once, with the command line as their origin.
+TEST(Overrides, NetHostAddsTheInetFamiliesOnly) {
+  Policy p = default_policy();
+  ASSERT_EQ(p.network.socket_families.value, (std::vector<std::string>{"unix"}));
+  Overrides o;
+  o.net = "host";
+  ASSERT_TRUE(apply_overrides(p, o).empty());
+  EXPECT_EQ(p.network.socket_families.value, (std::vector<std::string>{"unix", "inet", "inet6"}));
+  EXPECT_EQ(p.network.socket_families.origin.str(), "<command line>");
+  ASSERT_TRUE(apply_overrides(p, o).empty());  // already there: not added twice
+  EXPECT_EQ(p.network.socket_families.value.size(), 3U);
+  Policy none = default_policy();
+  o.net = "none";
+  ASSERT_TRUE(apply_overrides(none, o).empty());
+  EXPECT_EQ(none.network.socket_families.value, (std::vector<std::string>{"unix"}));
+}
+
 TEST(Overrides, UnlimitedIsAccepted) {
   Policy p = default_policy();
   Overrides o;

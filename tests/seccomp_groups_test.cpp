@@ -65,6 +65,31 @@ TEST(SeccompGroups, EveryGroupExpands) {
   }
 }
 
+// @confine-base is the shipped allow-list: it never allows what @default-deny kills or what
+// needs a capability in the initial user namespace, nor the calls argued for being left out.
+TEST(SeccompGroups, ConfineBaseAllowsNothingDangerous) {
+  auto base = expand({"@confine-base"});
+  auto deny = expand({"@default-deny", "@privileged", "@personality"});
+  ASSERT_TRUE(base.has_value()) << base.error().render();
+  ASSERT_TRUE(deny.has_value()) << deny.error().render();
+  for (const std::string& name : *deny) EXPECT_FALSE(contains(*base, name)) << name;
+  for (const char* name : {"seccomp", "mbind", "set_mempolicy", "mlock", "shmget", "msgget", "semget",
+                           "setxattr", "fanotify_mark", "setuid", "setgid", "setgroups",
+                           "capset", "vhangup", "lookup_dcookie", "io_setup", "name_to_handle_at"}) {
+    EXPECT_FALSE(contains(*base, name)) << name;
+  }
+  // And it holds what every dynamically linked program needs to start and exit.
+  for (const char* name : {"execve", "brk", "mmap", "mprotect", "openat", "read", "close", "newfstatat",
+                           "arch_prctl", "set_tid_address", "set_robust_list", "rseq", "prlimit64",
+                           "getrandom", "exit_group", "clone", "wait4", "futex",
+                           // Not called by programs: the kernel restarts an interrupted nanosleep,
+                           // poll or futex wait through it after a signal handler (seen under
+                           // --audit in LibreOffice's wall-time test).
+                           "restart_syscall"}) {
+    EXPECT_TRUE(contains(*base, name)) << name;
+  }
+}
+
 TEST(SeccompGroups, DefaultDenyCoversTheDangerousInterfaces) {
   auto names = expand({"@default-deny"});
   ASSERT_TRUE(names.has_value()) << names.error().render();

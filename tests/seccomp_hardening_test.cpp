@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <linux/falloc.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -254,6 +255,34 @@ TEST(NamedDenials, SendmsgOnTheHandoffDescriptorOnlyIsAllowed) {
   // Without notify there is no listener to hand over, and no exception.
   const Program plain = build(section(SeccompAction::kAllow, {}, {"sendmsg"}), CompileOptions{});
   EXPECT_EQ(run(plain, "sendmsg", {static_cast<uint64_t>(kListenerHandoffFd), 0, 0}), kKillProcess);
+}
+
+// An allow-list that allows sendmsg (the shipped policies' @confine-base) lets it run on every
+// descriptor: compile() leaves sendmsg to the handoff rule, which must then add the allow itself.
+TEST(NamedDenials, AnAllowListThatAllowsSendmsgAllowsItOnEveryDescriptor) {
+  CompileOptions o;
+  o.notify = Notify::kNamed;
+  policy::Policy::Seccomp s = section(SeccompAction::kErrno, {"sendmsg", "read"}, {"ptrace"});
+  s.errno_value.value = ENOSYS;
+  const Program p = build(s, o);
+  EXPECT_EQ(run(p, "sendmsg", {3, 0, 0}), kAllow);
+  EXPECT_EQ(run(p, "sendmsg", {static_cast<uint64_t>(kListenerHandoffFd), 0, 0}), kAllow);
+  EXPECT_EQ(run(p, "recvmsg", {3, 0, 0}), errno_ret(ENOSYS));
+}
+
+// The shipped policies under --audit: default ENOSYS, kill rules. Both become notifications, so a
+// kill rule's verdict is the default's; it must compile (libseccomp refuses a rule that repeats
+// the default with EACCES) and every non-allowed call must still notify.
+TEST(NamedDenials, AnAuditOfAnAllowListWithKillRulesCompiles) {
+  policy::Policy::Seccomp s = section(SeccompAction::kErrno, {"read", "write", "clone"}, {"ptrace", "unshare"});
+  s.errno_value.value = ENOSYS;
+  CompileOptions audit = all_builtins();
+  audit.notify = Notify::kAudit;
+  const Program a = build(s, audit);
+  EXPECT_EQ(run(a, "ptrace", {}), kNotify);
+  EXPECT_EQ(run(a, "getppid", {}), kNotify);
+  EXPECT_EQ(run(a, "clone", {CLONE_NEWUSER}), kNotify);
+  EXPECT_EQ(run(a, "read", {}), kAllow);
 }
 
 // errno rules notify only when asked to log (or in an audit); the verdict keeps the errno.

@@ -147,16 +147,35 @@ std::string describe_tree(const std::string& root) {
 RunResult WorkloadTest::run_workload(const std::string& policy, const std::vector<std::string>& argv,
                                      RunOptions options) {
   out_ = base_ + "/out-" + std::to_string(++outputs_);
-  const std::string policy_file = policy.find('/') != std::string::npos ? policy : shipped_policy(policy);
+  std::string policy_file = policy.find('/') != std::string::npos ? policy : shipped_policy(policy);
+  // Tracing for scripts/derive-allowlist.sh (never set in a normal test run): the script puts a
+  // policy that allows no syscall beside each shipped one in CONFINE_WORKLOAD_AUDIT_DIR, every run
+  // uses it with --audit (nothing is refused, every syscall the filter would deny is listed), and
+  // each report is kept there for the script to take the union of audit.syscalls.
+  const char* audit_dir = std::getenv("CONFINE_WORKLOAD_AUDIT_DIR");
+  std::vector<std::string> audit_args;
+  if (audit_dir != nullptr && *audit_dir != '\0') {
+    const std::string traced = std::string(audit_dir) + "/" + std::filesystem::path(policy_file).filename().string();
+    if (std::filesystem::exists(traced)) policy_file = traced;
+    audit_args = {"--audit"};
+  }
   std::vector<std::string> args{"-p", policy_file, "--ro", job_, "--cwd", job_};
   // Landlock mode mounts nothing, so it has no output area (a tmpfs): its runs get none.
   if (isolation_override().empty()) args.insert(args.end(), {"--output", out_});
+  args.insert(args.end(), audit_args.begin(), audit_args.end());
   if (!resources_enforced()) args.push_back("--best-effort");
   if (!tmp_.empty()) args.insert(args.end(), {"--rw", tmp_, "--env", "TMPDIR=" + tmp_, "--env", "HOME=" + tmp_});
   options.args.insert(options.args.begin(), args.begin(), args.end());
   options.bind_job = false;  // read-only above, not the fixture's read-write bind
   input_before_ = describe_tree(job_);
-  return run_command(argv, options);
+  RunResult r = run_command(argv, options);
+  if (!audit_args.empty()) {
+    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    write_text(std::string(audit_dir) + "/" + test->test_suite_name() + "." + test->name() + "-" +
+                   std::to_string(outputs_) + ".report.json",
+               r.report_text, 0644);
+  }
+  return r;
 }
 
 void WorkloadTest::take_delivered(const std::string& name) {

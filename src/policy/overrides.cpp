@@ -4,6 +4,8 @@
 // whole-policy checks run again afterwards, since `--rw /usr` can collide with a file's ro.
 // The flags are applied to a copy that replaces the policy only when all of them are valid, so
 // a caller can never run a half-overridden policy by mistake.
+#include <algorithm>
+
 #include "confine/policy.h"
 #include "finalize.h"
 #include "values.h"
@@ -154,6 +156,18 @@ std::vector<Diagnostic> apply_overrides(Policy& policy, const Overrides& overrid
   set(overrides.net, "--net", [](const std::string& t) { return detail::parse_network_mode(t); }, next.network.mode);
   set(overrides.isolation, "--isolation", [](const std::string& t) { return detail::parse_isolation_mode(t); },
       next.isolation.mode);
+  // The shipped policies allow only unix sockets (their jobs have no network); `--net host` asks
+  // for the host's network, which needs inet and inet6 sockets too. Nothing else is added: vsock,
+  // packet, netlink and the rest stay as the policy says.
+  if (overrides.net && next.network.mode.value == NetworkMode::kHost) {
+    auto& families = next.network.socket_families;
+    for (const char* family : {"inet", "inet6"}) {
+      if (std::find(families.value.begin(), families.value.end(), family) == families.value.end()) {
+        families.value.emplace_back(family);
+        families.origin = here;
+      }
+    }
+  }
   if (overrides.best_effort) next.enforcement.resources = {Enforcement::kBestEffort, here};
 
   const detail::KeyIndex no_file_keys;  // file entries are named by list; flags by their flag

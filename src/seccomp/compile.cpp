@@ -86,6 +86,10 @@ Action Builder::action_for(const std::string& name) const {
 Expected<void> Builder::add_nr(const Action& action, int nr, const std::string& label,
                                const std::vector<scmp_arg_cmp>& conditions) {
   if (action == resolved_.default_action) return {};
+  // Under notify two different actions can be the same filter verdict (with --audit, a kill and
+  // an errno both become SECCOMP_RET_USER_NOTIF and the reaper tells them apart by the rules).
+  // libseccomp refuses a rule whose verdict is the default's (EACCES), and it changes nothing.
+  if (to_libseccomp(action, notify_) == to_libseccomp(resolved_.default_action, notify_)) return {};
   int rc = seccomp_rule_add_exact_array(ctx_, to_libseccomp(action, notify_), nr,
                                         static_cast<unsigned>(conditions.size()),
                                         conditions.empty() ? nullptr : conditions.data());

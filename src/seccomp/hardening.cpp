@@ -300,7 +300,9 @@ Expected<void> add_supervision(Builder& b, BuiltinChoices& choices) {
 Expected<void> add_listener_handoff(Builder& b, BuiltinChoices& choices) {
   if (b.notify() == Notify::kNone) return {};
   const Action own = b.action_for("sendmsg");
-  if (own.kind == SeccompAction::kAllow) return {};
+  // Allowed anyway: compile() leaves sendmsg to this function, so its rule is added here (it is
+  // needed under an allow-list, whose default is not allow; under a deny-list add() skips it).
+  if (own.kind == SeccompAction::kAllow) return b.add(own, "sendmsg");
   if (auto r = split_on_values(b, "sendmsg", 0, {static_cast<uint32_t>(kListenerHandoffFd)},
                                Action{SeccompAction::kAllow, 0}, own);
       !r) {
