@@ -102,6 +102,7 @@ std::string FilterCache::key(const Resolved& resolved, const CompileOptions& opt
   text += options.deny_fallocate_keep_size ? "1" : "0";
   text += "\nunaccounted_memory ";
   text += options.deny_unaccounted_memory ? "1" : "0";
+  if (options.watch_paths) text += "\nwatch_paths 1";  // only when set: other keys stay as they were
   text += "\ndefault ";
   append_action(text, resolved.default_action);
   for (const auto& [name, action] : resolved.syscalls) {
