@@ -204,6 +204,9 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
     learn->add_option("--out", a.out, "Write the learned policy to FILE (default: stdout)");
     one(learn->add_option("--merge", a.merge, "Union with a policy an earlier learn wrote (repeat for more)"));
     one(learn->add_option("--rw", a.rw, "A read-write directory, e.g. the job directory (repeat for more)"));
+    one(learn->add_option("--ro", a.ro,
+                          "Show PATH read-only while learning, besides the base's; what the job uses of it is "
+                          "learned like the rest (repeat for more)"));
     learn->add_option("--cwd", a.cwd, "Working directory inside the sandbox");
     learn->add_flag("--allow-failure", a.allow_failure, "Write the policy even if the job did not succeed");
     learn->add_option("--report", a.report_file, "Write the run's report to FILE (- for stdout)");

@@ -42,6 +42,7 @@ struct LearnArgs {
   std::optional<std::string> out;    // --out FILE (default stdout)
   std::vector<std::string> merge;    // --merge FILE: earlier learned policies to union with
   std::vector<std::string> rw;       // --rw DIR
+  std::vector<std::string> ro;       // --ro PATH: shown read-only while learning (what is used is learned)
   std::optional<std::string> cwd;    // --cwd DIR
   bool allow_failure = false;        // --allow-failure
   std::optional<std::string> report_file;  // --report FILE

@@ -37,6 +37,7 @@ int learn_command(const LearnArgs& args) {
   RunArgs run;
   run.policy_path = args.base.empty() ? "learn-base" : args.base;
   run.overrides.rw = args.rw;
+  run.overrides.ro = args.ro;
   if (args.cwd) run.overrides.cwd = *args.cwd;
   run.report_file = args.report_file;
   run.command = args.command;

@@ -176,7 +176,8 @@ Access open_access(uint64_t flags_arg) {
   if ((flags & O_PATH) != 0) return Access::kProbe;
   if ((flags & O_CREAT) != 0 || (flags & __O_TMPFILE) == __O_TMPFILE) return Access::kCreate;
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0) return Access::kWrite;
-  return (flags & O_DIRECTORY) != 0 ? Access::kList : Access::kRead;
+  // A directory opened is not yet listed (it may be a dirfd for openat): getdents says kList.
+  return Access::kRead;
 }
 
 }  // namespace
