@@ -235,6 +235,16 @@ class Reaper {
     for (size_t i = 0; i < 6; ++i) args[i] = n.data.args[i];
     if (in_.plan.learn) learn_call(n, pid, nr);
     auto named = named_paths(pid, nr, args);
+    const bool exec = nr == SYS_execve || nr == SYS_execveat;
+    if (in_.plan.learn && exec) {
+      exe_cache_.erase(pid);
+      pending_maps_.insert(pid);
+      // The sandbox's own exec of the target: run rootless, the child (not exec'd yet, so its
+      // memory belongs to confine's user namespace, where it has no CAP_SYS_PTRACE) cannot be
+      // read. The plan knows what it executes.
+      if (!first_exec_seen_ && named.empty()) named.push_back({in_.plan.exec_path, learn::Access::kExec});
+      first_exec_seen_ = true;
+    }
     if (named.empty()) return;
     // The strings were read from memory the caller owns: if it is gone (killed, or its id
     // reused), what was read may be anything. SECCOMP_IOCTL_NOTIF_ID_VALID after the read says
@@ -248,10 +258,6 @@ class Reaper {
       } else if (!inside && exists_on_host(p.path)) {
         note_audit_path(pid, p.path, p.access);
       }
-    }
-    if (in_.plan.learn && (nr == SYS_execve || nr == SYS_execveat)) {
-      exe_cache_.erase(pid);
-      pending_maps_.insert(pid);
     }
   }
 
@@ -585,6 +591,7 @@ class Reaper {
   std::map<std::pair<std::string, int>, size_t> path_index_;  // learned path, access -> index
   std::map<pid_t, std::string> exe_cache_;                     // caller -> its executable
   std::set<pid_t> pending_maps_;                               // exec'd; maps not read yet
+  bool first_exec_seen_ = false;                               // the sandbox's own exec of the target
   static constexpr size_t kOwnFds = 5;  // pidfd, signals, errors, notify socket, listener; then the relay's
   const ReaperInput& in_;
   std::vector<pollfd> fds_;
