@@ -284,6 +284,7 @@ class Reaper {
     // The first call after an exec: the kernel has mapped the new binary and its ELF
     // interpreter (and the interpreter its libraries, by now or soon): no open shows those.
     if (pending_maps_.erase(pid) != 0) {
+      exe_cache_.erase(pid);  // the caller is the new program now
       if (auto exe = executable_of(pid)) note_path(pid, *exe, learn::Access::kExec, true);
       if (auto interpreter = elf_interpreter(pid)) note_path(pid, *interpreter, learn::Access::kExec, true);
       for (const auto& file : mapped_files(pid)) note_path(pid, file, learn::Access::kMap, true);
