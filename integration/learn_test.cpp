@@ -109,6 +109,11 @@ TEST_F(LearnTest, RecordsAStaticBinarysOpensThroughDirfdsThreadsAndMissingProbes
   EXPECT_NE(l.policy.find("\"openat\","), std::string::npos);
   EXPECT_EQ(l.policy.find("\"io_uring_setup\","), std::string::npos);
   EXPECT_EQ(check(last_out_).exit_code, 0);
+  // The run's report says the filter was a learning one, not the policy's.
+  ASSERT_TRUE(l.run.report) << l.run.describe();
+  bool learning = false;
+  for (const auto& p : (*l.run.report)["enforced"]) learning = learning || (p["name"] == "seccomp" && p["status"] == "learn");
+  EXPECT_TRUE(learning) << (*l.run.report)["enforced"].dump();
 }
 
 TEST_F(LearnTest, FollowsShIntoTheToolAndRecordsTheElfInterpreter) {
