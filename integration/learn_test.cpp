@@ -3,6 +3,7 @@
 // thread's open, an exec chain through sh and the ELF interpreter), what the writer refuses,
 // and a learned policy that then runs the job it was learned from.
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -163,6 +164,20 @@ TEST_F(LearnTest, APolicyLearnedForPythonRunsIt) {
   RunResult r = run_command(command, with_args({"-p", last_out_}));
   EXPECT_TRUE(Ended(r, "ok", 0));
   EXPECT_EQ(r.out, "{\"learned\": 1}\n");
+}
+
+TEST_F(LearnTest, APolicyLearnedForImageMagickConvertRunsIt) {
+  CONFINE_REQUIRE(::access("/usr/bin/convert", X_OK) == 0, "ImageMagick's /usr/bin/convert is not installed");
+  // A 2x2 PPM (convert reads it natively) to a PNG, in the job directory.
+  write_text(job_path("in.ppm"), "P3\n2 2\n255\n255 0 0  0 255 0\n0 0 255  255 255 255\n");
+  const std::vector<std::string> command{"/usr/bin/convert", job_path("in.ppm"), "-resize", "200%", job_path("out.png")};
+  Learned l = learn({}, command);
+  ASSERT_EQ(l.run.exit_code, 0) << l.run.describe();
+  EXPECT_EQ(check(last_out_).exit_code, 0);
+  ASSERT_EQ(::unlink(job_path("out.png").c_str()), 0);
+  RunResult r = run_command(command, with_args({"-p", last_out_}));
+  EXPECT_TRUE(Ended(r, "ok", 0));
+  EXPECT_EQ(::access(job_path("out.png").c_str(), F_OK), 0);
 }
 
 TEST_F(LearnTest, MergeUnionsTwoRuns) {
