@@ -1,6 +1,7 @@
 // named_paths() and friends: see path_calls.h.
 #include "path_calls.h"
 
+#include <dirent.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -298,6 +299,21 @@ std::optional<std::string> elf_interpreter(pid_t pid) {
     return path;
   }
   return std::nullopt;
+}
+
+}  // namespace confine::launch
+
+namespace confine::launch {
+
+std::optional<uint64_t> open_descriptors(pid_t pid) {
+  DIR* dir = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+  if (dir == nullptr) return std::nullopt;
+  uint64_t n = 0;
+  while (const dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] != '.') ++n;
+  }
+  ::closedir(dir);
+  return n;
 }
 
 }  // namespace confine::launch

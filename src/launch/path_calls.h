@@ -45,6 +45,9 @@ struct HostChain {
 // The executable of pid (readlink /proc/PID/exe) and the files mapped into it (/proc/PID/maps).
 [[nodiscard]] std::optional<std::string> executable_of(pid_t pid);
 [[nodiscard]] std::vector<std::string> mapped_files(pid_t pid);
+// How many descriptors pid has open (/proc/PID/fd), or nullopt when it cannot be read.
+[[nodiscard]] std::optional<uint64_t> open_descriptors(pid_t pid);
+
 // The ELF interpreter pid's executable names (PT_INTERP, e.g. /lib64/ld-linux-x86-64.so.2): the
 // kernel opens it during execve, so no syscall shows that path, and maps shows only where it
 // really is. nullopt for a static binary or a script.

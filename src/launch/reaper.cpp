@@ -281,6 +281,15 @@ class Reaper {
       o.ioctl_requests.insert(static_cast<uint32_t>(n.data.args[1]));
     }
     if (nr == SYS_personality && o.personalities.size() < kMaxLearned) o.personalities.insert(arg0);
+    // Open files, sampled (counting /proc/PID/fd costs a directory read): every 16th open, when
+    // a process ends and when a program starts. A peak between two samples can be missed; the
+    // writer's headroom covers that.
+    const bool opening = nr == SYS_open || nr == SYS_openat || nr == SYS_openat2 || nr == SYS_creat;
+    if ((opening && (++opens_seen_ % 16) == 0) || nr == SYS_exit_group || pending_maps_.count(pid) != 0) {
+      if (auto open = open_descriptors(pid); open && (!o.open_files_peak || *open > *o.open_files_peak)) {
+        o.open_files_peak = open;
+      }
+    }
     // The first call after an exec: the kernel has mapped the new binary and its ELF
     // interpreter (and the interpreter its libraries, by now or soon): no open shows those.
     if (pending_maps_.erase(pid) != 0) {
@@ -592,7 +601,8 @@ class Reaper {
   std::map<std::pair<std::string, int>, size_t> path_index_;  // learned path, access -> index
   std::map<pid_t, std::string> exe_cache_;                     // caller -> its executable
   std::set<pid_t> pending_maps_;                               // exec'd; maps not read yet
-  bool first_exec_seen_ = false;                               // the sandbox's own exec of the target
+  bool first_exec_seen_ = false;
+  uint64_t opens_seen_ = 0;  // learning: opens notified, for sampling the open-file peak                               // the sandbox's own exec of the target
   static constexpr size_t kOwnFds = 5;  // pidfd, signals, errors, notify socket, listener; then the relay's
   const ReaperInput& in_;
   std::vector<pollfd> fds_;

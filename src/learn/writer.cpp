@@ -329,7 +329,7 @@ Written write_policy(const Observations& o, const WriteOptions& options) {
     line("pids = 64  # no peak was measured here (no pids controller): a default");
   }
   line("open_files = " + std::to_string(o.open_files_peak ? std::max<uint64_t>(*o.open_files_peak * 2, 64) : 256) +
-       (o.open_files_peak ? "  # 2x the peak, at least 64" : "  # a default"));
+       (o.open_files_peak ? "  # 2x the sampled peak (" + std::to_string(*o.open_files_peak) + "), at least 64" : std::string("  # a default")));
   line("output = " + quote(size_text(std::max<uint64_t>(o.output_bytes * 4, 1ULL << 20))) + "  # 4x the most output (" +
        std::to_string(o.output_bytes) + " bytes), at least 1M");
   line("file_size = \"256M\"");
