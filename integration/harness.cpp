@@ -73,6 +73,7 @@ bool drain(int fd, std::string& into) {
 
 std::string confine_binary() { return from_env("CONFINE_INTEG_CONFINE", CONFINE_INTEG_CONFINE); }
 std::string probe_binary() { return from_env("CONFINE_INTEG_PROBE", CONFINE_INTEG_PROBE); }
+std::string learn_probe_binary() { return from_env("CONFINE_INTEG_LEARN_PROBE", CONFINE_INTEG_LEARN_PROBE); }
 std::string probe_dir() { return from_env("CONFINE_INTEG_PROBE_DIR", CONFINE_INTEG_PROBE_DIR); }
 std::string policy_dir() { return from_env("CONFINE_INTEG_POLICY_DIR", CONFINE_INTEG_POLICY_DIR); }
 std::string shipped_policy_dir() { return from_env("CONFINE_INTEG_SHIPPED_POLICY_DIR", CONFINE_INTEG_SHIPPED_POLICY_DIR); }

@@ -17,6 +17,7 @@ namespace integ {
 // environment (CONFINE_INTEG_CONFINE, _PROBE, _PROBE_DIR, _POLICY_DIR) for a relocated copy.
 std::string confine_binary();
 std::string probe_binary();
+std::string learn_probe_binary();  // confine-learn-probe, static (probe_learn.c)
 std::string probe_dir();
 std::string policy_dir();  // integration/policies
 std::string shipped_policy_dir();  // policies/, the shipped ones (CONFINE_POLICY_PATH for confine)

@@ -54,7 +54,7 @@ stage=$(realpath "$(mktemp -d /var/tmp/confine-rootless.XXXXXX)")
 trap 'rm -rf "$stage"' EXIT INT TERM
 mkdir -p "$stage/bin" "$stage/probe" "$stage/policies" "$stage/integration/policies"
 cp "$build_dir/src/confine" "$build_dir/integration/integration_tests" "$stage/bin/"
-cp "$build_dir/integration/confine-probe" "$stage/probe/"
+cp "$build_dir/integration/confine-probe" "$build_dir/integration/confine-learn-probe" "$stage/probe/"
 cp "$source_dir"/policies/*.toml "$stage/policies/"
 # The test policies extend ../../policies/default.toml: keep that layout.
 cp "$source_dir"/integration/policies/*.toml "$stage/integration/policies/"
@@ -66,6 +66,7 @@ setpriv --reuid="$uid" --regid="$gid" --clear-groups --reset-env \
   env CONFINE_INTEG_CONFINE="$stage/bin/confine" \
       CONFINE_INTEG_PROBE="$stage/probe/confine-probe" \
       CONFINE_INTEG_PROBE_DIR="$stage/probe" \
+      CONFINE_INTEG_LEARN_PROBE="$stage/probe/confine-learn-probe" \
       CONFINE_INTEG_POLICY_DIR="$stage/integration/policies" \
       CONFINE_INTEG_SHIPPED_POLICY_DIR="$stage/policies" \
       CONFINE_POLICY_PATH="$stage/policies" \

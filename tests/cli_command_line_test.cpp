@@ -84,7 +84,7 @@ TEST(CommandLine, NoCommandGiven) {
   expect_usage_error({"run", "--rw", "/job"},
                      "confine: error: run: no command given; usage: confine run [OPTIONS] -- CMD [ARG...]");
   expect_usage_error({"run", "--"}, "confine: error: run: no command given; usage: confine run [OPTIONS] -- CMD [ARG...]");
-  expect_usage_error({}, "confine: error: no command given; usage: confine run|check|explain|doctor|report "
+  expect_usage_error({}, "confine: error: no command given; usage: confine run|learn|check|explain|doctor|report "
                          "[OPTIONS] (see 'confine --help')");
 }
 
@@ -92,9 +92,9 @@ TEST(CommandLine, UnknownSubcommandsGetDidYouMean) {
   expect_usage_error({"rn", "--", "true"}, "confine: error: unknown command 'rn'; did you mean 'run'?");
   expect_usage_error({"doctr"}, "confine: error: unknown command 'doctr'; did you mean 'doctor'?");
   expect_usage_error({"", "run", "--", "x"},
-                     "confine: error: unknown command ''; the commands are run, check, explain, doctor and report");
+                     "confine: error: unknown command ''; the commands are run, learn, check, explain, doctor and report");
   expect_usage_error({"frobnicate"},
-                     "confine: error: unknown command 'frobnicate'; the commands are run, check, explain, doctor "
+                     "confine: error: unknown command 'frobnicate'; the commands are run, learn, check, explain, doctor "
                      "and report");
 }
 

@@ -2,6 +2,7 @@
 // enforce time limits, kill the whole job when needed, and collect what happened.
 #pragma once
 
+#include "confine/learn.h"
 #include "confine/plan.h"
 #include "confine/report.h"
 
@@ -10,6 +11,7 @@ namespace confine::launch {
 // Runs `plan` to completion and returns the finished report (outcome, exit code, times,
 // counters, protections, phases). Never throws for failures of the target or of setup: those
 // are outcomes. The process must be single-threaded when this is called (checked).
-[[nodiscard]] report::Report run(const plan::Plan& plan);
+// With `learned` (a plan made for `confine learn`), what the learning filter showed goes there.
+[[nodiscard]] report::Report run(const plan::Plan& plan, learn::Observations* learned = nullptr);
 
 }  // namespace confine::launch

@@ -78,6 +78,9 @@ struct RunRequest {
   std::string policy_path;               // for the report
   bool relay_stdin = false;              // the job's stdin is confine's, relayed; else /dev/null
   bool audit = false;                    // --audit: denials are listed, not enforced
+  // `confine learn`: the policy's isolation, but the learning filter instead of its seccomp rules
+  // (every call outside seccomp::learning_baseline() and every path call is recorded and runs).
+  bool learn = false;
   // The caller's working directory (absolute; empty = unknown). The job starts there when no
   // policy file or flag sets process.cwd and the sandbox shows that directory from the host, as
   // bubblewrap keeps it; otherwise in process.cwd ("/").
@@ -204,6 +207,9 @@ struct Plan {
   // notification to decide it (seccomp::evaluate).
   std::optional<seccomp::Program> seccomp_verdict;
   bool audit = false;  // nothing is denied: every denial is listed in the report and allowed
+  bool learn = false;  // the learning filter: every notification is recorded and continues
+  // Path syscalls notify (seccomp::CompileOptions::watch_paths): learn and --audit see paths.
+  bool watch_paths = false;
   std::optional<LandlockRuleset> landlock;  // absent only when best-effort and unavailable
   // Landlock mode: the rules on host paths (the ruleset's handled rights are in `landlock`,
   // which this mode requires), and whether the target drops ids and the bounding set itself

@@ -70,6 +70,9 @@ enum class Notify {
   kNone,   // the filter decides everything
   kNamed,  // kills, errno rules with `log`, and the supervised calls (exit_group, execve, signals)
   kAudit,  // every denial (it only logs and continues them), and the supervised calls
+  // `confine learn`: kills (the learning filter's default) notify, and confine records each call
+  // and lets it run; errno rules are answered by the filter itself (io_uring while learning).
+  kLearn,
 };
 
 // The built-in hardening a plan asks for, besides what compile() always adds.
@@ -104,7 +107,20 @@ struct CompileOptions {
   // sched_setaffinity, sched_setscheduler, sched_setparam and sched_setattr work only on the
   // calling process (pid 0; setpriority and ioprio_set also on its own process group), else EPERM.
   bool only_own_process = false;
+  // Path syscalls (path_syscalls()) the rules allow notify confine too, which reads the path from
+  // the caller's memory and lets the call run (SECCOMP_USER_NOTIF_FLAG_CONTINUE): how learn and
+  // --audit see the paths a job tries. Under Notify::kLearn socket, socketpair, ioctl and
+  // personality do as well (their families, requests and personas are recorded). Only with a
+  // notify mode; never in a normal run, whose filter stays as it was.
+  bool watch_paths = false;
 };
+
+// The syscalls that name a path (or list a directory through a descriptor), which watch_paths
+// hands to confine: open, openat, execve, stat, access, mkdir, unlink, rename, chdir, getdents...
+[[nodiscard]] const std::vector<std::string>& path_syscalls();
+// The syscalls a learning filter lets through without asking confine (the cheap, pathless
+// calls every program makes: read, write, mmap, futex...). Every learned allow-list has them.
+[[nodiscard]] const std::vector<std::string>& learning_baseline();
 
 // Builds the filter for the native architecture. Besides the policy's rules it always adds the
 // built-in hardening: any foreign architecture (i386 int 0x80, x32) kills the process; clone3

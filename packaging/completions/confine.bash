@@ -30,7 +30,7 @@ _confine() {
   local cur prev words cword
   _init_completion || return
 
-  local commands="run check explain doctor report"
+  local commands="run learn check explain doctor report"
   if ((cword == 1)); then
     COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
     return
@@ -84,6 +84,20 @@ _confine() {
         --isolation) COMPREPLY=($(compgen -W "namespaces landlock auto" -- "$cur")); return ;;
       esac
       COMPREPLY=($(compgen -W "--policy --isolation --json --help -p" -- "$cur"))
+      ;;
+    learn)
+      for ((i = 2; i < cword; i++)); do
+        if [[ ${words[i]} == -- ]]; then
+          _command_offset $((i + 1))
+          return
+        fi
+      done
+      case $prev in
+        -p | --policy | --merge) _confine_policies "$cur"; return ;;
+        --out | --report | --ro | --rw | --cwd) _filedir; return ;;
+        --log-level) COMPREPLY=($(compgen -W "trace debug info warn error off" -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "--policy --out --merge --rw --ro --cwd --allow-failure --report --log-level --quiet --help -p -q --" -- "$cur"))
       ;;
     report)
       if [[ $cur == -* ]]; then

@@ -19,9 +19,10 @@ function __confine_policies
     end
 end
 
-set -l commands run check explain doctor report
+set -l commands run learn check explain doctor report
 complete -c confine -f
 complete -c confine -n "not __fish_seen_subcommand_from $commands" -a run -d 'run a command in a sandbox'
+complete -c confine -n "not __fish_seen_subcommand_from $commands" -a learn -d 'write a policy from what a command did'
 complete -c confine -n "not __fish_seen_subcommand_from $commands" -a check -d 'validate policies'
 complete -c confine -n "not __fish_seen_subcommand_from $commands" -a explain -d 'the effective policy and where each value came from'
 complete -c confine -n "not __fish_seen_subcommand_from $commands" -a doctor -d 'will a policy run here, and what will not be enforced'
@@ -74,3 +75,14 @@ complete -c confine -n '__fish_seen_subcommand_from doctor' -s p -l policy -x -a
 complete -c confine -n '__fish_seen_subcommand_from doctor' -l isolation -x -a 'namespaces landlock auto' -d 'check with this isolation mode'
 complete -c confine -n '__fish_seen_subcommand_from doctor' -l json -d 'print JSON'
 complete -c confine -n '__fish_seen_subcommand_from report' -F -d 'a JSON report'
+
+# learn: its options until "--".
+set -l learn "__fish_seen_subcommand_from learn; and not contains -- -- (commandline -opc)"
+complete -c confine -n $learn -s p -l policy -x -a '(__confine_policies)' -d 'isolation to learn under'
+complete -c confine -n $learn -l out -r -F -d 'write the learned policy to FILE'
+complete -c confine -n $learn -l merge -r -F -d 'union with an earlier learned policy'
+complete -c confine -n $learn -l rw -r -F -d 'a read-write directory'
+complete -c confine -n $learn -l ro -r -F -d 'a read-only path while learning'
+complete -c confine -n $learn -l cwd -r -F -d 'working directory inside the sandbox'
+complete -c confine -n $learn -l allow-failure -d 'write a policy from a failed run'
+complete -c confine -n $learn -l report -r -F -d 'write the run report to FILE'

@@ -16,6 +16,7 @@ namespace confine::cli {
 namespace {
 
 constexpr const char* kRunUsage = "confine run [OPTIONS] -- CMD [ARG...]";
+constexpr const char* kLearnUsage = "confine learn [OPTIONS] -- CMD [ARG...]";
 
 struct SubcommandName {
   const char* name;
@@ -25,7 +26,8 @@ constexpr SubcommandName kSubcommands[] = {{"run", Subcommand::kRun},
                                            {"check", Subcommand::kCheck},
                                            {"explain", Subcommand::kExplain},
                                            {"doctor", Subcommand::kDoctor},
-                                           {"report", Subcommand::kReport}};
+                                           {"report", Subcommand::kReport},
+                                           {"learn", Subcommand::kLearn}};
 
 // Help text with confine's own usage lines: the program is "confine" wherever the binary lives,
 // and run's line shows where the command goes.
@@ -33,6 +35,7 @@ class Formatter final : public CLI::Formatter {
  public:
   std::string make_usage(const CLI::App* app, std::string name) const override {
     if (app->get_name() == "run") return std::string("Usage: ") + kRunUsage + "\n";
+    if (app->get_name() == "learn") return std::string("Usage: ") + kLearnUsage + "\n";
     return CLI::Formatter::make_usage(app, std::move(name));
   }
 };
@@ -143,7 +146,7 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   // The command is always the first argument (confine itself takes no options but --help and
   // --version), so "--" below is looked for in the right place; an empty one is no command.
   if (argc > 1 && first.empty()) {
-    line.exit_code = usage_error(err, "unknown command ''; the commands are run, check, explain, doctor and report");
+    line.exit_code = usage_error(err, "unknown command ''; the commands are run, learn, check, explain, doctor and report");
     return line;
   }
   if (!first.empty() && first.front() != '-') {
@@ -154,7 +157,7 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
       for (const auto& s : kSubcommands) names.emplace_back(s.name);
       const std::string near = policy::closest_name(first, names);
       line.exit_code = usage_error(err, "unknown command '" + first + "'" +
-                                            (near.empty() ? "; the commands are run, check, explain, doctor and report"
+                                            (near.empty() ? "; the commands are run, learn, check, explain, doctor and report"
                                                           : "; did you mean '" + near + "'?"));
       return line;
     }
@@ -165,7 +168,7 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   std::vector<std::string> command;
   bool has_dashes = false;
   int parse_argc = argc;
-  if (first == "run") {
+  if (first == "run" || first == "learn") {
     for (int i = 2; i < argc; ++i) {
       if (std::strcmp(argv[i], "--") == 0) {
         command.assign(argv + i + 1, argv + argc);
@@ -194,6 +197,28 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
       "The command starts after '--', or at the first argument that is not an option of run's. Exit "
       "codes: the command's own, 128+N when it died of signal N, 124 time limit, 125 confine failed, "
       "126 not executable, 127 not found (man confine-run).");
+
+  auto* learn = app.add_subcommand("learn", "Run CMD once and write a least-privilege policy for it from what it did");
+  {
+    auto one = [](CLI::Option* option) { return option->allow_extra_args(false); };
+    LearnArgs& a = line.learn;
+    learn->add_option("-p,--policy", a.base,
+                      "The isolation to learn under (default: learn-base: the system read-only, no home "
+                      "directories, no credential stores)");
+    learn->add_option("--out", a.out, "Write the learned policy to FILE (default: stdout)");
+    one(learn->add_option("--merge", a.merge, "Union with a policy an earlier learn wrote (repeat for more)"));
+    one(learn->add_option("--rw", a.rw, "A read-write directory, e.g. the job directory (repeat for more)"));
+    one(learn->add_option("--ro", a.ro,
+                          "Show PATH read-only while learning, besides the base's; what the job uses of it is "
+                          "learned like the rest (repeat for more)"));
+    learn->add_option("--cwd", a.cwd, "Working directory inside the sandbox");
+    learn->add_flag("--allow-failure", a.allow_failure, "Write the policy even if the job did not succeed");
+    learn->add_option("--report", a.report_file, "Write the run's report to FILE (- for stdout)");
+    learn->add_option("--log-level", line.log.level, "trace, debug, info, warn (default), error, off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+    learn->add_flag("-q,--quiet", line.log.quiet, "Print nothing but confine's own errors");
+    learn->prefix_command();
+  }
 
   auto* check = app.add_subcommand("check", "Validate policies; print every problem");
   check->add_option("POLICY", line.check_policies, "Policy files or names")->required();
@@ -254,6 +279,26 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
     return line;
   }
 
+  if (*learn) {
+    std::vector<std::string> rest = learn->remaining();
+    if (!rest.empty() && is_option(rest.front())) {
+      line.exit_code = unknown_option(err, *learn, "learn", rest.front());
+      return line;
+    }
+    if (!rest.empty() && has_dashes) {
+      line.exit_code = usage_error(err, "learn: '" + joined(rest) + "' before '--'; usage: " + kLearnUsage);
+      return line;
+    }
+    if (!has_dashes) command = std::move(rest);
+    if (command.empty()) {
+      line.exit_code = usage_error(err, std::string("learn: no command given; usage: ") + kLearnUsage);
+      return line;
+    }
+    line.subcommand = Subcommand::kLearn;
+    line.learn.command = std::move(command);
+    return line;
+  }
+
   for (const auto& [sub, which] : {std::pair{check, Subcommand::kCheck}, std::pair{explain, Subcommand::kExplain},
                                    std::pair{doctor, Subcommand::kDoctor}, std::pair{report_cmd, Subcommand::kReport}}) {
     if (!*sub) continue;
@@ -269,7 +314,7 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
     line.subcommand = which;
     return line;
   }
-  line.exit_code = usage_error(err, "no command given; usage: confine run|check|explain|doctor|report [OPTIONS] "
+  line.exit_code = usage_error(err, "no command given; usage: confine run|learn|check|explain|doctor|report [OPTIONS] "
                                     "(see 'confine --help')");
   return line;
 }

@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "confine/learn.h"
 #include "confine/policy.h"
+#include "confine/report.h"
 
 namespace confine::cli {
 
@@ -28,7 +30,25 @@ struct RunArgs {
   std::string stdin_mode = "null";  // --stdin: "null" or "relay"
   bool audit = false;               // --audit
   std::vector<std::string> command;
+  // `confine learn` runs through run_command too: with the learning filter, and with where to
+  // put what it saw and the run's report.
+  bool learn = false;
+  learn::Observations* learned = nullptr;
+  report::Report* final_report = nullptr;
 };
+
+struct LearnArgs {
+  std::string base;                  // -p: the policy whose isolation the job learns under
+  std::optional<std::string> out;    // --out FILE (default stdout)
+  std::vector<std::string> merge;    // --merge FILE: earlier learned policies to union with
+  std::vector<std::string> rw;       // --rw DIR
+  std::vector<std::string> ro;       // --ro PATH: shown read-only while learning (what is used is learned)
+  std::optional<std::string> cwd;    // --cwd DIR
+  bool allow_failure = false;        // --allow-failure
+  std::optional<std::string> report_file;  // --report FILE
+  std::vector<std::string> command;
+};
+[[nodiscard]] int learn_command(const LearnArgs& args);
 
 [[nodiscard]] int run_command(const RunArgs& args);
 // `confine report FILE`: a JSON report for a person (report::text_from_json); "-" reads stdin.

@@ -117,6 +117,7 @@ int main(int argc, char** argv) {
     case Subcommand::kExplain: return confine::cli::explain_command(line.explain_policy, line.explain_json);
     case Subcommand::kDoctor: return confine::cli::doctor_command(line.doctor_policy, line.doctor_json, line.doctor_isolation);
     case Subcommand::kReport: return confine::cli::report_command(line.report_file);
+    case Subcommand::kLearn: return confine::cli::learn_command(line.learn);
     case Subcommand::kNone: break;
   }
   return confine::report::kExitConfineFailed;

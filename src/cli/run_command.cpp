@@ -133,6 +133,7 @@ int run_command(const RunArgs& args) {
   if (host.euid == 0) host.filter_cache = seccomp::FilterCache::open(filter_cache_dir());
   plan::RunRequest request{args.command, caller_environment(), policy_path, args.stdin_mode == "relay", args.audit};
   request.caller_cwd = caller_cwd();
+  request.learn = args.learn;
   auto planned = plan::make_plan(*loaded.policy, request, host);
   if (!planned) {
     const Error& e = planned.error();
@@ -164,10 +165,11 @@ int run_command(const RunArgs& args) {
   }
 
   // 3. Launch and reap.
-  report::Report r = launch::run(plan);
+  report::Report r = launch::run(plan, args.learned);
   r.phases.insert(r.phases.begin(), {report::Phase{"policy", policy_us}, report::Phase{"plan", plan_us}});
   if (r.exec_error) r.exec_error->message = plan::explain_exec_failure(plan, host, r.exec_error->sys_errno, host::read_head);
   say_outcome(r);
+  if (args.final_report != nullptr) *args.final_report = r;
   return finish(sink, r);
 }
 

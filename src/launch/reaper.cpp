@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <span>
 #include <cerrno>
 #include <cstring>
@@ -23,6 +25,7 @@
 
 #include "confine/fd.h"
 #include "confine/seccomp.h"
+#include "path_calls.h"
 
 namespace confine::launch {
 namespace {
@@ -191,6 +194,12 @@ class Reaper {
       first = false;
       auto notification = receive_notification();
       if (!notification) break;
+      if (in_.plan.watch_paths) watch(*notification);
+      if (in_.plan.learn) {
+        // Learning: everything the filter hands over is recorded (watch) and runs.
+        answers.emplace_back(notification->id, 0);
+        continue;
+      }
       const uint32_t verdict = decide(*notification);
       const uint32_t action = verdict & SECCOMP_RET_ACTION_FULL;
       if (action == SECCOMP_RET_ALLOW) {
@@ -214,6 +223,135 @@ class Reaper {
       return;  // the threads waiting on an answer die with the job
     }
     for (const auto& [id, err] : answers) answer(id, err);
+  }
+
+  // A watched call (plan.watch_paths): the paths it names, read from the caller's memory and
+  // resolved through /proc/PID, and, when learning, the call itself and its telling arguments.
+  // The caller waits in the kernel meanwhile; it is answered with the rest (CONTINUE).
+  void watch(const seccomp_notif& n) {
+    const auto pid = static_cast<pid_t>(n.pid);
+    const int nr = static_cast<int>(n.data.nr);
+    uint64_t args[6];
+    for (size_t i = 0; i < 6; ++i) args[i] = n.data.args[i];
+    if (in_.plan.learn) learn_call(n, pid, nr);
+    auto named = named_paths(pid, nr, args);
+    const bool exec = nr == SYS_execve || nr == SYS_execveat;
+    if (in_.plan.learn && exec) {
+      exe_cache_.erase(pid);
+      pending_maps_.insert(pid);
+      // The sandbox's own exec of the target: run rootless, the child (not exec'd yet, so its
+      // memory belongs to confine's user namespace, where it has no CAP_SYS_PTRACE) cannot be
+      // read. The plan knows what it executes.
+      if (!first_exec_seen_ && named.empty()) named.push_back({in_.plan.exec_path, learn::Access::kExec});
+      first_exec_seen_ = true;
+    }
+    if (named.empty()) return;
+    // The strings were read from memory the caller owns: if it is gone (killed, or its id
+    // reused), what was read may be anything. SECCOMP_IOCTL_NOTIF_ID_VALID after the read says
+    // the caller is still the one waiting (seccomp_unotify(2)).
+    if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &n.id) != 0) return;
+    for (auto& p : named) {
+      if (is_provided(p.path)) continue;
+      const bool inside = exists_in_root(pid, p.path);
+      if (in_.plan.learn) {
+        note_path(pid, p.path, p.access, inside);
+      } else if (!inside && exists_on_host(p.path)) {
+        note_audit_path(pid, p.path, p.access);
+      }
+    }
+  }
+
+  // Paths the sandbox makes itself: never a policy's business.
+  static bool is_provided(const std::string& path) {
+    for (const char* prefix : {"/proc", "/dev", "/sys"}) {
+      const size_t n = std::strlen(prefix);
+      if (path.compare(0, n, prefix) == 0 && (path.size() == n || path[n] == '/')) return true;
+    }
+    return false;
+  }
+
+  void learn_call(const seccomp_notif& n, pid_t pid, int nr) {
+    auto& o = result_.learned;
+    if (o.syscalls.size() < kMaxLearned) ++o.syscalls[seccomp::syscall_name(nr)];
+    const uint64_t arg0 = n.data.args[0];
+    if ((nr == SYS_socket || nr == SYS_socketpair) && o.socket_families.size() < kMaxLearned) {
+      o.socket_families.insert(static_cast<int>(static_cast<uint32_t>(arg0)));
+    }
+    if (nr == SYS_ioctl && o.ioctl_requests.size() < kMaxLearned) {
+      o.ioctl_requests.insert(static_cast<uint32_t>(n.data.args[1]));
+    }
+    if (nr == SYS_personality && o.personalities.size() < kMaxLearned) o.personalities.insert(arg0);
+    // Open files, sampled (counting /proc/PID/fd costs a directory read): every 16th open, when
+    // a process ends and when a program starts. A peak between two samples can be missed; the
+    // writer's headroom covers that.
+    const bool opening = nr == SYS_open || nr == SYS_openat || nr == SYS_openat2 || nr == SYS_creat;
+    if ((opening && (++opens_seen_ % 16) == 0) || nr == SYS_exit_group || pending_maps_.count(pid) != 0) {
+      if (auto open = open_descriptors(pid); open && (!o.open_files_peak || *open > *o.open_files_peak)) {
+        o.open_files_peak = open;
+      }
+    }
+    // The first call after an exec: the kernel has mapped the new binary and its ELF
+    // interpreter (and the interpreter its libraries, by now or soon): no open shows those.
+    if (pending_maps_.erase(pid) != 0) {
+      exe_cache_.erase(pid);  // the caller is the new program now
+      if (auto exe = executable_of(pid)) note_path(pid, *exe, learn::Access::kExec, true);
+      if (auto interpreter = elf_interpreter(pid)) note_path(pid, *interpreter, learn::Access::kExec, true);
+      for (const auto& file : mapped_files(pid)) note_path(pid, file, learn::Access::kMap, true);
+    }
+  }
+
+  const std::string& executable(pid_t pid) {
+    auto it = exe_cache_.find(pid);
+    if (it == exe_cache_.end()) it = exe_cache_.emplace(pid, executable_of(pid).value_or("")).first;
+    return it->second;
+  }
+
+  // A path learning saw. One that exists in the sandbox is recorded as the host reaches it: the
+  // symlinks on the way, then the real path (the learning base shows host paths at the same
+  // place, so the two agree).
+  void note_path(pid_t pid, const std::string& path, learn::Access access, bool inside) {
+    if (!inside) {
+      note_one(pid, path, access, false, false, false);
+      return;
+    }
+    const HostChain chain = host_chain(path);
+    for (const auto& link : chain.links) note_one(pid, link, access, true, false, true);
+    note_one(pid, chain.real, access, true, chain.directory, false);
+  }
+
+  void note_one(pid_t pid, const std::string& path, learn::Access access, bool inside, bool directory, bool symlink) {
+    auto key = std::make_pair(path, static_cast<int>(access));
+    auto it = path_index_.find(key);
+    auto& paths = result_.learned.paths;
+    if (it != path_index_.end()) {
+      ++paths[it->second].count;
+      return;
+    }
+    if (paths.size() >= kMaxLearnedPaths) return;  // bounded: a job walking a huge tree
+    learn::PathRecord r;
+    r.path = path;
+    r.access = access;
+    r.in_sandbox = inside;
+    r.on_host = inside || exists_on_host(path);
+    r.directory = directory;
+    r.symlink = symlink;
+    r.count = 1;
+    r.first_pid = static_cast<int>(pid);
+    r.by = executable(pid);
+    path_index_.emplace(std::move(key), paths.size());
+    paths.push_back(std::move(r));
+  }
+
+  void note_audit_path(pid_t pid, const std::string& path, learn::Access access) {
+    const std::string operation = learn::to_string(access);
+    for (auto& p : result_.audit_paths) {
+      if (p.path == path && p.operation == operation) {
+        ++p.count;
+        return;
+      }
+    }
+    if (result_.audit_paths.size() >= kMaxDenials) return;
+    result_.audit_paths.push_back(report::AuditPath{path, operation, 1, static_cast<int>(pid)});
   }
 
   // What the filter would have done without notification (plan.seccomp_verdict).
@@ -460,6 +598,13 @@ class Reaper {
   }
 
   static constexpr size_t kMaxDenials = 256;
+  static constexpr size_t kMaxLearned = 4096;
+  static constexpr size_t kMaxLearnedPaths = 100000;
+  std::map<std::pair<std::string, int>, size_t> path_index_;  // learned path, access -> index
+  std::map<pid_t, std::string> exe_cache_;                     // caller -> its executable
+  std::set<pid_t> pending_maps_;                               // exec'd; maps not read yet
+  bool first_exec_seen_ = false;
+  uint64_t opens_seen_ = 0;  // learning: opens notified, for sampling the open-file peak                               // the sandbox's own exec of the target
   static constexpr size_t kOwnFds = 5;  // pidfd, signals, errors, notify socket, listener; then the relay's
   const ReaperInput& in_;
   std::vector<pollfd> fds_;

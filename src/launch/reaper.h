@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "confine/cgroup.h"
+#include "confine/learn.h"
 #include "confine/child.h"
 #include "confine/plan.h"
 #include "confine/reap.h"
@@ -44,6 +45,10 @@ struct ReapResult {
   report::Counters counters;
   std::optional<report::SeccompViolation> seccomp_violation;
   std::vector<report::Denial> denials;  // in the order first seen; would-be denials in an audit
+  // --audit: paths the job tried that exist on the host but not in its sandbox.
+  std::vector<report::AuditPath> audit_paths;
+  // learn: every call, path and argument the learning filter showed (plan.learn).
+  learn::Observations learned;
   // The first SIGTERM or SIGINT confine received while the job ran: the run was cancelled.
   std::optional<int> cancelled_by;
 };

@@ -255,7 +255,8 @@ report::Report setup_failed(report::Report r, std::string step, const Error& e) 
 }
 
 // The launch with the caller's signals held in `blocked` (see run() below).
-report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked, Clock::time_point t_start) {
+report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked, Clock::time_point t_start,
+                           learn::Observations* learned) {
   report::Report report = base_report(plan);
 
   // The job's cgroup: the kill unit and the kernel's accounting for everything the job starts.
@@ -453,10 +454,11 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   report.counters = reaped.counters;
   report.seccomp_violation = reaped.seccomp_violation;
   if (plan.audit) {
-    report.audit = report::Audit{std::move(reaped.denials), {}};
+    report.audit = report::Audit{std::move(reaped.denials), std::move(reaped.audit_paths)};
   } else {
     report.denials = std::move(reaped.denials);
   }
+  if (learned != nullptr) *learned = std::move(reaped.learned);
   if (reaped.cancelled_by) report.cancelled = report::signal_name(*reaped.cancelled_by);
   if (reaped.setup_failure) {
     if (reaped.setup_failure->step == child::Step::kExec) {
@@ -496,7 +498,7 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
 
 }  // namespace
 
-report::Report run(const plan::Plan& plan) {
+report::Report run(const plan::Plan& plan, learn::Observations* learned) {
   const auto t_start = Clock::now();
   if (auto single = require_single_thread(); !single) {
     return setup_failed(base_report(plan), "threads", single.error());
@@ -508,7 +510,7 @@ report::Report run(const plan::Plan& plan) {
   // the mask is restored; signals that came when there was no sandbox to forward them to are
   // consumed first and noted, so they cannot kill confine before it writes the report.
   const BlockedSignals blocked;
-  report::Report report = run_blocked(plan, blocked, t_start);
+  report::Report report = run_blocked(plan, blocked, t_start, learned);
   for (int sig : blocked.drain()) {
     report.warnings.push_back("confine received " + report::signal_name(sig) +
                               " while no sandbox was running (during setup or after the job ended); "

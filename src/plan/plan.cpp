@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <string>
 
 #include "confine/child.h"
@@ -79,11 +80,29 @@ seccomp::CompileOptions builtin_options(const policy::Policy& policy, bool memor
   return options;
 }
 
+// The learning filter's rules: the baseline and the watched calls allowed (the watched ones
+// notify), io_uring refused, and everything else "kill", which under Notify::kLearn notifies
+// confine, which records the call and lets it run. io_uring is refused because its requests do
+// their opens and reads inside the kernel, where no filter sees them: a policy learned with it
+// would miss those paths (and the learned allow-list leaves it out, so enforcement matches).
+Expected<seccomp::Resolved> learning_rules() {
+  seccomp::Resolved rules;
+  rules.default_action = {policy::SeccompAction::kKill, 0, false};
+  const seccomp::Action allow{policy::SeccompAction::kAllow, 0, false};
+  for (const std::string& name : seccomp::learning_baseline()) rules.syscalls[name] = allow;
+  for (const std::string& name : seccomp::path_syscalls()) rules.syscalls[name] = allow;
+  for (const char* name : {"socket", "socketpair", "ioctl", "personality"}) rules.syscalls[name] = allow;
+  for (const char* name : {"io_uring_setup", "io_uring_enter", "io_uring_register"}) {
+    rules.syscalls[name] = {policy::SeccompAction::kErrno, ENOSYS, false};
+  }
+  return rules;
+}
+
 }  // namespace
 
 Expected<std::optional<seccomp::Program>> steps::plan_seccomp(const policy::Policy& policy, const HostFacts& host,
                                                               Plan& plan, Protection& protection,
-                                                              bool memory_fallback, bool audit) {
+                                                              bool memory_fallback, bool audit, bool learn) {
   const auto& enforcement = policy.enforcement.seccomp;
   protection = {"seccomp", "enforced", "seccomp-bpf (SECCOMP_SET_MODE_FILTER)", ""};
   if (!host.seccomp) {
@@ -101,7 +120,7 @@ Expected<std::optional<seccomp::Program>> steps::plan_seccomp(const policy::Poli
         "(enforcement.seccomp is best-effort)");
     return std::optional<seccomp::Program>{};
   }
-  auto resolved = seccomp::resolve(policy.seccomp);
+  auto resolved = learn ? learning_rules() : seccomp::resolve(policy.seccomp);
   if (!resolved) return unexpected(std::move(resolved.error()).add_context("resolve the seccomp rules"));
   // Landlock mode shares the host's IPC objects and sockets: its own rules (direct.cpp).
   if (plan.isolation == Isolation::kLandlock) {
@@ -117,10 +136,16 @@ Expected<std::optional<seccomp::Program>> steps::plan_seccomp(const policy::Poli
   const auto nofile = host.hard_limit ? host.hard_limit(RLIMIT_NOFILE) : std::nullopt;
   const bool room = !nofile || *nofile > static_cast<uint64_t>(seccomp::kListenerHandoffFd);
   if (host.seccomp_user_notif && room) {
-    options.notify = audit ? seccomp::Notify::kAudit : seccomp::Notify::kNamed;
+    options.notify = learn ? seccomp::Notify::kLearn : audit ? seccomp::Notify::kAudit : seccomp::Notify::kNamed;
+    // Learning and auditing see the paths the job tries; a normal run's filter is left as it was.
+    options.watch_paths = learn || audit;
   } else if (host.seccomp_user_notif) {
     plan.warnings.push_back("RLIMIT_NOFILE's hard limit (" + std::to_string(*nofile) +
                             ") leaves no room for the seccomp listener's descriptor: denials are not named");
+  }
+  if (learn && options.notify != seccomp::Notify::kLearn) {
+    return fail(ErrorCode::kUnsupported, "learn needs seccomp user notification (Linux 5.5) and a hard RLIMIT_NOFILE above " +
+                                             std::to_string(seccomp::kListenerHandoffFd));
   }
   if (audit && options.notify != seccomp::Notify::kAudit) {
     return fail(ErrorCode::kUnsupported, "--audit needs seccomp user notification (Linux 5.5) and a hard RLIMIT_NOFILE above " +
@@ -150,6 +175,12 @@ Expected<std::optional<seccomp::Program>> steps::plan_seccomp(const policy::Poli
     plan.audit = true;
   }
   if (plan.isolation == Isolation::kLandlock) protection.detail += "; " + steps::direct_seccomp_text(options);
+  if (learn) {
+    protection.status = "learn";
+    protection.detail = "LEARNING: every call outside a small baseline is recorded and runs; io_uring fails with ENOSYS";
+    plan.learn = true;
+  }
+  plan.watch_paths = options.watch_paths;
   return std::optional<seccomp::Program>(std::move(*program));
 }
 
@@ -354,7 +385,7 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
   // that RLIMIT_AS cannot see is refused here.
   const bool memory_fallback = resources->memory_limit.status == "enforced_fallback";
   Protection seccomp_protection;
-  auto program = steps::plan_seccomp(policy, host, plan, seccomp_protection, memory_fallback, request.audit);
+  auto program = steps::plan_seccomp(policy, host, plan, seccomp_protection, memory_fallback, request.audit, request.learn);
   if (!program) return unexpected(program.error());
   plan.seccomp = std::move(*program);
   if (memory_fallback && plan.seccomp) {

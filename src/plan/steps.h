@@ -106,7 +106,7 @@ struct Landlock {
 [[nodiscard]] Expected<std::optional<seccomp::Program>> plan_seccomp(const policy::Policy& policy,
                                                                      const HostFacts& host, Plan& plan,
                                                                      report::Protection& protection,
-                                                                     bool memory_fallback, bool audit);
+                                                                     bool memory_fallback, bool audit, bool learn);
 
 // isolation.cpp: namespaces or Landlock mode, from isolation.mode and what this host allows.
 struct IsolationChoice {

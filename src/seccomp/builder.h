@@ -31,8 +31,8 @@ void complement_cubes(const std::vector<uint32_t>& values, int bit, uint32_t pre
 
 class Builder {
  public:
-  Builder(scmp_filter_ctx ctx, const Resolved& resolved, Notify notify)
-      : ctx_(ctx), resolved_(resolved), notify_(notify) {}
+  Builder(scmp_filter_ctx ctx, const Resolved& resolved, Notify notify, bool watch_paths = false)
+      : ctx_(ctx), resolved_(resolved), notify_(notify), watch_paths_(watch_paths) {}
 
   // The policy's action for `name`: its own rule, else the default.
   [[nodiscard]] Action action_for(const std::string& name) const;
@@ -50,11 +50,24 @@ class Builder {
   // A raw libseccomp action (SCMP_ACT_NOTIFY for supervision), by name.
   [[nodiscard]] Expected<void> add_raw(uint32_t action, const std::string& name);
 
+  // True when CompileOptions::watch_paths makes an allowed `name` notify confine.
+  [[nodiscard]] bool watched(const std::string& name) const;
+
  private:
+  // The libseccomp action for `action` on `name`: to_libseccomp, except that an allowed watched
+  // call notifies.
+  [[nodiscard]] uint32_t lib_action(const Action& action, const std::string& name) const;
+  // Whether a rule would repeat the default: then it is left out (libseccomp refuses it).
+  [[nodiscard]] bool repeats_default(const Action& action, const std::string& name) const;
+
   scmp_filter_ctx ctx_;
   const Resolved& resolved_;
   Notify notify_;
+  bool watch_paths_;
 };
+
+// hardening.cpp: the calls a learning filter also watches besides the path syscalls.
+[[nodiscard]] bool learn_watched(const std::string& name);
 
 // hardening.cpp: the built-ins that filter on arguments, each a no-op unless `options` asks for
 // it (socket families, set-id modes, fallocate KEEP_SIZE, unaccounted memory), and the

@@ -109,6 +109,7 @@ std::string FilterCache::key(const Resolved& resolved, const CompileOptions& opt
   text += options.deny_unaccounted_memory ? "1" : "0";
   if (options.deny_path_metadata) text += "\npath_metadata 1";  // only when set: other keys stay
   if (options.only_own_process) text += "\nown_process 1";
+  if (options.watch_paths) text += "\nwatch_paths 1";  // only when set: other keys stay as they were
   text += "\ndefault ";
   append_action(text, resolved.default_action);
   for (const auto& [name, action] : resolved.syscalls) {

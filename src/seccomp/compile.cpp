@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <memory>
@@ -57,6 +58,7 @@ uint32_t to_libseccomp(const Action& action, Notify notify) {
     // a state the program never planned for. With notify, the calling thread blocks in the
     // syscall until the parent, told which syscall it was, kills the whole job.
     case policy::SeccompAction::kKill: return notify != Notify::kNone ? SCMP_ACT_NOTIFY : SCMP_ACT_KILL_PROCESS;
+    // Learning answers errno rules in the filter (io_uring's ENOSYS): nothing to record.
     case policy::SeccompAction::kErrno:
       if (notify == Notify::kAudit || (notify == Notify::kNamed && action.log)) return SCMP_ACT_NOTIFY;
       return SCMP_ACT_ERRNO(static_cast<uint32_t>(action.errno_value));
@@ -83,14 +85,33 @@ Action Builder::action_for(const std::string& name) const {
   return it == resolved_.syscalls.end() ? resolved_.default_action : it->second;
 }
 
+bool Builder::watched(const std::string& name) const {
+  if (!watch_paths_ || notify_ == Notify::kNone) return false;
+  const auto& paths = path_syscalls();
+  if (std::find(paths.begin(), paths.end(), name) != paths.end()) return true;
+  return notify_ == Notify::kLearn && learn_watched(name);
+}
+
+uint32_t Builder::lib_action(const Action& action, const std::string& name) const {
+  if (action.kind == policy::SeccompAction::kAllow && watched(name)) return SCMP_ACT_NOTIFY;
+  return to_libseccomp(action, notify_);
+}
+
+bool Builder::repeats_default(const Action& action, const std::string& name) const {
+  // Without watching, exactly as before (a normal run's filter must not change by a byte);
+  // with it, compared as the filter will see them: an allowed watched call notifies.
+  if (!watch_paths_) return action == resolved_.default_action;
+  return lib_action(action, name) == to_libseccomp(resolved_.default_action, notify_);
+}
+
 Expected<void> Builder::add_nr(const Action& action, int nr, const std::string& label,
                                const std::vector<scmp_arg_cmp>& conditions) {
-  if (action == resolved_.default_action) return {};
+  if (repeats_default(action, label)) return {};
   // Under notify two different actions can be the same filter verdict (with --audit, a kill and
   // an errno both become SECCOMP_RET_USER_NOTIF and the reaper tells them apart by the rules).
   // libseccomp refuses a rule whose verdict is the default's (EACCES), and it changes nothing.
-  if (to_libseccomp(action, notify_) == to_libseccomp(resolved_.default_action, notify_)) return {};
-  int rc = seccomp_rule_add_exact_array(ctx_, to_libseccomp(action, notify_), nr,
+  if (lib_action(action, label) == to_libseccomp(resolved_.default_action, notify_)) return {};
+  int rc = seccomp_rule_add_exact_array(ctx_, lib_action(action, label), nr,
                                         static_cast<unsigned>(conditions.size()),
                                         conditions.empty() ? nullptr : conditions.data());
   if (rc < 0) {
@@ -102,7 +123,7 @@ Expected<void> Builder::add_nr(const Action& action, int nr, const std::string& 
 
 Expected<void> Builder::add(const Action& action, const std::string& name,
                             const std::vector<scmp_arg_cmp>& conditions) {
-  if (action == resolved_.default_action) return {};
+  if (repeats_default(action, name)) return {};
   int nr = seccomp_syscall_resolve_name(name.c_str());
   if (nr < 0) return {};  // no native number; the caller reports it as skipped
   return add_nr(action, nr, name, conditions);
@@ -217,7 +238,7 @@ Expected<Program> compile_impl(const Resolved& resolved, const CompileOptions& o
     return fail_errno(-rc, "enabling libseccomp's binary-tree optimisation");
   }
 
-  Builder builder(ctx.get(), resolved, notify);
+  Builder builder(ctx.get(), resolved, notify, options.watch_paths);
   BuiltinChoices choices;
   if (auto it = resolved.syscalls.find("clone3"); it != resolved.syscalls.end()) {
     choices.clone3_policy = it->second;
@@ -241,6 +262,17 @@ Expected<Program> compile_impl(const Resolved& resolved, const CompileOptions& o
     }
     if (auto r = builder.add(action, name); !r) return unexpected(std::move(r.error()));
   }
+  // Watched calls no rule names get the default action; where that allows them, they notify.
+  if (options.watch_paths && notify != Notify::kNone) {
+    std::vector<std::string> watched = path_syscalls();
+    for (const char* name : {"socket", "socketpair", "ioctl", "personality"}) watched.emplace_back(name);
+    for (const std::string& name : watched) {
+      if (resolved.syscalls.count(name) != 0 || handled_by_hardening(name, options)) continue;
+      if (name == "clone3" || name == "clone" || name == "ioctl") continue;
+      if (!builder.watched(name) || seccomp_syscall_resolve_name(name.c_str()) < 0) continue;
+      if (auto r = builder.add(resolved.default_action, name); !r) return unexpected(std::move(r.error()));
+    }
+  }
 
   auto instructions = export_bpf(ctx.get());
   if (!instructions) return unexpected(std::move(instructions.error()));
@@ -252,6 +284,13 @@ Expected<Program> compile_impl(const Resolved& resolved, const CompileOptions& o
   } else if (notify == Notify::kAudit) {
     program.summary.push_back(
         "audit: every denial notifies confine, which names it in the report and lets the call run");
+  } else if (notify == Notify::kLearn) {
+    program.summary.push_back(
+        "learn: every call outside the baseline notifies confine, which records it and lets it run; "
+        "io_uring fails with ENOSYS");
+  }
+  if (options.watch_paths && notify != Notify::kNone) {
+    program.summary.push_back("paths: path syscalls notify confine, which records the path and lets the call run");
   }
   return program;
 }

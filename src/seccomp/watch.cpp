@@ -1,0 +1,47 @@
+// The syscalls learning and --audit watch (CompileOptions::watch_paths), and the baseline a
+// learning filter lets through unasked.
+#include <string>
+#include <vector>
+
+#include "builder.h"
+#include "confine/seccomp.h"
+
+namespace confine::seccomp {
+
+const std::vector<std::string>& path_syscalls() {
+  // Every call that names a file by path (or lists a directory by descriptor) on x86_64. Where
+  // the path argument sits and what the call does to it is launch/path_calls.cpp's table.
+  static const std::vector<std::string> names{
+      "open",      "openat",     "openat2",    "creat",      "execve",     "execveat",   "stat",
+      "lstat",     "newfstatat", "statx",      "access",     "faccessat",  "faccessat2", "readlink",
+      "readlinkat", "mkdir",     "mkdirat",    "unlink",     "unlinkat",   "rmdir",      "rename",
+      "renameat",  "renameat2",  "chdir",      "truncate",   "link",       "linkat",     "symlink",
+      "symlinkat", "chmod",      "fchmodat",   "chown",      "lchown",     "fchownat",   "utimensat",
+      "statfs",    "getdents64", "getdents",   "mknod",      "mknodat",    "getxattr",   "lgetxattr",
+      "listxattr", "llistxattr", "utime",      "utimes",     "futimesat"};
+  return names;
+}
+
+const std::vector<std::string>& learning_baseline() {
+  // Cheap, pathless, and made by nearly every program many times: asking confine about each
+  // would only slow learning down. They are in every learned allow-list. Also here: what the
+  // sandbox's own child needs between installing the filter and exec (sendmsg of the listener
+  // is allowed by the filter itself).
+  static const std::vector<std::string> names{
+      "read",          "write",          "close",           "fstat",          "lseek",
+      "mmap",          "mprotect",       "munmap",          "brk",            "rt_sigaction",
+      "rt_sigprocmask", "rt_sigreturn",  "pread64",         "pwrite64",       "readv",
+      "writev",        "futex",          "getpid",          "gettid",         "exit",
+      "clock_gettime", "clock_nanosleep", "nanosleep",      "sched_yield",    "madvise",
+      "getrandom",     "fcntl",          "dup",             "dup2",           "dup3",
+      "restart_syscall", "poll",         "ppoll",           "getuid",         "getgid",
+      "geteuid",       "getegid",        "mremap",          "gettimeofday",   "sigaltstack"};
+  return names;
+}
+
+bool learn_watched(const std::string& name) {
+  // Their arguments go into the learned policy: socket families, ioctl requests, personas.
+  return name == "socket" || name == "socketpair" || name == "ioctl" || name == "personality";
+}
+
+}  // namespace confine::seccomp
