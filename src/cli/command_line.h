@@ -17,7 +17,7 @@
 
 namespace confine::cli {
 
-enum class Subcommand { kNone, kRun, kCheck, kExplain, kDoctor, kReport };
+enum class Subcommand { kNone, kRun, kCheck, kExplain, kDoctor, kReport, kBatch };
 
 struct CommandLine {
   Subcommand subcommand = Subcommand::kNone;
@@ -28,6 +28,7 @@ struct CommandLine {
   // run.command is everything after the first "--", verbatim; without a "--", everything from
   // the first argument that is not an option of run's.
   RunArgs run;
+  BatchArgs batch;
   std::vector<std::string> check_policies;
   std::string explain_policy;
   bool explain_json = false;
