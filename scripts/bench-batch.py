@@ -7,7 +7,7 @@ request line to its report line), the overhead over bare, that overhead as a rat
 floor's, launches per second (one at a time; and for run and batch two at a time), the
 launcher's user and system CPU per launch (from wait4/getrusage: the launcher and everything it
 waited for, /bin/true included), and its peak RSS. A benchmark: it prints figures, asserts
-nothing. Usage: bench-batch.py CONFINE FLOOR [RUNS]"""
+nothing. Usage: bench-batch.py CONFINE FLOOR PEAK_RSS [RUNS] (PEAK_RSS: bench/peak_rss.c, built)"""
 import json
 import os
 import resource
@@ -16,10 +16,11 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
-confine, floor = sys.argv[1], sys.argv[2]
-runs = int(sys.argv[3]) if len(sys.argv) > 3 else 300
+confine, floor, peak_rss = sys.argv[1], sys.argv[2], sys.argv[3]
+runs = int(sys.argv[4]) if len(sys.argv) > 4 else 300
 devnull = os.open("/dev/null", os.O_RDWR)
 env = dict(os.environ)
 
@@ -30,9 +31,16 @@ def spawn(argv):
                                         (os.POSIX_SPAWN_DUP2, devnull, 2)])
 
 
+def rss_kib(argv, input_path=None):
+    """Peak RSS (KiB) of one run of argv and what it waited for, measured by peak_rss."""
+    pre = [peak_rss] + (["-i", input_path] if input_path else [])
+    out = subprocess.run(pre + argv, env=env, capture_output=True, text=True)
+    return int(out.stdout.strip() or 0)
+
+
 def one_at_a_time(argv, n):
     """Launch times (ms) and the summed rusage of n sequential runs; None when a run failed."""
-    times, user, system, rss = [], 0.0, 0.0, 0
+    times, user, system = [], 0.0, 0.0
     for _ in range(n):
         t = time.monotonic()
         pid = spawn(argv)
@@ -42,8 +50,7 @@ def one_at_a_time(argv, n):
             return None
         user += ru.ru_utime
         system += ru.ru_stime
-        rss = max(rss, ru.ru_maxrss)
-    return {"times": times, "user_ms": user * 1000 / n, "sys_ms": system * 1000 / n, "rss_kib": rss}
+    return {"times": times, "user_ms": user * 1000 / n, "sys_ms": system * 1000 / n, "rss_kib": rss_kib(argv)}
 
 
 def two_at_a_time(argv, n):
@@ -90,8 +97,13 @@ def batch(jobs, n):
     _, status, ru = os.wait4(p.pid, 0)
     p.stdout.close()
     n_all = n + 1
+    # Peak RSS over a whole batch of n jobs, fed from a file.
+    with tempfile.NamedTemporaryFile("wb", suffix=".jsonl") as f:
+        f.write(request * n)
+        f.flush()
+        rss = rss_kib([confine, "batch", "--jobs", str(jobs), "--log-level", "error"], f.name)
     return {"times": times, "rate": n / elapsed, "user_ms": ru.ru_utime * 1000 / n_all,
-            "sys_ms": ru.ru_stime * 1000 / n_all, "rss_kib": ru.ru_maxrss}
+            "sys_ms": ru.ru_stime * 1000 / n_all, "rss_kib": rss}
 
 
 rows = []
@@ -133,4 +145,5 @@ for name, r, two in rows:
           f" {r['user_ms']:10.2f}ms {r['sys_ms']:9.2f}ms {r['rss_kib'] / 1024:7.1f}M")
 print("median: spawn to exit (batch: request line to report line); overhead: median - bare's;"
       " x floor: overhead / the floor's;\nlaunch/s: one at a time (batch --jobs 2: two in flight);"
-      " CPU and RSS: the launcher and what it waited for (batch: the batch process over all jobs).")
+      " CPU: the launcher and what it waited for,\nper launch (batch: the batch process and its workers over all jobs, /bin/true included);"
+      " peak RSS: the largest process among them (batch: over a batch of RUNS jobs).")

@@ -19,7 +19,9 @@ echo "machine: $(nproc) cores, kernel $(uname -r), user $(id -un)"
 floor_c=${FLOOR_C:-/work/shared/bench/floor.c}
 floor_bin=$(realpath "$build")/bench/floor
 [ "$floor_bin" -nt "$floor_c" ] || gcc -O2 -static -o "$floor_bin" "$floor_c"
-CONFINE_POLICY_PATH=$PWD/policies python3 scripts/bench-batch.py "$confine" "$floor_bin" "$runs"
+peak_rss=$(realpath "$build")/bench/peak_rss
+[ "$peak_rss" -nt bench/peak_rss.c ] || gcc -O2 -static -o "$peak_rss" bench/peak_rss.c
+CONFINE_POLICY_PATH=$PWD/policies python3 scripts/bench-batch.py "$confine" "$floor_bin" "$peak_rss" "$runs"
 "$build/bench/launch_bench" --runs "$runs" -- \
   bare /bin/true --- \
   bubblewrap "$(command -v bwrap)" "${bwrap_args[@]:1}" /bin/true --- \
