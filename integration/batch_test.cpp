@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,6 +36,8 @@ class BatchProcess {
     if (pid_ == 0) {
       ::dup2(in[0], 0);
       ::dup2(out[1], 1);
+      // The batch starts with 0-2 only, whatever the test process holds.
+      (void)::syscall(SYS_close_range, 3U, ~0U, 0U);
       std::vector<char*> raw;
       for (auto& a : argv) raw.push_back(a.data());
       raw.push_back(nullptr);
@@ -359,6 +362,24 @@ TEST_F(BatchTest, JobsCannotSeeEachOther) {
   std::vector<json> rest;
   EXPECT_EQ(batch.finish(&rest), 128 + SIGTERM);
   EXPECT_EQ(rest.size(), 2u);
+}
+
+// A request cannot give a job the worker's own descriptors (its request and answer pipes, its
+// copies of /dev/null and of the batch's stderr) as stdout: a job writing into the answer pipe
+// could forge report lines. The batch was started with 0-2 only, so every fd from 3 up is one
+// of the batch's or a worker's.
+TEST_F(BatchTest, RequestsCannotNameWorkerDescriptors) {
+  BatchProcess batch({"--jobs", "2"}, log_file());
+  for (int fd = 3; fd < 24; ++fd) {
+    batch.send(json{{"id", fd}, {"argv", {"/bin/sh", "-c", "echo '{\"id\":0,\"forged\":1}'"}}, {"stdout_fd", fd}});
+  }
+  std::vector<json> lines;
+  ASSERT_EQ(batch.finish(&lines), 0) << log_text();
+  ASSERT_EQ(lines.size(), 21u);
+  for (const json& line : lines) {
+    EXPECT_TRUE(line["error"].is_string()) << line.dump();
+    EXPECT_FALSE(line.contains("forged")) << line.dump();
+  }
 }
 
 // SIGTERM mid-batch: the running jobs are cancelled through their normal escalation, jobs not

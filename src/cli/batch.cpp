@@ -26,6 +26,7 @@
 #include <climits>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -101,7 +102,7 @@ std::optional<std::string> scalar_text(const Json& value) {
 // The request's fields, checked as the command line is checked: unknown keys and wrong types
 // are errors (usage errors for `confine run`); the option values themselves are checked later,
 // by policy::apply_overrides, exactly as run's flags are.
-Expected<void> read_request(const Json& j, Request& request) {
+Expected<void> read_request(const Json& j, Request& request, const std::set<int>& own_fds) {
   if (!j.is_object()) return fail(ErrorCode::kInvalidArgument, "a request is a JSON object");
   if (auto id = j.find("id"); id != j.end()) request.id = *id;
   auto& o = request.run.overrides;
@@ -131,12 +132,13 @@ Expected<void> read_request(const Json& j, Request& request) {
       (key == "stdout" ? request.stdout_file : request.stderr_file) = std::move(*opened);
     } else if (key == "stdout_fd" || key == "stderr_fd") {
       // One of the batch's own descriptors, opened by whoever started it; never its stdin or
-      // its stdout, which carry the requests and the reports.
-      if (!value.is_number_integer() || value.get<long long>() < 2 || value.get<long long>() > INT_MAX ||
-          ::fcntl(static_cast<int>(value.get<long long>()), F_GETFD) < 0) {
+      // its stdout, which carry the requests and the reports, nor one the worker made for
+      // itself (its request and answer pipes: a job writing into those could forge answers).
+      const long long fd = value.is_number_integer() ? value.get<long long>() : -1;
+      if (fd < 2 || fd > INT_MAX || own_fds.count(static_cast<int>(fd)) != 0 || ::fcntl(static_cast<int>(fd), F_GETFD) < 0) {
         return fail(ErrorCode::kInvalidArgument, "\"" + key + "\": an open file descriptor of the batch, 2 or above");
       }
-      (key == "stdout_fd" ? request.stdout_fd : request.stderr_fd) = static_cast<int>(value.get<long long>());
+      (key == "stdout_fd" ? request.stdout_fd : request.stderr_fd) = static_cast<int>(fd);
     } else if (auto* list = list_field(o, key)) {
       if (auto one = scalar_text(value)) {
         list->push_back(*one);
@@ -228,15 +230,23 @@ class LineReader {
 // One job in a worker: the request checked as run's command line is, prepared as run prepares
 // it, launched with the job's stdout and stderr on this process's fds 1 and 2 (where the relay,
 // launch/relay.h, passes the job's output on), and answered with one line.
-std::string run_job(const std::string& line, RunCache& cache, int null_fd) {
+struct WorkerFds {
+  int null = -1;          // /dev/null
+  int batch_stderr = -1;  // the batch's fd 2 ("stderr_fd": 2), kept before fd 2 became /dev/null
+  std::set<int> own;      // the worker's own descriptors, which no request may name
+};
+
+std::string run_job(const std::string& line, RunCache& cache, const WorkerFds& fds) {
   const Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return error_line(nullptr, "not a JSON object: " + line.substr(0, 80));
   Request request;
-  if (auto read = read_request(j, request); !read) return error_line(request.id, read.error().render());
+  if (auto read = read_request(j, request, fds.own); !read) return error_line(request.id, read.error().render());
+  auto batch_fd = [&fds](int fd) { return fd == STDERR_FILENO ? fds.batch_stderr : fd; };
+  const int null_fd = fds.null;
   PreparedRun prepared = prepare_run(request.run, &cache);
   if (prepared.finished) return report_line(request.id, report::to_json_text(*prepared.finished, false));
-  const int out = request.stdout_file ? request.stdout_file.get() : request.stdout_fd >= 0 ? request.stdout_fd : null_fd;
-  const int err = request.stderr_file ? request.stderr_file.get() : request.stderr_fd >= 0 ? request.stderr_fd : null_fd;
+  const int out = request.stdout_file ? request.stdout_file.get() : request.stdout_fd >= 0 ? batch_fd(request.stdout_fd) : null_fd;
+  const int err = request.stderr_file ? request.stderr_file.get() : request.stderr_fd >= 0 ? batch_fd(request.stderr_fd) : null_fd;
   if (::dup2(out, STDOUT_FILENO) < 0 || ::dup2(err, STDERR_FILENO) < 0) {
     return error_line(request.id, std::string("dup2 of the job's stdout or stderr: ") + std::strerror(errno));
   }
@@ -254,18 +264,25 @@ std::string run_job(const std::string& line, RunCache& cache, int null_fd) {
 // costs it no fork and no copy-on-write of the batch process's pages. It ends, with _exit (no
 // static destructor of the batch runs twice), at the end of `requests`.
 [[noreturn]] void worker_main(const LogOptions& log, int requests, int responses) {
-  // confine's own lines keep going where the batch's go (by default the batch's stderr), not
-  // into the jobs' stderr, which fd 2 of this process becomes for each job.
+  WorkerFds fds;
+  fds.own = {requests, responses, log_descriptor()};
+  // The batch's stderr, kept: confine's own lines keep going there by default, not into the
+  // jobs' stderr, which fd 2 of this process becomes for each job; and "stderr_fd": 2 names it.
+  fds.batch_stderr = ::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+  fds.own.insert(fds.batch_stderr);
   if (!log.file && (!log.fd || *log.fd <= 2)) {
     LogOptions own = log;
-    own.fd = ::fcntl(log.fd.value_or(STDERR_FILENO), F_DUPFD_CLOEXEC, 3);
+    own.fd = log.fd.value_or(STDERR_FILENO) == STDERR_FILENO ? fds.batch_stderr
+                                                             : ::fcntl(*log.fd, F_DUPFD_CLOEXEC, 3);
+    fds.own.insert(*own.fd);
     if (*own.fd >= 0) (void)setup_logging(own);
   }
   // 0 is /dev/null (nothing may read the batch's requests); 1 and 2 too between jobs (the
   // batch's stdout carries the reports and is the batch process's alone).
-  const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (null_fd < 0 || ::dup2(null_fd, STDIN_FILENO) < 0 || ::dup2(null_fd, STDOUT_FILENO) < 0 ||
-      ::dup2(null_fd, STDERR_FILENO) < 0) {
+  fds.null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  fds.own.insert(fds.null);
+  if (fds.null < 0 || fds.batch_stderr < 0 || ::dup2(fds.null, STDIN_FILENO) < 0 ||
+      ::dup2(fds.null, STDOUT_FILENO) < 0 || ::dup2(fds.null, STDERR_FILENO) < 0) {
     _exit(report::kExitConfineFailed);
   }
   RunCache cache;
@@ -277,7 +294,7 @@ std::string run_job(const std::string& line, RunCache& cache, int null_fd) {
       more = reader.read_from(requests, lines, too_long);
       continue;
     }
-    const std::string response = run_job(lines.front(), cache, null_fd);
+    const std::string response = run_job(lines.front(), cache, fds);
     lines.erase(lines.begin());
     if (!write_all(responses, response)) _exit(report::kExitConfineFailed);
   }
