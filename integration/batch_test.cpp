@@ -382,6 +382,21 @@ TEST_F(BatchTest, RequestsCannotNameWorkerDescriptors) {
   }
 }
 
+// A request line over 1 MiB gets one error line and is skipped to its newline; the next request
+// runs.
+TEST_F(BatchTest, OverlongRequestIsAnErrorLine) {
+  BatchProcess batch({"--jobs", "1"}, log_file());
+  batch.send(std::string("{\"id\": \"big\", \"argv\": [\"") + std::string(3 << 19, 'x') + "\"]}");
+  batch.send(json{{"id", "next"}, {"argv", {"/bin/true"}}});
+  std::vector<json> lines;
+  ASSERT_EQ(batch.finish(&lines), 0) << log_text();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_TRUE(lines[0]["id"].is_null());
+  EXPECT_NE(lines[0]["error"].get<std::string>().find("longer than"), std::string::npos) << lines[0].dump();
+  EXPECT_EQ(lines[1]["id"], "next");
+  EXPECT_EQ(lines[1]["report"]["outcome"], "ok") << lines[1].dump();
+}
+
 // SIGTERM mid-batch: the running jobs are cancelled through their normal escalation, jobs not
 // started never start, and nothing is left: no process, no cgroup leaf, no mount.
 TEST_F(BatchTest, CancelledMidBatchLeavesNothing) {

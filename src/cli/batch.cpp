@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "commands.h"
@@ -205,19 +206,24 @@ class LineReader {
       partial_.clear();
       return false;
     }
-    for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
-      if (buffer[i] == '\n') {
-        if (!skipping_) lines.push_back(std::move(partial_));
-        partial_.clear();
-        skipping_ = false;
-      } else if (!skipping_) {
-        partial_ += buffer[i];
+    // Whole stretches between newlines at a time, not byte by byte.
+    std::string_view data(buffer, static_cast<size_t>(n));
+    while (!data.empty()) {
+      const size_t nl = data.find('\n');
+      const std::string_view piece = data.substr(0, nl);
+      if (!skipping_) {
+        partial_.append(piece);
         if (partial_.size() > kMaxRequestBytes) {
           too_long.push_back(partial_.substr(0, 80));
           partial_.clear();
           skipping_ = true;
         }
       }
+      if (nl == std::string_view::npos) break;
+      if (!skipping_) lines.push_back(std::move(partial_));
+      partial_.clear();
+      skipping_ = false;
+      data.remove_prefix(nl + 1);
     }
     return true;
   }
