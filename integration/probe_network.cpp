@@ -83,8 +83,30 @@ int cmd_connect_unix(Args a) {
   return kOk;
 }
 
+// Listens on abstract socket NAME, says "listening" on stdout, then sleeps SECONDS: the server
+// another sandbox must not reach.
+int cmd_listen_abstract(Args a) {
+  const std::string_view name = a[0];
+  unsigned long long seconds = 0;
+  if (!parse_u64(a[1], seconds)) return kUsage;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (name.size() + 1 > sizeof addr.sun_path) return kUsage;
+  std::memcpy(addr.sun_path + 1, name.data(), name.size());
+  const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return denied(errno, "socket AF_UNIX");
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), len) < 0) return denied(errno, "bind @" + std::string(name));
+  if (::listen(fd, 4) < 0) return denied(errno, "listen @" + std::string(name));
+  print("listening\n");
+  ::sleep(static_cast<unsigned>(seconds));
+  ::close(fd);
+  return kOk;
+}
+
 constexpr Command kCommands[] = {
     {"connect-unix", "PATH", 1, 1, cmd_connect_unix},
+    {"listen-abstract", "NAME SECONDS", 2, 2, cmd_listen_abstract},
     {"connect-tcp", "HOST PORT", 2, 2, cmd_connect_tcp},
     {"connect-abstract", "NAME", 1, 1, cmd_connect_abstract},
 };

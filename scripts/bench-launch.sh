@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Launch overhead of `confine run -p policies/default.toml -- /bin/true` against the bare
-# command and against bubblewrap with comparable isolation, measured side by side in one run.
-# Prints a table (median and p90 per launch, launches per second one and two at a time), then
-# the median of confine's own per-phase times over 31 reports. Usage: scripts/bench-launch.sh [RUNS]
-# POLICY=FILE measures another policy (default policies/default.toml), e.g. an older default.toml
-# from `git show c736df4:policies/default.toml` to compare a change of the shipped filter.
+# Launch overhead of `confine run -p default -- /bin/true` and of `confine batch` (--jobs 1 and 2)
+# against the bare command, the kernel floor (../shared/bench/floor.c, or $FLOOR_C) and
+# bubblewrap with comparable isolation, measured side by side in one run (scripts/bench-batch.py:
+# median launch, overhead over bare, overhead / the floor's, launches per second, CPU per launch,
+# peak RSS), then the p90 table of bench/launch_bench, then the median of confine's own
+# per-phase times over 31 reports. Usage: scripts/bench-launch.sh [RUNS]
+# POLICY=FILE measures another policy with `confine run` (default policies/default.toml), e.g. an
+# older default.toml from `git show c736df4:policies/default.toml` to compare a change of the filter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-300}
@@ -17,6 +19,12 @@ bwrap_args=(bwrap --unshare-all --die-with-parent --new-session --proc /proc --d
   --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64 /lib64
   --symlink usr/sbin /sbin --ro-bind /etc/ld.so.cache /etc/ld.so.cache --cap-drop ALL)
 echo "machine: $(nproc) cores, kernel $(uname -r), user $(id -un)"
+floor_c=${FLOOR_C:-../shared/bench/floor.c}
+floor_bin=$(realpath "$build")/bench/floor
+[ "$floor_bin" -nt "$floor_c" ] || gcc -O2 -static -o "$floor_bin" "$floor_c"
+peak_rss=$(realpath "$build")/bench/peak_rss
+[ "$peak_rss" -nt bench/peak_rss.c ] || gcc -O2 -static -o "$peak_rss" bench/peak_rss.c
+CONFINE_POLICY_PATH=$PWD/policies python3 scripts/bench-batch.py "$confine" "$floor_bin" "$peak_rss" "$runs"
 "$build/bench/launch_bench" --runs "$runs" -- \
   bare /bin/true --- \
   bubblewrap "$(command -v bwrap)" "${bwrap_args[@]:1}" /bin/true --- \

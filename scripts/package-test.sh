@@ -55,7 +55,7 @@ unset CONFINE_POLICY_PATH
 # What the package installs, where a Debian system looks for it.
 check test -x "$confine"
 check "$confine" --version
-for page in man1/confine.1.gz man1/confine-run.1.gz man1/confine-doctor.1.gz man5/confine.toml.5.gz; do
+for page in man1/confine.1.gz man1/confine-run.1.gz man1/confine-doctor.1.gz man1/confine-batch.1.gz man5/confine.toml.5.gz; do
   check test -s "/usr/share/man/$page"
 done
 check test -s /usr/share/bash-completion/completions/confine

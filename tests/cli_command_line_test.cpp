@@ -84,18 +84,28 @@ TEST(CommandLine, NoCommandGiven) {
   expect_usage_error({"run", "--rw", "/job"},
                      "confine: error: run: no command given; usage: confine run [OPTIONS] -- CMD [ARG...]");
   expect_usage_error({"run", "--"}, "confine: error: run: no command given; usage: confine run [OPTIONS] -- CMD [ARG...]");
-  expect_usage_error({}, "confine: error: no command given; usage: confine run|learn|check|explain|doctor|report "
+  expect_usage_error({}, "confine: error: no command given; usage: confine run|learn|batch|check|explain|doctor|report "
                          "[OPTIONS] (see 'confine --help')");
+}
+
+TEST(CommandLine, BatchTakesJobsAndLogOptions) {
+  const Parsed p = parse({"batch", "--jobs", "3", "--log-level", "error"});
+  ASSERT_EQ(p.line.subcommand, Subcommand::kBatch) << p.err;
+  EXPECT_EQ(p.line.batch.jobs, 3u);
+  EXPECT_EQ(p.line.batch.log.level, "error");
+  EXPECT_EQ(parse({"batch", "--jobs", "0"}).line.exit_code, report::kExitConfineFailed);
+  expect_usage_error({"batch", "true"}, "confine: error: batch: unexpected argument 'true'");
 }
 
 TEST(CommandLine, UnknownSubcommandsGetDidYouMean) {
   expect_usage_error({"rn", "--", "true"}, "confine: error: unknown command 'rn'; did you mean 'run'?");
   expect_usage_error({"doctr"}, "confine: error: unknown command 'doctr'; did you mean 'doctor'?");
   expect_usage_error({"", "run", "--", "x"},
-                     "confine: error: unknown command ''; the commands are run, learn, check, explain, doctor and report");
-  expect_usage_error({"frobnicate"},
-                     "confine: error: unknown command 'frobnicate'; the commands are run, learn, check, explain, doctor "
+                     "confine: error: unknown command ''; the commands are run, learn, batch, check, explain, doctor "
                      "and report");
+  expect_usage_error({"frobnicate"},
+                     "confine: error: unknown command 'frobnicate'; the commands are run, learn, batch, check, explain, "
+                     "doctor and report");
 }
 
 TEST(CommandLine, UnknownOptionsGetDidYouMean) {

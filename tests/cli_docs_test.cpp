@@ -58,7 +58,7 @@ TEST(CliDocs, EveryRunOptionIsDocumentedAndCompleted) {
 
 TEST(CliDocs, EverySubcommandIsDocumentedAndCompleted) {
   const std::string man = read_source("docs/man/confine.1.md");
-  for (const char* command : {"run", "learn", "check", "explain", "doctor", "report"}) {
+  for (const char* command : {"run", "learn", "batch", "check", "explain", "doctor", "report"}) {
     EXPECT_NE(man.find(std::string("**") + command + "**"), std::string::npos) << command;
     for (const char* file : {"packaging/completions/confine.bash", "packaging/completions/_confine",
                              "packaging/completions/confine.fish"}) {

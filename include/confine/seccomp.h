@@ -143,6 +143,10 @@ inline constexpr int kListenerHandoffFd = child::kListenerHandoffFd;
 class FilterCache {
  public:
   [[nodiscard]] static std::optional<FilterCache> open(const std::string& dir);
+  // A cache held in this process's memory only: `confine batch` compiles each distinct filter
+  // once for the whole batch, rootless too. remember() adds the same memory to a disk cache.
+  [[nodiscard]] static FilterCache in_memory();
+  void remember();
   [[nodiscard]] static std::string key(const Resolved& resolved, const CompileOptions& options,
                                        std::string_view kernel_release);
   [[nodiscard]] std::optional<Program> load(const std::string& key) const;
@@ -154,6 +158,8 @@ class FilterCache {
  private:
   FilterCache() = default;
   std::shared_ptr<UniqueFd> dir_;  // shared: copies of the cache (in a std::function) share it
+  // Programs compiled or loaded by this process, by key (in_memory(), remember()); shared too.
+  std::shared_ptr<std::map<std::string, Program>> memory_;
 };
 
 // Userspace evaluation of a compiled program against a fabricated syscall, for tests and for

@@ -30,7 +30,7 @@ _confine() {
   local cur prev words cword
   _init_completion || return
 
-  local commands="run learn check explain doctor report"
+  local commands="run learn batch check explain doctor report"
   if ((cword == 1)); then
     COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
     return
@@ -77,6 +77,14 @@ _confine() {
       else
         _confine_policies "$cur"
       fi
+      ;;
+    batch)
+      case $prev in
+        --log-file) _filedir; return ;;
+        --log-level) COMPREPLY=($(compgen -W "trace debug info warn error off" -- "$cur")); return ;;
+        -j | --jobs | --log-fd) return ;;
+      esac
+      COMPREPLY=($(compgen -W "--jobs --log-level --log-fd --log-file --quiet --help -j -q" -- "$cur"))
       ;;
     doctor)
       case $prev in

@@ -19,10 +19,11 @@ function __confine_policies
     end
 end
 
-set -l commands run learn check explain doctor report
+set -l commands run learn batch check explain doctor report
 complete -c confine -f
 complete -c confine -n "not __fish_seen_subcommand_from $commands" -a run -d 'run a command in a sandbox'
 complete -c confine -n "not __fish_seen_subcommand_from $commands" -a learn -d 'write a policy from what a command did'
+complete -c confine -n "not __fish_seen_subcommand_from $commands" -a batch -d 'run many jobs from JSON-lines requests'
 complete -c confine -n "not __fish_seen_subcommand_from $commands" -a check -d 'validate policies'
 complete -c confine -n "not __fish_seen_subcommand_from $commands" -a explain -d 'the effective policy and where each value came from'
 complete -c confine -n "not __fish_seen_subcommand_from $commands" -a doctor -d 'will a policy run here, and what will not be enforced'
@@ -71,6 +72,11 @@ complete -c confine -n "__fish_seen_subcommand_from run; and contains -- -- (com
 
 complete -c confine -n '__fish_seen_subcommand_from check explain' -a '(__confine_policies)' -F
 complete -c confine -n '__fish_seen_subcommand_from explain' -l json -d 'print JSON'
+complete -c confine -n '__fish_seen_subcommand_from batch' -s j -l jobs -x -d 'jobs running at once'
+complete -c confine -n '__fish_seen_subcommand_from batch' -l log-level -x -a 'trace debug info warn error off' -d 'log level'
+complete -c confine -n '__fish_seen_subcommand_from batch' -l log-fd -x -d 'log to descriptor'
+complete -c confine -n '__fish_seen_subcommand_from batch' -l log-file -r -d 'log to file'
+complete -c confine -n '__fish_seen_subcommand_from batch' -s q -l quiet -d 'only errors'
 complete -c confine -n '__fish_seen_subcommand_from doctor' -s p -l policy -x -a '(__confine_policies)' -d 'policy to check'
 complete -c confine -n '__fish_seen_subcommand_from doctor' -l isolation -x -a 'namespaces landlock auto' -d 'check with this isolation mode'
 complete -c confine -n '__fish_seen_subcommand_from doctor' -l json -d 'print JSON'

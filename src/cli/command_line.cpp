@@ -27,7 +27,8 @@ constexpr SubcommandName kSubcommands[] = {{"run", Subcommand::kRun},
                                            {"explain", Subcommand::kExplain},
                                            {"doctor", Subcommand::kDoctor},
                                            {"report", Subcommand::kReport},
-                                           {"learn", Subcommand::kLearn}};
+                                           {"learn", Subcommand::kLearn},
+                                           {"batch", Subcommand::kBatch}};
 
 // Help text with confine's own usage lines: the program is "confine" wherever the binary lives,
 // and run's line shows where the command goes.
@@ -146,7 +147,7 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   // The command is always the first argument (confine itself takes no options but --help and
   // --version), so "--" below is looked for in the right place; an empty one is no command.
   if (argc > 1 && first.empty()) {
-    line.exit_code = usage_error(err, "unknown command ''; the commands are run, learn, check, explain, doctor and report");
+    line.exit_code = usage_error(err, "unknown command ''; the commands are run, learn, batch, check, explain, doctor and report");
     return line;
   }
   if (!first.empty() && first.front() != '-') {
@@ -157,7 +158,7 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
       for (const auto& s : kSubcommands) names.emplace_back(s.name);
       const std::string near = policy::closest_name(first, names);
       line.exit_code = usage_error(err, "unknown command '" + first + "'" +
-                                            (near.empty() ? "; the commands are run, learn, check, explain, doctor and report"
+                                            (near.empty() ? "; the commands are run, learn, batch, check, explain, doctor and report"
                                                           : "; did you mean '" + near + "'?"));
       return line;
     }
@@ -219,6 +220,17 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
     learn->add_flag("-q,--quiet", line.log.quiet, "Print nothing but confine's own errors");
     learn->prefix_command();
   }
+  auto* batch = app.add_subcommand("batch",
+                                   "Run many jobs from JSON-lines requests on stdin, one report line each on stdout");
+  batch->add_option("-j,--jobs", line.batch.jobs, "Jobs running at once (default 1)")
+      ->check(CLI::Range(size_t{1}, size_t{1024}));
+  batch->add_option("--log-level", line.log.level, "trace, debug, info, warn (default), error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  batch->add_option("--log-fd", line.log.fd, "Write confine's own lines to file descriptor FD instead of stderr");
+  batch->add_option("--log-file", line.log.file, "Write confine's own lines to FILE instead of stderr");
+  batch->add_flag("-q,--quiet", line.log.quiet, "Print nothing but confine's own errors");
+  batch->footer("Requests and reports: docs/batch.md (man confine-batch).");
+  batch->allow_extras();
 
   auto* check = app.add_subcommand("check", "Validate policies; print every problem");
   check->add_option("POLICY", line.check_policies, "Policy files or names")->required();
@@ -300,7 +312,8 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   }
 
   for (const auto& [sub, which] : {std::pair{check, Subcommand::kCheck}, std::pair{explain, Subcommand::kExplain},
-                                   std::pair{doctor, Subcommand::kDoctor}, std::pair{report_cmd, Subcommand::kReport}}) {
+                                   std::pair{doctor, Subcommand::kDoctor}, std::pair{report_cmd, Subcommand::kReport},
+                                   std::pair{batch, Subcommand::kBatch}}) {
     if (!*sub) continue;
     // CLI11 keeps the "--" that ended the options among the extras; it is no argument.
     std::vector<std::string> rest = sub->remaining();
@@ -312,9 +325,10 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
       return line;
     }
     line.subcommand = which;
+    if (which == Subcommand::kBatch) line.batch.log = line.log;
     return line;
   }
-  line.exit_code = usage_error(err, "no command given; usage: confine run|learn|check|explain|doctor|report [OPTIONS] "
+  line.exit_code = usage_error(err, "no command given; usage: confine run|learn|batch|check|explain|doctor|report [OPTIONS] "
                                     "(see 'confine --help')");
   return line;
 }

@@ -17,7 +17,7 @@
 
 namespace confine::cli {
 
-enum class Subcommand { kNone, kRun, kCheck, kExplain, kDoctor, kReport, kLearn };
+enum class Subcommand { kNone, kRun, kCheck, kExplain, kDoctor, kReport, kLearn, kBatch };
 
 struct CommandLine {
   Subcommand subcommand = Subcommand::kNone;
@@ -29,6 +29,7 @@ struct CommandLine {
   // the first argument that is not an option of run's.
   RunArgs run;
   LearnArgs learn;
+  BatchArgs batch;
   std::vector<std::string> check_policies;
   std::string explain_policy;
   bool explain_json = false;

@@ -51,6 +51,13 @@ struct LearnArgs {
 [[nodiscard]] int learn_command(const LearnArgs& args);
 
 [[nodiscard]] int run_command(const RunArgs& args);
+
+// `confine batch` (docs/batch.md): JSON-lines requests on stdin, one report line per job on stdout.
+struct BatchArgs {
+  size_t jobs = 1;  // --jobs: jobs running at once
+  LogOptions log;   // the batch's own log options, which its workers keep
+};
+[[nodiscard]] int batch_command(const BatchArgs& args);
 // `confine report FILE`: a JSON report for a person (report::text_from_json); "-" reads stdin.
 [[nodiscard]] int report_command(const std::string& file);
 [[nodiscard]] int check_command(const std::vector<std::string>& policies);

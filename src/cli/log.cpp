@@ -23,6 +23,7 @@ namespace {
 class LineSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
  public:
   LineSink(int fd, UniqueFd owned) : fd_(fd), owned_(std::move(owned)) {}
+  [[nodiscard]] int fd() const { return fd_; }
 
   // `patience`: how long to wait for a destination that takes nothing (a full pipe nobody
   // reads) before dropping the line; negative waits as long as it takes.
@@ -116,6 +117,8 @@ Expected<void> setup_logging(const LogOptions& options) {
   install(std::make_shared<LineSink>(2, UniqueFd()), level);
   return {};
 }
+
+int log_descriptor() { return sink().fd(); }
 
 void say(const std::string& text, Said level) {
   LineSink& s = sink();

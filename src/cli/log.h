@@ -18,6 +18,9 @@ namespace confine::cli {
 // to stderr, so the error saying why the log destination is unusable is still seen.
 [[nodiscard]] Expected<void> setup_logging(const LogOptions& options);
 
+// The descriptor confine's lines go to now (a batch worker keeps requests from naming it).
+[[nodiscard]] int log_descriptor();
+
 // A line about what happened to the job, with no severity word ("confine: wall time limit 2s
 // reached; job killed"): shown at the default level (kNotice; hidden by --quiet and --log-level
 // error or off), or from --log-level info on (kInfo).

@@ -113,6 +113,7 @@ int main(int argc, char** argv) {
   }
   switch (line.subcommand) {
     case Subcommand::kRun: return confine::cli::run_command(line.run);
+    case Subcommand::kBatch: return confine::cli::batch_command(line.batch);
     case Subcommand::kCheck: return confine::cli::check_command(line.check_policies);
     case Subcommand::kExplain: return confine::cli::explain_command(line.explain_policy, line.explain_json);
     case Subcommand::kDoctor: return confine::cli::doctor_command(line.doctor_policy, line.doctor_json, line.doctor_isolation);

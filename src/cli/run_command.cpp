@@ -20,6 +20,7 @@
 #include "log.h"
 #include "preflight.h"
 #include "report_sink.h"
+#include "run_plan.h"
 
 extern char** environ;
 
@@ -86,29 +87,30 @@ std::string filter_cache_dir() {
   return std::string(value) == "off" ? std::string() : std::string(value);
 }
 
-int run_command(const RunArgs& args) {
+PreparedRun prepare_run(const RunArgs& args, RunCache* cache) {
   const auto start = Clock::now();
+  PreparedRun out;
   auto found = resolve_policy_argument(args.policy_path);
   const std::string policy_path = found ? *found : args.policy_path;
-
-  auto opened = ReportSink::open(args.report_file, args.report_fd,
-                                 args.report_format == "text" ? ReportSink::Format::kText : ReportSink::Format::kJson);
-  if (!opened) {
-    error(opened.error().render());
-    return report::kExitConfineFailed;
-  }
-  ReportSink sink = std::move(*opened);
-
   if (!found) {
     error(found.error().render());
     auto r = failed_report(args, args.policy_path.empty() ? std::string("default") : args.policy_path,
                            {{"policy", micros_since(start)}});
     r.setup_error = report::SetupFailure{"policy", "", 0, found.error().render()};
-    return finish(sink, r);
+    out.finished = std::move(r);
+    return out;
   }
 
-  // 1. Policy: every problem at once, located; nothing starts on any of them.
-  auto loaded = policy::load(policy_path, policy_load_options());
+  // 1. Policy: every problem at once, located; nothing starts on any of them. A batch reads
+  // each policy file once and layers each job's overrides over a copy.
+  policy::LoadResult loaded;
+  if (cache != nullptr) {
+    auto it = cache->policies.find(policy_path);
+    if (it == cache->policies.end()) it = cache->policies.emplace(policy_path, policy::load(policy_path, policy_load_options())).first;
+    loaded = it->second;
+  } else {
+    loaded = policy::load(policy_path, policy_load_options());
+  }
   std::vector<policy::Diagnostic> problems = loaded.diagnostics;
   if (loaded.policy) {
     auto override_problems = policy::apply_overrides(*loaded.policy, args.overrides);
@@ -123,14 +125,29 @@ int run_command(const RunArgs& args) {
     if (problems.size() > 1) {
       r.setup_error->message += " (and " + std::to_string(problems.size() - 1) + " more)";
     }
-    return finish(sink, r);
+    out.finished = std::move(r);
+    return out;
   }
 
   // 2. Plan: resolve everything against this host; fail closed on what it cannot enforce.
   const auto plan_start = Clock::now();
-  plan::HostFacts host = host::probe();
-  // Run by root, compiled filters are reused from a cache only root can write (docs/seccomp.md).
-  if (host.euid == 0) host.filter_cache = seccomp::FilterCache::open(filter_cache_dir());
+  if (cache != nullptr && cache->host) {
+    out.host = *cache->host;
+  } else {
+    out.host = host::probe();
+    // Run by root, compiled filters are reused from a cache only root can write (docs/seccomp.md).
+    if (out.host.euid == 0) out.host.filter_cache = seccomp::FilterCache::open(filter_cache_dir());
+    if (cache != nullptr) {
+      // A batch also keeps every filter it compiled or loaded in memory, rootless too.
+      if (out.host.filter_cache) {
+        out.host.filter_cache->remember();
+      } else {
+        out.host.filter_cache = seccomp::FilterCache::in_memory();
+      }
+      cache->host = out.host;
+    }
+  }
+  const plan::HostFacts& host = out.host;
   plan::RunRequest request{args.command, caller_environment(), policy_path, args.stdin_mode == "relay", args.audit};
   request.caller_cwd = caller_cwd();
   request.learn = args.learn;
@@ -151,23 +168,50 @@ int run_command(const RunArgs& args) {
       error(e.render());
       r.setup_error = report::SetupFailure{"plan", "", e.sys_errno, e.render()};
     }
-    return finish(sink, r);
+    out.finished = std::move(r);
+    return out;
   }
   plan::Plan plan = std::move(*planned);
-  const uint64_t plan_us = micros_since(plan_start);
+  out.plan_us = micros_since(plan_start);
+  out.policy_us = policy_us;
   // What the plan cannot see: host-side ownership of the directories the job writes.
   for (auto& w : unwritable_job_directories(plan, host.euid == 0, stat_path)) plan.warnings.push_back(std::move(w));
-  for (const auto& w : plan.warnings) warning(w);
+  for (const auto& w : plan.warnings) {
+    if (cache == nullptr || cache->warned.insert(w).second) warning(w);
+  }
+  out.plan = std::move(plan);
+  return out;
+}
 
+report::Report launch_prepared(const PreparedRun& prepared, learn::Observations* learned) {
+  const plan::Plan& plan = *prepared.plan;
+  report::Report r = launch::run(plan, learned);
+  r.phases.insert(r.phases.begin(),
+                  {report::Phase{"policy", prepared.policy_us}, report::Phase{"plan", prepared.plan_us}});
+  if (r.exec_error) {
+    r.exec_error->message = plan::explain_exec_failure(plan, prepared.host, r.exec_error->sys_errno, host::read_head);
+  }
+  return r;
+}
+
+int run_command(const RunArgs& args) {
+  auto opened = ReportSink::open(args.report_file, args.report_fd,
+                                 args.report_format == "text" ? ReportSink::Format::kText : ReportSink::Format::kJson);
+  if (!opened) {
+    error(opened.error().render());
+    return report::kExitConfineFailed;
+  }
+  ReportSink sink = std::move(*opened);
+
+  PreparedRun prepared = prepare_run(args);
+  if (prepared.finished) return finish(sink, *prepared.finished);
   if (args.dry_run) {
-    std::fputs(plan::render(plan).c_str(), stdout);
+    std::fputs(plan::render(*prepared.plan).c_str(), stdout);
     return 0;
   }
 
   // 3. Launch and reap.
-  report::Report r = launch::run(plan, args.learned);
-  r.phases.insert(r.phases.begin(), {report::Phase{"policy", policy_us}, report::Phase{"plan", plan_us}});
-  if (r.exec_error) r.exec_error->message = plan::explain_exec_failure(plan, host, r.exec_error->sys_errno, host::read_head);
+  report::Report r = launch_prepared(prepared, args.learned);
   say_outcome(r);
   if (args.final_report != nullptr) *args.final_report = r;
   return finish(sink, r);

@@ -150,7 +150,21 @@ std::optional<FilterCache> FilterCache::open(const std::string& dir) {
   return cache;
 }
 
+FilterCache FilterCache::in_memory() {
+  FilterCache cache;
+  cache.remember();
+  return cache;
+}
+
+void FilterCache::remember() {
+  if (!memory_) memory_ = std::make_shared<std::map<std::string, Program>>();
+}
+
 std::optional<Program> FilterCache::load(const std::string& key) const {
+  if (memory_) {
+    if (auto it = memory_->find(key); it != memory_->end()) return it->second;
+  }
+  if (!dir_) return std::nullopt;
   UniqueFd fd(::openat(dir_->get(), (key + ".bpf").c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
   if (!fd) return std::nullopt;
   struct stat st {};
@@ -213,6 +227,8 @@ std::optional<Program> FilterCache::load(const std::string& key) const {
 }
 
 void FilterCache::store(const std::string& key, const Program& program) const {
+  if (memory_) (*memory_)[key] = program;
+  if (!dir_) return;
   std::string body;
   body += "notify ";
   body += program.notify ? "1\n" : "0\n";
@@ -246,7 +262,10 @@ void FilterCache::store(const std::string& key, const Program& program) const {
 Expected<Program> FilterCache::compile(const Resolved& resolved, const CompileOptions& options,
                                        std::string_view kernel_release) const {
   const std::string k = key(resolved, options, kernel_release);
-  if (auto cached = load(k)) return std::move(*cached);
+  if (auto cached = load(k)) {
+    if (memory_) memory_->emplace(k, *cached);
+    return std::move(*cached);
+  }
   auto program = seccomp::compile(resolved, options);
   if (program) store(k, *program);
   return program;

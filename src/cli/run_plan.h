@@ -1,0 +1,46 @@
+// `confine run` in two halves, so `confine batch` runs exactly what `run` runs: prepare_run()
+// (policy, overrides, plan; every failure before launch becomes the same finished report run
+// gives) and launch_prepared() (the sandbox and its report).
+//
+// A RunCache makes prepare_run() reuse, for the life of a batch, what does not change between
+// jobs: each policy file loaded once (with its extends), the host probed once, and every
+// seccomp filter compiled once (seccomp::FilterCache::in_memory). `confine run` passes none.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "commands.h"
+#include "confine/plan.h"
+#include "confine/report.h"
+
+namespace confine::cli {
+
+struct RunCache {
+  std::map<std::string, policy::LoadResult> policies;  // by resolved policy path
+  std::optional<plan::HostFacts> host;
+  std::set<std::string> warned;  // each distinct warning is logged once per batch
+};
+
+struct PreparedRun {
+  // Set when the run ended before launch (bad policy or options, a plan the host cannot
+  // enforce, a command the sandbox's PATH lacks): the report, as `confine run` writes it.
+  std::optional<report::Report> finished;
+  // Otherwise the plan to launch, with the host it was made for and the phases so far.
+  std::optional<plan::Plan> plan;
+  plan::HostFacts host;
+  uint64_t policy_us = 0;
+  uint64_t plan_us = 0;
+};
+
+// Policy, overrides and plan for `args`. Logs errors and warnings as `run` does.
+[[nodiscard]] PreparedRun prepare_run(const RunArgs& args, RunCache* cache = nullptr);
+// Launches a prepared plan and returns its report (phases and exec error explained).
+[[nodiscard]] report::Report launch_prepared(const PreparedRun& prepared, learn::Observations* learned = nullptr);
+// The filter cache's directory: CONFINE_SECCOMP_CACHE names another one, or "off" for none.
+[[nodiscard]] std::string filter_cache_dir();
+
+}  // namespace confine::cli
