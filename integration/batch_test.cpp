@@ -9,7 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -448,7 +450,11 @@ TEST_F(BatchTest, CancelledMidBatchLeavesNothing) {
 }
 
 // A leak check, not a timing test (label: its name has "Slow"): the resident memory of the batch
-// process and its workers after 2,000 jobs is close to what it was after 200.
+// process and its workers grows by less than a leak would make it grow. Measured after 200, 1,100
+// and 2,000 jobs: a leak of even 1 KiB a job adds about 900 KiB to each of the last two spans,
+// while a one-off step (glibc raising its mmap threshold once, a code path faulted in late) lands
+// in at most one of them. So the check is that one span at least stays under 512 KiB, and the
+// whole run under 2 MiB.
 TEST_F(BatchTest, SlowMemoryFlatOver2000Jobs) {
   BatchProcess batch({"--jobs", "2"}, log_file());
   const json job = json{{"argv", {"/bin/true"}}, {"env", json::array({"CONFINE_INTEG_TAG=" + tag_})}};
@@ -459,10 +465,13 @@ TEST_F(BatchTest, SlowMemoryFlatOver2000Jobs) {
       const int slice = std::min(50, count - done);
       for (int i = 0; i < slice; ++i) batch.send(job);
       const auto lines = batch.read_lines(static_cast<size_t>(slice));
-      if (lines.size() != static_cast<size_t>(slice)) return false;
+      if (lines.size() != static_cast<size_t>(slice)) {
+        ADD_FAILURE() << "after " << done << " jobs, " << lines.size() << " of " << slice << " answers came";
+        return false;
+      }
       for (const auto& l : lines) {
         if (!l.is_object() || !l["report"].is_object() || l["report"]["outcome"] != "ok") {
-          ADD_FAILURE() << l.dump();
+          ADD_FAILURE() << "after " << done << " jobs: " << l.dump();
           return false;
         }
       }
@@ -472,13 +481,20 @@ TEST_F(BatchTest, SlowMemoryFlatOver2000Jobs) {
   };
   ASSERT_TRUE(run(200)) << log_text();
   const long after_200 = batch.rss_kib();
-  ASSERT_TRUE(run(1800)) << log_text();
+  ASSERT_TRUE(run(900)) << log_text();
+  const long after_1100 = batch.rss_kib();
+  ASSERT_TRUE(run(900)) << log_text();
   const long after_2000 = batch.rss_kib();
+  std::printf("batch VmRSS (batch process + workers): %ld KiB after 200 jobs, %ld after 1100, %ld after 2000\n",
+              after_200, after_1100, after_2000);
   ASSERT_GT(after_200, 0);
-  // A leak of even 1 KiB a job would add about 1.8 MiB here.
-  EXPECT_LT(after_2000, after_200 + 1024) << "VmRSS " << after_200 << " KiB after 200 jobs, " << after_2000
-                                          << " KiB after 2000";
-  EXPECT_EQ(batch.finish(), 0);
+  const long first_span = after_1100 - after_200;
+  const long second_span = after_2000 - after_1100;
+  EXPECT_LT(std::min(first_span, second_span), 512)
+      << "VmRSS grew in both spans: " << after_200 << ", " << after_1100 << ", " << after_2000 << " KiB";
+  EXPECT_LT(after_2000, after_200 + 2048)
+      << "VmRSS " << after_200 << " KiB after 200 jobs, " << after_2000 << " KiB after 2000";
+  EXPECT_EQ(batch.finish(), 0) << log_text();
 }
 
 }  // namespace

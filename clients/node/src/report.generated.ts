@@ -85,7 +85,8 @@ export type ConfineRunReportReportVersion1 = {
       | 'disabled_by_policy'
       | 'not_requested'
       | 'not_in_mode'
-      | 'audit';
+      | 'audit'
+      | 'learn';
     mechanism: string;
     detail: string;
   }[];
