@@ -5,9 +5,9 @@
 // violation, so libFuzzer reports the input):
 //  - parsing ends in exactly one of: a subcommand to run, or an exit code;
 //  - a usage error (exit 125) always says what was wrong; help and version print something;
-//  - `run` carries everything after the first "--" as the target's argv, verbatim and
-//    non-empty; without "--", a tail of argv that starts with no option; usage errors are one
-//    `confine: error:` line;
+//  - `run`'s command is a non-empty tail of argv, verbatim: everything after the first "--"
+//    when that "--" comes before it, otherwise a tail that starts with no option (a later "--"
+//    is the command's own); usage errors are one `confine: error:` line;
 //  - overrides are all-or-nothing: every problem is reported against "<command line>" and the
 //    flag that caused it, and a rejected set of overrides leaves the policy untouched.
 #include <cstdio>
@@ -80,20 +80,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (line.subcommand == Subcommand::kRun) {
     if (line.run.command.empty()) violated("run always has a command");
-    if (dashes < args.size()) {
-      std::vector<std::string> expected;
-      for (size_t i = dashes + 1; i < args.size(); ++i) expected.emplace_back(args[i].c_str());
-      if (line.run.command != expected) violated("run's command is everything after the first \"--\", verbatim");
-    } else {
-      // Without "--": a suffix of argv, verbatim, starting with a word that is no option.
-      const size_t n = line.run.command.size();
-      if (n >= args.size()) violated("the command is part of argv");
-      for (size_t i = 0; i < n; ++i) {
-        if (line.run.command[i] != args[args.size() - n + i].c_str()) violated("the command is argv's tail, verbatim");
+    // The command is a tail of argv, verbatim. Options end at the first "--" or at the first
+    // word that is no option, whichever comes first (as for env(1) and timeout(1)): a "--"
+    // after the command's first word is the command's own argument.
+    const size_t n = line.run.command.size();
+    if (n >= args.size()) violated("the command is part of argv");
+    const size_t start = args.size() - n;
+    std::string got;
+    for (const auto& a : line.run.command) got += "[" + a + "]";
+    for (size_t i = 0; i < n; ++i) {
+      if (line.run.command[i] != args[start + i].c_str()) violated("the command is argv's tail, verbatim", got);
+    }
+    if (dashes < start) {
+      if (start != dashes + 1) {
+        violated("after a \"--\" that comes before the command, the command is everything after it", got);
       }
-      if (line.run.command.front().size() > 1 && line.run.command.front().front() == '-') {
-        violated("an unknown option is never taken for the command");
-      }
+    } else if (line.run.command.front().size() > 1 && line.run.command.front().front() == '-') {
+      violated("an unknown option is never taken for the command", got);
     }
     confine::policy::Policy policy = default_policy();
     const std::string before = confine::policy::canonical_text(policy);
