@@ -113,13 +113,16 @@ class BatchProcess {
     }
     return -1;
   }
-  // VmRSS of the batch process and of its workers (its children), summed.
+  // Resident anonymous memory (RssAnon: heap, stacks, private mappings, where a leak lands) of
+  // the batch process and of its workers (its children), summed. Not VmRSS: that also counts
+  // the binary's text, which grows whenever a path not taken before (a warning through the log,
+  // a retry under load) is faulted in, by 64 KiB at a time with fault-around.
   [[nodiscard]] long rss_kib() const {
     auto rss = [](const std::string& pid) -> long {
       std::ifstream status("/proc/" + pid + "/status");
       std::string line;
       while (std::getline(status, line)) {
-        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+        if (line.rfind("RssAnon:", 0) == 0) return std::stol(line.substr(8));
       }
       return -1;
     };
@@ -449,13 +452,19 @@ TEST_F(BatchTest, CancelledMidBatchLeavesNothing) {
   EXPECT_TRUE(host_mounts_naming(probe_dir()).empty());
 }
 
-// A leak check, not a timing test (label: its name has "Slow"): the resident memory of the batch
-// process and its workers grows by less than a leak would make it grow. Measured after 200, 1,100
-// and 2,000 jobs: a leak of even 1 KiB a job adds about 900 KiB to each of the last two spans,
-// while a one-off step (glibc raising its mmap threshold once, a code path faulted in late) lands
-// in at most one of them. So the check is that one span at least stays under 512 KiB, and the
-// whole run under 2 MiB.
+// A leak check, not a timing test (label: its name has "Slow"): the resident anonymous memory
+// of the batch process and its workers grows by less than a leak would make it grow. Measured
+// after 200, 1,100 and 2,000 jobs: a leak of even 1 KiB a job adds about 900 KiB to each of the
+// last two spans, while a one-off step (glibc raising its mmap threshold once) lands in at most
+// one of them. So the check is that one span at least stays under 512 KiB, and the whole run
+// under 2 MiB.
 TEST_F(BatchTest, SlowMemoryFlatOver2000Jobs) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer keeps freed memory in its quarantine (up to 256 MiB), so "
+                  "resident memory says nothing about leaks there, and 2,000 instrumented jobs "
+                  "take minutes; here the other batch tests run under LeakSanitizer, which checks the "
+                  "batch process when it exits (not its workers, which end with _exit)";
+#endif
   BatchProcess batch({"--jobs", "2"}, log_file());
   const json job = json{{"argv", {"/bin/true"}}, {"env", json::array({"CONFINE_INTEG_TAG=" + tag_})}};
   auto run = [&](int count) {
@@ -485,15 +494,15 @@ TEST_F(BatchTest, SlowMemoryFlatOver2000Jobs) {
   const long after_1100 = batch.rss_kib();
   ASSERT_TRUE(run(900)) << log_text();
   const long after_2000 = batch.rss_kib();
-  std::printf("batch VmRSS (batch process + workers): %ld KiB after 200 jobs, %ld after 1100, %ld after 2000\n",
+  std::printf("batch RssAnon (batch process + workers): %ld KiB after 200 jobs, %ld after 1100, %ld after 2000\n",
               after_200, after_1100, after_2000);
   ASSERT_GT(after_200, 0);
   const long first_span = after_1100 - after_200;
   const long second_span = after_2000 - after_1100;
   EXPECT_LT(std::min(first_span, second_span), 512)
-      << "VmRSS grew in both spans: " << after_200 << ", " << after_1100 << ", " << after_2000 << " KiB";
+      << "RssAnon grew in both spans: " << after_200 << ", " << after_1100 << ", " << after_2000 << " KiB";
   EXPECT_LT(after_2000, after_200 + 2048)
-      << "VmRSS " << after_200 << " KiB after 200 jobs, " << after_2000 << " KiB after 2000";
+      << "RssAnon " << after_200 << " KiB after 200 jobs, " << after_2000 << " KiB after 2000";
   EXPECT_EQ(batch.finish(), 0) << log_text();
 }
 
