@@ -4,8 +4,10 @@
 // - ro: every file the job read, listed, executed or had mapped, and every symlink on the way to
 //   one (the plan recreates those inside; a bind through a symlink is refused). Files of one
 //   directory become the directory when the job listed it and used two or more of them, or used
-//   `collapse_at` or more, except that a sensitive directory, or one at the top of the tree
-//   (/usr, /etc, /home...), is never the result: the files stay listed and a note says so.
+//   `collapse_at` or more, and they are at least an eighth of its entries on the host, except
+//   that a sensitive directory, or one at the top of the tree (/usr, /etc, /home...), is never
+//   the result: the files stay listed and a note says so. A directory only listed is exposed
+//   when it is empty.
 // - what the sandbox provides itself (/tmp, /dev, /proc) and what --rw gives is not listed.
 // - paths the job tried that exist on the host but were hidden from it are comments: learning
 //   never adds what its base hid.
@@ -132,7 +134,7 @@ Written write_policy(const Observations& o, const WriteOptions& options) {
   std::map<std::string, Use> files, links, listed;
   std::map<std::string, Use> hidden;   // exist on the host, not shown to the job
   std::map<std::string, Use> writes;   // written outside --rw and the sandbox's own trees
-  uint64_t missing = 0;
+  uint64_t missing = o.missing_unrecorded;
   for (const PathRecord& r : o.paths) {
     if (covered(r.path)) continue;
     const bool writing = r.access == Access::kWrite || r.access == Access::kCreate;
@@ -170,6 +172,10 @@ Written write_policy(const Observations& o, const WriteOptions& options) {
                         "): its " + std::to_string(members.size()) + " files are listed one by one");
       continue;
     }
+    if (const auto entries = options.directory_entries.find(dir);
+        entries != options.directory_entries.end() && members.size() * 8 < entries->second) {
+      continue;  // a few files of a big directory: the files, not the directory
+    }
     Use& d = dirs[dir];
     for (const auto& f : members) {
       d.count += files[f].count;
@@ -184,6 +190,12 @@ Written write_policy(const Observations& o, const WriteOptions& options) {
     bool ancestor = false;  // a directory on the way to something used: it exists anyway
     for (const auto& [f, u] : files) ancestor = ancestor || under(f, dir);
     if (ancestor) continue;
+    if (const auto entries = options.directory_entries.find(dir);
+        entries != options.directory_entries.end() && entries->second != 0) {
+      w.notes.push_back("not exposed: " + dir + " was listed, but nothing in it was used (" +
+                        std::to_string(entries->second) + " entries); add it if the job needs to see them");
+      continue;
+    }
     if (sensitive(dir) || depth(dir) < 2) {
       w.notes.push_back("not exposed: " + dir + " was listed but is " + (sensitive(dir) ? "sensitive" : "the top of the tree"));
       continue;
@@ -350,6 +362,34 @@ Written write_policy(const Observations& o, const WriteOptions& options) {
     line("  " + quote(name) + ",  # " + (it == o.syscalls.end() ? std::string("baseline") : times(it->second)));
   }
   line("]");
+  // @default-deny (kernel attack surface no ordinary job needs, docs/seccomp.md) is outside the
+  // allow-list, so it would fail with ENOSYS like any call never seen; a kill rule instead makes an
+  // attempt a violation the report names, as in the shipped policies. Members the job was seen to
+  // use stay allowed (a later rule replaces an earlier one, so they are left out of this one).
+  std::vector<std::string> deny_unused;
+  if (auto members = seccomp::expand({"@default-deny"})) {
+    std::set<std::string> native;
+    for (const auto& m : *members) {
+      if (seccomp::syscall_number(m)) native.insert(m);
+    }
+    for (const auto& m : native) {
+      if (calls.count(m) == 0) deny_unused.push_back(m);
+    }
+    const bool whole = deny_unused.size() == native.size();
+    if (!deny_unused.empty()) {
+      line("");
+      line("[[seccomp.rule]]");
+      line("# Kernel attack surface (docs/seccomp.md): an attempt kills the job and the report names it.");
+      line("action = \"kill\"");
+      if (whole) {
+        line("syscalls = [\"@default-deny\"]");
+      } else {
+        line("syscalls = [  # @default-deny without the members this job was seen to use");
+        for (const auto& m : deny_unused) line("  " + quote(m) + ",");
+        line("]");
+      }
+    }
+  }
   for (const auto& name : unnamed) line("# used, but has no name here (left out): " + comment_text(name));
   if (!o.ioctl_requests.empty()) {
     std::string reqs;
