@@ -16,11 +16,17 @@
 # 64M, and its environment is learn-base's. A service chooses those (the preset's comment says how
 # each was sized), and the hostile tests judge them (a decompression bomb spilling to a 512M /tmp,
 # LibreOffice's profile in UserInstallation). So the test takes from the preset, resolved with
-# `confine explain --json`, exactly: [limits], the /tmp tmpfs sizes, [env] set, [enforcement].
-# Everything that grants access comes from learning alone: the ro/rw paths, the syscall
-# allow-list and its kill rule, socket families, network mode, capabilities. The preset's deny
-# masks and its own kill/errno rules are not taken either, so each hostile test is judged by what
-# learn wrote.
+# `confine explain --json`, exactly: [limits], the /tmp tmpfs sizes, [env] set, [enforcement],
+# and its kill/errno rules for the calls the learned allow-list leaves out (they decide how such a
+# call is refused, a kill the report names instead of ENOSYS, and never refuse what learn
+# allowed: the script checks the allow-list is unchanged). Everything that grants access comes
+# from learning alone: the ro/rw paths, the syscall allow-list and its @default-deny kill rule,
+# socket families, network mode, capabilities. The preset's deny masks are not taken, so what a
+# hostile input finds on the filesystem is what learn wrote.
+#
+# Where a learned policy is stricter than the preset (a hostile input reaches for a program, a
+# coder or a library the honest samples never used, and finds nothing), the tests accept that
+# outcome under learned policies only (WorkloadTest::learned_policies()).
 #
 #   learned_policies_test.sh WORKLOAD_TESTS CONFINE TOOL
 #
@@ -28,7 +34,7 @@
 # (the tool is not installed; a failure under CONFINE_REQUIRE_ALL=1, where the honest tests fail
 # themselves), anything else failed. KEEP=1 keeps the work dir (its path is printed).
 set -euo pipefail
-[ $# -eq 3 ] || { sed -n '2,27p' "$0" >&2; exit 2; }
+[ $# -eq 3 ] || { sed -n '2,33p' "$0" >&2; exit 2; }
 tests=$(realpath "$1")
 confine=$(realpath "$2")
 tool=$3
