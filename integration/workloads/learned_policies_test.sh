@@ -40,6 +40,9 @@ confine=$(realpath "$2")
 tool=$3
 source_dir=$(realpath "$(dirname "$0")/../..")
 export CONFINE_POLICY_PATH=$source_dir/policies
+# Learning takes the shape of the namespace mode (an output area); the learned policies are
+# namespace-mode policies and are tested in it (the Landlock cells test the presets).
+unset CONFINE_INTEG_ISOLATION
 
 case $tool in
   imagemagick) suite=ImageMagickWorkload; honest='ImageMagickWorkload.SvgToPng*:ImageMagickWorkload.PngToJpeg*' ;;
