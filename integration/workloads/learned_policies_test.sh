@@ -71,7 +71,7 @@ if ! CONFINE_WORKLOAD_LEARN_DIR=$work/learned "$tests" --gtest_filter="$honest" 
 fi
 if [ ! -f "$work/learned/$preset" ]; then
   if grep -q '^\[  SKIPPED \]' "$work/learn.log"; then
-    grep -A2 -i 'skipped' "$work/learn.log" | head -n 20
+    grep -B3 '^\[  SKIPPED \]' "$work/learn.log" | head -n 20  # gtest prints the reason before it
     echo "learned_policies_test: SKIPPED: the honest tests of $tool were skipped (the tool is not installed?)"
     exit 77
   fi
