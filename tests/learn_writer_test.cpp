@@ -148,6 +148,19 @@ TEST(LearnWriter, PathsThatExistNowhereAreCountedPastACap) {
             std::string::npos);
 }
 
+TEST(LearnWriter, AShellTheJobRanIsLearnedAndFlaggedForReview) {
+  // ImageMagick offers an SVG to inkscape through /bin/sh: learned faithfully, and flagged.
+  Observations o = basic();
+  o.paths = {file("/usr/bin/convert-im6.q16", Access::kExec), file("/usr/bin/dash", Access::kExec),
+             file("/usr/share/dash/README", Access::kRead)};
+  const Written w = write_policy(o, {});
+  EXPECT_NE(w.toml.find("\"/usr/bin/dash\",  # exec by /usr/bin/tool, 1 time; a shell: review"), std::string::npos) << w.toml;
+  ASSERT_EQ(std::count_if(w.notes.begin(), w.notes.end(), [](const std::string& n) { return n.find("ran a shell") != std::string::npos; }), 1)
+      << w.toml;
+  EXPECT_TRUE(is_shell("/bin/sh"));
+  EXPECT_FALSE(is_shell("/usr/bin/shasum"));
+}
+
 TEST(LearnWriter, CollapsesManyFilesOfOneDirectory) {
   Observations o = basic();
   for (int i = 0; i < 5; ++i) o.paths.push_back(file("/usr/share/fonts/f" + std::to_string(i) + ".ttf"));

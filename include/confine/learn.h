@@ -106,4 +106,8 @@ struct Written {
 // as a whole, credential stores (/etc/shadow, /etc/ssh, ~/.ssh, /run/secrets, ...).
 [[nodiscard]] bool sensitive(std::string_view path);
 
+// True for a command shell (sh, dash, bash, zsh, busybox...), by its file name: the writer notes
+// one the job ran, since a shell in the sandbox is what command injection needs.
+[[nodiscard]] bool is_shell(std::string_view path);
+
 }  // namespace confine::learn

@@ -94,7 +94,7 @@ allowed() {
 # 2. The learned policy with the preset's service settings.
 "$confine" explain --json "$source_dir/policies/$preset" > "$work/preset.json"
 allowed "$work/learned/$preset" > "$work/learned.allowed"
-python3 - "$work/preset.json" "$work/learned/$preset" "$work/learned.allowed" > "$work/policies/$preset" <<'PY'
+python3 - "$work/preset.json" "$work/learned/$preset" "$work/learned.allowed" "$preset" > "$work/policies/$preset" <<'PY'
 import errno, json, sys
 
 def value(x):
@@ -111,8 +111,8 @@ def q(s):
     return json.dumps(s)  # a TOML basic string for the plain text these values hold
 
 p = value(json.load(open(sys.argv[1])))
-out = ["# The learned policy with the service settings of policies/" + sys.argv[1].split("/")[-1] + "'s preset",
-       "# (learned_policies_test.sh): limits, /tmp size, environment, enforcement. Nothing here grants access.",
+out = ["# The learned policy with the service settings of policies/" + sys.argv[4] + " (learned_policies_test.sh):",
+       "# limits, /tmp size, environment, enforcement, kill/errno for unlearned calls. Nothing here grants access.",
        "version = 1",
        "extends = [" + q(sys.argv[2]) + "]",
        "",

@@ -94,6 +94,13 @@ std::string use_comment(const Use& use) {
 
 }  // namespace
 
+bool is_shell(std::string_view view) {
+  const std::string path(view);
+  const std::string name = path.substr(path.rfind('/') + 1);
+  static const std::set<std::string> shells{"sh", "dash", "bash", "zsh", "ksh", "ksh93", "mksh", "ash", "busybox", "fish", "csh", "tcsh"};
+  return shells.count(name) != 0;
+}
+
 bool sensitive(std::string_view view) {
   const std::string path(view);
   static const std::vector<std::string> exact{"/", "/home", "/root", "/etc", "/run", "/var", "/mnt", "/media", "/srv", "/boot"};
@@ -227,7 +234,16 @@ Written write_policy(const Observations& o, const WriteOptions& options) {
       w.notes.push_back("refused: " + path + " is sensitive; add it by hand if the job truly needs it");
       continue;
     }
-    ro.push_back({path, use_comment(use)});
+    // A shell the job ran is learned like any program, but it is what command injection needs
+    // (ImageMagick's delegates go through /bin/sh; the shipped policy masks it): say so, for review.
+    std::string entry_comment = use_comment(use);
+    if (use.accesses.count(Access::kExec) != 0 && is_shell(path)) {
+      entry_comment += "; a shell: review";
+      w.notes.push_back("the job ran a shell, " + path + " (" + use_comment(use) +
+                        "): a command injection needs one; remove it, or mask it with filesystem.deny, "
+                        "if the tool works without (ImageMagick falls back when its delegates cannot run)");
+    }
+    ro.push_back({path, entry_comment});
   }
   for (const auto& [path, use] : links) {
     if (in_dir(path) || sensitive(path)) continue;
