@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "confine/learn.h"
+#include "confine/policy.h"
 #include "confine/report.h"
 #include "log.h"
 
@@ -110,6 +111,12 @@ int learn_command(const LearnArgs& args) {
   }
   const learn::Written written = learn::write_policy(seen, options);
   for (const auto& note : written.notes) warning("learn: " + note);
+  // A policy the loader would refuse unread is no use to anyone: say so instead of writing it.
+  if (const uint64_t limit = policy::LoadOptions{}.max_file_bytes; written.toml.size() > limit) {
+    error("learn: the policy would be " + std::to_string(written.toml.size()) + " bytes, over the " +
+          std::to_string(limit) + " bytes a policy may have; nothing written (learn from fewer runs per --merge chain)");
+    return report::kExitConfineFailed;
+  }
 
   if (!args.out || *args.out == "-") {
     std::cout << written.toml << std::flush;
