@@ -192,6 +192,44 @@ TEST_F(LearnTest, MergeUnionsTwoRuns) {
   EXPECT_NE(b.policy.find("from 2 runs"), std::string::npos);
 }
 
+// A service's shape: each job's input read-only as its working directory and an output area.
+// What the job did there is per job: a merge of runs on two job dirs lists neither dir's files,
+// nor the output area, nor a cwd (found when the doc's --merge example listed /srv/jobs/1/in.pdf).
+TEST_F(LearnTest, AJobsOwnDirectoriesAreNotLearnedAcrossMerges) {
+  std::vector<std::string> inputs;
+  for (const char* name : {"in-a", "in-b"}) {
+    const std::string dir = base_ + "/" + name;
+    ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+    write_text(dir + "/in.txt", std::string("input of ") + name + "\n", 0644);
+    inputs.push_back(dir);
+  }
+  const std::string command = "cat in.txt /usr/share/common-licenses/GPL-2 > /out/copy.txt";
+  Learned a = learn({"--ro", inputs[0], "--cwd", inputs[0], "--output", base_ + "/out-a"}, {"/bin/sh", "-c", command});
+  ASSERT_EQ(a.run.exit_code, 0) << a.run.describe();
+  EXPECT_EQ(read_text(base_ + "/out-a/copy.txt").value_or("").rfind("input of in-a\n", 0), 0U);  // delivered
+  const std::string first = last_out_;
+  Learned b = learn({"--merge", first, "--ro", inputs[1], "--cwd", inputs[1], "--output", base_ + "/out-b"},
+                    {"/bin/sh", "-c", command});
+  ASSERT_EQ(b.run.exit_code, 0) << b.run.describe();
+  const auto ro = ro_paths(b.policy);
+  EXPECT_TRUE(has(ro, "/usr/share/common-licenses/GPL-2")) << b.policy;
+  for (const auto& path : ro) {
+    EXPECT_EQ(path.rfind(base_, 0), std::string::npos) << path << " is a job's own\n" << b.policy;
+    EXPECT_EQ(path.rfind("/out", 0), std::string::npos) << path << " is in the output area\n" << b.policy;
+  }
+  EXPECT_EQ(b.policy.find("\ncwd = "), std::string::npos) << b.policy;
+  for (const auto& r : b.data["paths"]) {
+    EXPECT_EQ(r["path"].get<std::string>().rfind(base_, 0), std::string::npos) << r.dump();
+  }
+  // And the policy runs the next job, given its directories on the command line.
+  EXPECT_EQ(check(last_out_).exit_code, 0);
+  RunOptions next = with_args({"-p", last_out_, "--ro", inputs[1], "--cwd", inputs[1], "--output", base_ + "/out-c"});
+  next.bind_job = false;
+  const RunResult r = run_command({"/bin/sh", "-c", command}, next);
+  EXPECT_TRUE(Ended(r, "ok", 0));
+  EXPECT_EQ(read_text(base_ + "/out-c/copy.txt").value_or("").rfind("input of in-b\n", 0), 0U);
+}
+
 using AuditTest = SandboxTest;
 
 TEST_F(AuditTest, ListsADeniedSyscallAndAnUnexposedPathAndTheJobCompletes) {

@@ -73,14 +73,92 @@ TEST(LearnWriter, WritesAPolicyTheLoaderAcceptsWithAnAllowList) {
   EXPECT_EQ(ro_paths(p), (std::vector<std::string>{"/usr/bin/tool", "/usr/share/tool/a.conf"}));
   EXPECT_EQ(p.seccomp.default_action.value, policy::SeccompAction::kErrno);
   EXPECT_EQ(p.seccomp.errno_value.value, ENOSYS);
-  ASSERT_EQ(p.seccomp.rules.size(), 1U);
+  ASSERT_EQ(p.seccomp.rules.size(), 2U);
   const auto& allowed = p.seccomp.rules[0].syscalls;
+  // Kernel attack surface is killed and named, as in the shipped policies, not quietly ENOSYS.
+  EXPECT_EQ(p.seccomp.rules[1].action, policy::SeccompAction::kKill);
+  EXPECT_EQ(p.seccomp.rules[1].syscalls, (std::vector<std::string>{"@default-deny"}));
   EXPECT_EQ(p.seccomp.rules[0].action, policy::SeccompAction::kAllow);
   EXPECT_TRUE(contains(allowed, "openat"));
   EXPECT_TRUE(contains(allowed, "read"));  // the baseline
   EXPECT_FALSE(contains(allowed, "ptrace"));
   EXPECT_EQ(p.network.socket_families.value, (std::vector<std::string>{"unix"}));
   EXPECT_NE(w.toml.find("# read by /usr/bin/tool, 1 time"), std::string::npos) << w.toml;
+}
+
+TEST(LearnWriter, ADefaultDenyCallTheJobUsedStaysAllowed) {
+  Observations o = basic();
+  o.syscalls["ptrace"] = 2;  // in @default-deny
+  const Written w = write_policy(o, {});
+  auto loaded = load_text(w.toml);
+  ASSERT_TRUE(loaded.ok()) << w.toml;
+  const policy::Policy& p = *loaded.policy;
+  ASSERT_EQ(p.seccomp.rules.size(), 2U) << w.toml;
+  EXPECT_TRUE(contains(p.seccomp.rules[0].syscalls, "ptrace"));
+  EXPECT_EQ(p.seccomp.rules[1].action, policy::SeccompAction::kKill);
+  EXPECT_FALSE(contains(p.seccomp.rules[1].syscalls, "ptrace")) << w.toml;
+  EXPECT_TRUE(contains(p.seccomp.rules[1].syscalls, "bpf")) << w.toml;
+}
+
+TEST(LearnWriter, AFewFilesOfABigDirectoryStayFiles) {
+  // Python lists dist-packages and reads its two .pth files: with the directory's size known
+  // (learn counts it on the host), the two files are listed, not the whole of it.
+  Observations o = basic();
+  PathRecord dir = file("/usr/lib/python3/dist-packages", Access::kList);
+  dir.directory = true;
+  PathRecord fonts = file("/usr/share/fonts/cmap", Access::kList);  // listed, nothing used
+  fonts.directory = true;
+  o.paths = {dir, fonts, file("/usr/lib/python3/dist-packages/a.pth"), file("/usr/lib/python3/dist-packages/b.pth")};
+  for (int i = 0; i < 5; ++i) o.paths.push_back(file("/usr/lib/x86_64-linux-gnu/lib" + std::to_string(i) + ".so", Access::kMap));
+  WriteOptions options;
+  options.directory_entries = {{"/usr/lib/python3/dist-packages", 120}, {"/usr/lib/x86_64-linux-gnu", 2000}, {"/usr/share/fonts/cmap", 3}};
+  const Written w = write_policy(o, options);
+  auto loaded = load_text(w.toml);
+  ASSERT_TRUE(loaded.ok()) << w.toml;
+  const auto ro = ro_paths(*loaded.policy);
+  EXPECT_TRUE(contains(ro, "/usr/lib/python3/dist-packages/a.pth")) << w.toml;
+  EXPECT_FALSE(contains(ro, "/usr/lib/python3/dist-packages")) << w.toml;
+  EXPECT_TRUE(contains(ro, "/usr/lib/x86_64-linux-gnu/lib0.so")) << w.toml;
+  EXPECT_FALSE(contains(ro, "/usr/lib/x86_64-linux-gnu")) << w.toml;
+  EXPECT_FALSE(contains(ro, "/usr/share/fonts/cmap")) << w.toml;
+  // Without the sizes (or for a directory mostly used) the directory is the result, as before.
+  options.directory_entries = {{"/usr/lib/x86_64-linux-gnu", 6}};
+  auto whole = load_text(write_policy(o, options).toml);
+  ASSERT_TRUE(whole.ok());
+  EXPECT_TRUE(contains(ro_paths(*whole.policy), "/usr/lib/x86_64-linux-gnu"));
+  EXPECT_TRUE(contains(ro_paths(*whole.policy), "/usr/lib/python3/dist-packages"));
+}
+
+TEST(LearnWriter, PathsThatExistNowhereAreCountedPastACap) {
+  // LibreOffice probes thousands of paths that exist nowhere; kept whole, its learn-data made a
+  // learned policy larger than the loader reads (1 MiB).
+  Observations o = basic();
+  for (size_t i = 0; i < kMaxMissingRecorded + 10; ++i) {
+    PathRecord r = file("/usr/share/nowhere/" + std::to_string(i), Access::kProbe);
+    r.in_sandbox = false;
+    r.on_host = false;
+    o.paths.push_back(r);
+  }
+  o.paths.push_back(file("/usr/bin/tool", Access::kExec));
+  auto back = from_json(to_json(o));
+  ASSERT_TRUE(back) << back.error().render();
+  EXPECT_EQ(back->paths.size(), kMaxMissingRecorded + 1);  // the cap, and every path that exists
+  EXPECT_EQ(back->missing_unrecorded, 10U);
+  EXPECT_NE(write_policy(*back, {}).toml.find("# " + std::to_string(kMaxMissingRecorded + 10) + " more paths were looked for"),
+            std::string::npos);
+}
+
+TEST(LearnWriter, AShellTheJobRanIsLearnedAndFlaggedForReview) {
+  // ImageMagick offers an SVG to inkscape through /bin/sh: learned faithfully, and flagged.
+  Observations o = basic();
+  o.paths = {file("/usr/bin/convert-im6.q16", Access::kExec), file("/usr/bin/dash", Access::kExec),
+             file("/usr/share/dash/README", Access::kRead)};
+  const Written w = write_policy(o, {});
+  EXPECT_NE(w.toml.find("\"/usr/bin/dash\",  # exec by /usr/bin/tool, 1 time; a shell: review"), std::string::npos) << w.toml;
+  ASSERT_EQ(std::count_if(w.notes.begin(), w.notes.end(), [](const std::string& n) { return n.find("ran a shell") != std::string::npos; }), 1)
+      << w.toml;
+  EXPECT_TRUE(is_shell("/bin/sh"));
+  EXPECT_FALSE(is_shell("/usr/bin/shasum"));
 }
 
 TEST(LearnWriter, CollapsesManyFilesOfOneDirectory) {

@@ -59,7 +59,12 @@ struct Observations {
   uint64_t output_bytes = 0;
   std::optional<uint64_t> open_files_peak;
   uint64_t runs = 1;  // how many learn runs these observations union (--merge)
+  // Paths that exist nowhere (not in the sandbox, not on the host) left out of to_json past the
+  // first kMaxMissingRecorded: a converter probes thousands (LibreOffice, fontconfig), they change
+  // nothing in the policy, and a learned policy must stay under the loader's size limit.
+  uint64_t missing_unrecorded = 0;
 };
+inline constexpr size_t kMaxMissingRecorded = 256;
 
 // Adds `more` into `into`: paths by (path, access), counts summed, peaks the larger.
 void merge(Observations& into, const Observations& more);
@@ -80,6 +85,13 @@ struct WriteOptions {
   std::vector<std::string> provided = {"/tmp", "/dev", "/proc", "/sys"};
   // Files of one directory read before the directory itself is listed instead of each file.
   size_t collapse_at = 4;
+  // How many entries each directory holds on the host (learn fills it for the directories of the
+  // files used). A directory replaces its files only when they are at least an eighth of it, and
+  // one the job only listed is exposed only when it is empty: a few files of a big directory
+  // (two .pth files of Python's dist-packages' 79 entries, 34 libraries of the 1638 in
+  // /usr/lib/x86_64-linux-gnu) stay files, so the rest of it stays out. A directory missing here
+  // is judged by the counts alone.
+  std::map<std::string, size_t> directory_entries;
 };
 
 struct Written {
@@ -93,5 +105,9 @@ struct Written {
 // True for a path no learned policy may expose, nor widen a directory to: /, /home, /root, /etc
 // as a whole, credential stores (/etc/shadow, /etc/ssh, ~/.ssh, /run/secrets, ...).
 [[nodiscard]] bool sensitive(std::string_view path);
+
+// True for a command shell (sh, dash, bash, zsh, busybox...), by its file name: the writer notes
+// one the job ran, since a shell in the sandbox is what command injection needs.
+[[nodiscard]] bool is_shell(std::string_view path);
 
 }  // namespace confine::learn

@@ -109,6 +109,14 @@ TEST_F(PandocWorkload, ConvertsLikeTheUnsandboxedRun) {
   EXPECT_NE(html->find("<em>world</em>"), std::string::npos) << *html;
   EXPECT_EQ(html, read_text(plain_out_path("out.html")));
 
+  // A standalone page with everything inlined (pandoc's HTML template, its data files), as the
+  // hostile tests below convert too.
+  convert_both({"--self-contained", "--metadata", "title=t", "in.md"}, "standalone.html", "in.md");
+  const auto standalone = read_text(out_path("standalone.html"));
+  ASSERT_TRUE(standalone.has_value());
+  EXPECT_NE(standalone->find("<title>t</title>"), std::string::npos) << *standalone;
+  EXPECT_EQ(standalone, read_text(plain_out_path("standalone.html")));
+
   // A docx carries timestamps in its zip entries and properties, so the document body is compared.
   convert_both({"in.md"}, "out.docx", "in.md");
   const std::string body = zip_members(out_path("out.docx"), "word/document.xml");

@@ -220,11 +220,16 @@ TEST_F(PythonWorkload, ShellIsMaskedAndOtherProgramsStayConfined) {
   const char* const script =
       "import os, subprocess, sys\n"
       "print('system', os.waitstatus_to_exitcode(os.system('cat ' + sys.argv[1])))\n"
-      "r = subprocess.run(['/usr/bin/cat', sys.argv[1]], capture_output=True, text=True)\n"
-      "print('cat', r.returncode, r.stdout.strip())\n";
+      "try:\n"
+      "    r = subprocess.run(['/usr/bin/cat', sys.argv[1]], capture_output=True, text=True)\n"
+      "    print('cat', r.returncode, r.stdout.strip())\n"
+      "except FileNotFoundError:\n"
+      "    print('cat ENOENT')\n";
   const RunResult r = run_script(script, {canary_});
   ASSERT_TRUE(Ended(r, "ok", 0));
-  EXPECT_EQ(lines(r.out), (std::vector<std::string>{"system 127", "cat 1 "})) << r.describe();
+  // A policy learned from a script that ran no program has no /usr/bin/cat at all.
+  EXPECT_EQ(lines(r.out), (std::vector<std::string>{"system 127", learned_policies() ? "cat ENOENT" : "cat 1 "}))
+      << r.describe();
   EXPECT_TRUE(NoCanaryLeak(r));
 
   const ToolResult plain = run_script_unsandboxed({canary_});
@@ -301,8 +306,14 @@ TEST_F(PythonWorkload, DefaultDenySyscallsThroughCtypesEndTheJob) {
   for (const auto& [name, nr] : calls) {
     SCOPED_TRACE(name);
     const RunResult r = run_script(script, {std::to_string(nr)});
-    EXPECT_TRUE(KilledBySeccomp(r, name));
     EXPECT_EQ(r.out, "");
+    if (learned_policies() && r.err.find("ImportError: libffi.so.8") != std::string::npos) {
+      // A policy learned from a script that never imported ctypes has no libffi: no raw syscall
+      // can be made at all. (learned_policies_test.sh checks the learned kill rule on its own.)
+      EXPECT_TRUE(Ended(r, "exit_nonzero", 1));
+      continue;
+    }
+    EXPECT_TRUE(KilledBySeccomp(r, name));
   }
 }
 

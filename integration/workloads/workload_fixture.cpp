@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -20,7 +21,14 @@
 
 namespace integ {
 
-std::string shipped_policy(const std::string& name) { return std::string(CONFINE_SOURCE_DIR) + "/policies/" + name; }
+std::string shipped_policy(const std::string& name) {
+  // scripts/test-learned-policies.sh: the workload tests under policies that `confine learn` wrote
+  // (CONFINE_WORKLOAD_POLICY_DIR holds one per shipped name). Never set in a normal test run.
+  if (const char* dir = std::getenv("CONFINE_WORKLOAD_POLICY_DIR"); dir != nullptr && *dir != '\0') {
+    return std::string(dir) + "/" + name;
+  }
+  return std::string(CONFINE_SOURCE_DIR) + "/policies/" + name;
+}
 
 LoopbackListener::LoopbackListener() {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -100,6 +108,11 @@ bool WorkloadTest::have_tool(const std::string& program) {
   return false;
 }
 
+bool WorkloadTest::learned_policies() {
+  const char* dir = std::getenv("CONFINE_WORKLOAD_POLICY_DIR");
+  return dir != nullptr && *dir != '\0';
+}
+
 bool WorkloadTest::resources_enforced() {
   if (const char* best_effort = std::getenv("CONFINE_INTEG_BEST_EFFORT"); best_effort != nullptr && std::string(best_effort) == "1") {
     return false;
@@ -159,6 +172,15 @@ RunResult WorkloadTest::run_workload(const std::string& policy, const std::vecto
     if (std::filesystem::exists(traced)) policy_file = traced;
     audit_args = {"--audit"};
   }
+  // Learning for scripts/test-learned-policies.sh (never set in a normal test run): the honest
+  // tests run their jobs under `confine learn` instead, in the same shape (the job dir read-only
+  // as the working directory, the output area delivered to out_), each run merged into
+  // CONFINE_WORKLOAD_LEARN_DIR/<policy's file name>. The job runs for real, so the test's own
+  // assertions still judge its results.
+  if (const char* learn_dir = std::getenv("CONFINE_WORKLOAD_LEARN_DIR"); learn_dir != nullptr && *learn_dir != '\0') {
+    return learn_workload(std::string(learn_dir) + "/" + std::filesystem::path(policy_file).filename().string(), argv,
+                          options);
+  }
   std::vector<std::string> args{"-p", policy_file, "--ro", job_, "--cwd", job_};
   // Landlock mode mounts nothing, so it has no output area (a tmpfs): its runs get none.
   if (isolation_override().empty()) args.insert(args.end(), {"--output", out_});
@@ -176,6 +198,25 @@ RunResult WorkloadTest::run_workload(const std::string& policy, const std::vecto
                r.report_text, 0644);
   }
   return r;
+}
+
+RunResult WorkloadTest::learn_workload(const std::string& learned, const std::vector<std::string>& argv,
+                                       const RunOptions& options) {
+  // Only the honest tests learn, and they pass no options of their own; a run that does would be
+  // learned in a different shape than it is tested, so it fails here instead.
+  EXPECT_TRUE(options.args.empty() && options.env.empty() && options.wrapper.empty() && isolation_override().empty())
+      << "CONFINE_WORKLOAD_LEARN_DIR: this run passes options learn does not take (learn honest tests only)";
+  const std::string report = base_ + "/report-learn-" + std::to_string(outputs_) + ".json";
+  Invocation inv;
+  inv.argv = {confine_binary(), "learn", "--out", learned};
+  if (std::filesystem::exists(learned)) inv.argv.insert(inv.argv.end(), {"--merge", learned});
+  inv.argv.insert(inv.argv.end(), {"--ro", job_, "--cwd", job_, "--output", out_, "--report", report, "--"});
+  inv.argv.insert(inv.argv.end(), argv.begin(), argv.end());
+  inv.extra_env = {"CONFINE_INTEG_TAG=" + tag_};
+  // Every notified call is a round trip to confine: learning is slower than a run.
+  inv.deadline = std::max(options.deadline, std::chrono::milliseconds(300000));
+  input_before_ = describe_tree(job_);
+  return integ::start(inv, report).wait();
 }
 
 void WorkloadTest::take_delivered(const std::string& name) {

@@ -72,6 +72,9 @@ class WorkloadTest : public SandboxTest {
   // input dir is recorded first, for NothingWrittenOutside.
   RunResult run_workload(const std::string& policy, const std::vector<std::string>& argv,
                          RunOptions options = {});
+  // run_workload under CONFINE_WORKLOAD_LEARN_DIR: `confine learn` in the same shape, merged into
+  // `learned` (scripts/test-learned-policies.sh).
+  RunResult learn_workload(const std::string& learned, const std::vector<std::string>& argv, const RunOptions& options);
   // The same command without confine, in a copy of the job dir (`<base>/plain`), for comparison.
   // Never through a shell: `env --chdir DIR ARGV...`. Tests name `plain_out_` where the sandboxed
   // command names the output area (kOutArea).
@@ -95,6 +98,14 @@ class WorkloadTest : public SandboxTest {
   // <base>/<name>, writable by the sandbox's host uid. NoCanaryLeak scans it and
   // NothingWrittenOutside allows it.
   std::string make_writable_dir(const std::string& name);
+
+  // True when the tests run under policies `confine learn` wrote (CONFINE_WORKLOAD_POLICY_DIR,
+  // learned_policies_test.sh). Such a policy has only what the honest samples used, so a hostile
+  // input that reaches for a program or module the samples never ran finds nothing there at all,
+  // where the preset shows it and refuses it: the few tests that assert that refusal accept the
+  // stricter outcome instead, and say so. Every check of what escaped (canary, connections,
+  // writes outside, deliveries) stays the same.
+  [[nodiscard]] static bool learned_policies();
 
   // True when this host enforces the policies' cgroup limits (no --best-effort was needed).
   // CONFINE_INTEG_BEST_EFFORT=1 says it does not, where the controllers exist but confine gets

@@ -102,10 +102,10 @@ _confine() {
       done
       case $prev in
         -p | --policy | --merge) _confine_policies "$cur"; return ;;
-        --out | --report | --ro | --rw | --cwd) _filedir; return ;;
+        --out | --report | --ro | --rw | --cwd | --output) _filedir; return ;;
         --log-level) COMPREPLY=($(compgen -W "trace debug info warn error off" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "--policy --out --merge --rw --ro --cwd --allow-failure --report --log-level --quiet --help -p -q --" -- "$cur"))
+      COMPREPLY=($(compgen -W "--policy --out --merge --rw --ro --cwd --output --allow-failure --report --log-level --quiet --help -p -q --" -- "$cur"))
       ;;
     report)
       if [[ $cur == -* ]]; then

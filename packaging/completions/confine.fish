@@ -90,5 +90,6 @@ complete -c confine -n $learn -l merge -r -F -d 'union with an earlier learned p
 complete -c confine -n $learn -l rw -r -F -d 'a read-write directory'
 complete -c confine -n $learn -l ro -r -F -d 'a read-only path while learning'
 complete -c confine -n $learn -l cwd -r -F -d 'working directory inside the sandbox'
+complete -c confine -n $learn -l output -r -F -d 'an output area, copied into DIR at the end'
 complete -c confine -n $learn -l allow-failure -d 'write a policy from a failed run'
 complete -c confine -n $learn -l report -r -F -d 'write the run report to FILE'

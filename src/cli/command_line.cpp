@@ -212,7 +212,12 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
     one(learn->add_option("--ro", a.ro,
                           "Show PATH read-only while learning, besides the base's; what the job uses of it is "
                           "learned like the rest (repeat for more)"));
-    learn->add_option("--cwd", a.cwd, "Working directory inside the sandbox");
+    learn->add_option("--cwd", a.cwd,
+                      "Working directory inside the sandbox; when it is a --ro or --rw directory it is the "
+                      "job's, and nothing under it is learned");
+    learn->add_option("--output", a.output,
+                      "Give the job an output area, as run's --output (a capped tmpfs, /out by default, "
+                      "copied into DIR when it ends); what the job does there is not learned");
     learn->add_flag("--allow-failure", a.allow_failure, "Write the policy even if the job did not succeed");
     learn->add_option("--report", a.report_file, "Write the run's report to FILE (- for stdout)");
     learn->add_option("--log-level", line.log.level, "trace, debug, info, warn (default), error, off")

@@ -44,6 +44,7 @@ struct LearnArgs {
   std::vector<std::string> rw;       // --rw DIR
   std::vector<std::string> ro;       // --ro PATH: shown read-only while learning (what is used is learned)
   std::optional<std::string> cwd;    // --cwd DIR
+  std::optional<std::string> output;  // --output HOST_DIR: the output area, as run's
   bool allow_failure = false;        // --allow-failure
   std::optional<std::string> report_file;  // --report FILE
   std::vector<std::string> command;

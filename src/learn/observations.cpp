@@ -65,6 +65,7 @@ void merge(Observations& into, const Observations& more) {
   into.cpu_time_us = std::max(into.cpu_time_us, more.cpu_time_us);
   into.output_bytes = std::max(into.output_bytes, more.output_bytes);
   into.runs += more.runs;
+  into.missing_unrecorded += more.missing_unrecorded;
   if (into.outcome.empty() || more.outcome != "ok") into.outcome = more.outcome;
 }
 
@@ -75,7 +76,13 @@ std::string to_json(const Observations& o) {
   j["base_policy"] = o.base_policy;
   j["runs"] = o.runs;
   auto& paths = j["paths"] = nlohmann::json::array();
+  size_t missing = 0;
+  uint64_t unrecorded = o.missing_unrecorded;
   for (const PathRecord& r : o.paths) {
+    if (!r.in_sandbox && !r.on_host && ++missing > kMaxMissingRecorded) {
+      ++unrecorded;
+      continue;
+    }
     paths.push_back({{"path", r.path}, {"access", to_string(r.access)}, {"in_sandbox", r.in_sandbox},
                      {"on_host", r.on_host}, {"directory", r.directory}, {"symlink", r.symlink},
                      {"count", r.count}, {"first_pid", r.first_pid}, {"by", r.by}});
@@ -91,6 +98,7 @@ std::string to_json(const Observations& o) {
   j["wall_time_us"] = o.wall_time_us;
   j["cpu_time_us"] = o.cpu_time_us;
   j["output_bytes"] = o.output_bytes;
+  j["missing_unrecorded"] = unrecorded;
   return j.dump();
 }
 
@@ -131,6 +139,7 @@ Expected<Observations> from_json(std::string_view text) {
     o.wall_time_us = j.value("wall_time_us", uint64_t{0});
     o.cpu_time_us = j.value("cpu_time_us", uint64_t{0});
     o.output_bytes = j.value("output_bytes", uint64_t{0});
+    o.missing_unrecorded = j.value("missing_unrecorded", uint64_t{0});
     return o;
   } catch (const nlohmann::json::exception& e) {
     return fail(ErrorCode::kInvalidArgument, std::string("learn data: ") + e.what());

@@ -4,8 +4,10 @@
 // - ro: every file the job read, listed, executed or had mapped, and every symlink on the way to
 //   one (the plan recreates those inside; a bind through a symlink is refused). Files of one
 //   directory become the directory when the job listed it and used two or more of them, or used
-//   `collapse_at` or more, except that a sensitive directory, or one at the top of the tree
-//   (/usr, /etc, /home...), is never the result: the files stay listed and a note says so.
+//   `collapse_at` or more, and they are at least an eighth of its entries on the host, except
+//   that a sensitive directory, or one at the top of the tree (/usr, /etc, /home...), is never
+//   the result: the files stay listed and a note says so. A directory only listed is exposed
+//   when it is empty.
 // - what the sandbox provides itself (/tmp, /dev, /proc) and what --rw gives is not listed.
 // - paths the job tried that exist on the host but were hidden from it are comments: learning
 //   never adds what its base hid.
@@ -92,6 +94,13 @@ std::string use_comment(const Use& use) {
 
 }  // namespace
 
+bool is_shell(std::string_view view) {
+  const std::string path(view);
+  const std::string name = path.substr(path.rfind('/') + 1);
+  static const std::set<std::string> shells{"sh", "dash", "bash", "zsh", "ksh", "ksh93", "mksh", "ash", "busybox", "fish", "csh", "tcsh"};
+  return shells.count(name) != 0;
+}
+
 bool sensitive(std::string_view view) {
   const std::string path(view);
   static const std::vector<std::string> exact{"/", "/home", "/root", "/etc", "/run", "/var", "/mnt", "/media", "/srv", "/boot"};
@@ -132,7 +141,7 @@ Written write_policy(const Observations& o, const WriteOptions& options) {
   std::map<std::string, Use> files, links, listed;
   std::map<std::string, Use> hidden;   // exist on the host, not shown to the job
   std::map<std::string, Use> writes;   // written outside --rw and the sandbox's own trees
-  uint64_t missing = 0;
+  uint64_t missing = o.missing_unrecorded;
   for (const PathRecord& r : o.paths) {
     if (covered(r.path)) continue;
     const bool writing = r.access == Access::kWrite || r.access == Access::kCreate;
@@ -170,6 +179,10 @@ Written write_policy(const Observations& o, const WriteOptions& options) {
                         "): its " + std::to_string(members.size()) + " files are listed one by one");
       continue;
     }
+    if (const auto entries = options.directory_entries.find(dir);
+        entries != options.directory_entries.end() && members.size() * 8 < entries->second) {
+      continue;  // a few files of a big directory: the files, not the directory
+    }
     Use& d = dirs[dir];
     for (const auto& f : members) {
       d.count += files[f].count;
@@ -184,6 +197,12 @@ Written write_policy(const Observations& o, const WriteOptions& options) {
     bool ancestor = false;  // a directory on the way to something used: it exists anyway
     for (const auto& [f, u] : files) ancestor = ancestor || under(f, dir);
     if (ancestor) continue;
+    if (const auto entries = options.directory_entries.find(dir);
+        entries != options.directory_entries.end() && entries->second != 0) {
+      w.notes.push_back("not exposed: " + dir + " was listed, but nothing in it was used (" +
+                        std::to_string(entries->second) + " entries); add it if the job needs to see them");
+      continue;
+    }
     if (sensitive(dir) || depth(dir) < 2) {
       w.notes.push_back("not exposed: " + dir + " was listed but is " + (sensitive(dir) ? "sensitive" : "the top of the tree"));
       continue;
@@ -215,7 +234,16 @@ Written write_policy(const Observations& o, const WriteOptions& options) {
       w.notes.push_back("refused: " + path + " is sensitive; add it by hand if the job truly needs it");
       continue;
     }
-    ro.push_back({path, use_comment(use)});
+    // A shell the job ran is learned like any program, but it is what command injection needs
+    // (ImageMagick's delegates go through /bin/sh; the shipped policy masks it): say so, for review.
+    std::string entry_comment = use_comment(use);
+    if (use.accesses.count(Access::kExec) != 0 && is_shell(path)) {
+      entry_comment += "; a shell: review";
+      w.notes.push_back("the job ran a shell, " + path + " (" + use_comment(use) +
+                        "): a command injection needs one; remove it, or mask it with filesystem.deny, "
+                        "if the tool works without (ImageMagick falls back when its delegates cannot run)");
+    }
+    ro.push_back({path, entry_comment});
   }
   for (const auto& [path, use] : links) {
     if (in_dir(path) || sensitive(path)) continue;
@@ -350,6 +378,34 @@ Written write_policy(const Observations& o, const WriteOptions& options) {
     line("  " + quote(name) + ",  # " + (it == o.syscalls.end() ? std::string("baseline") : times(it->second)));
   }
   line("]");
+  // @default-deny (kernel attack surface no ordinary job needs, docs/seccomp.md) is outside the
+  // allow-list, so it would fail with ENOSYS like any call never seen; a kill rule instead makes an
+  // attempt a violation the report names, as in the shipped policies. Members the job was seen to
+  // use stay allowed (a later rule replaces an earlier one, so they are left out of this one).
+  std::vector<std::string> deny_unused;
+  if (auto members = seccomp::expand({"@default-deny"})) {
+    std::set<std::string> native;
+    for (const auto& m : *members) {
+      if (seccomp::syscall_number(m)) native.insert(m);
+    }
+    for (const auto& m : native) {
+      if (calls.count(m) == 0) deny_unused.push_back(m);
+    }
+    const bool whole = deny_unused.size() == native.size();
+    if (!deny_unused.empty()) {
+      line("");
+      line("[[seccomp.rule]]");
+      line("# Kernel attack surface (docs/seccomp.md): an attempt kills the job and the report names it.");
+      line("action = \"kill\"");
+      if (whole) {
+        line("syscalls = [\"@default-deny\"]");
+      } else {
+        line("syscalls = [  # @default-deny without the members this job was seen to use");
+        for (const auto& m : deny_unused) line("  " + quote(m) + ",");
+        line("]");
+      }
+    }
+  }
   for (const auto& name : unnamed) line("# used, but has no name here (left out): " + comment_text(name));
   if (!o.ioctl_requests.empty()) {
     std::string reqs;
