@@ -114,12 +114,7 @@ int open_direct_rules(const Image& image) noexcept {
 
   CONFINE_CHECK(::chdir(image.cwd), err, Step::kChdir, 0);
   CONFINE_CHECK(sys::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), err, Step::kCloseFds, 0);
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    struct sigaction action{};
-    action.sa_handler = SIG_DFL;
-    (void)::sigaction(sig, &action, nullptr);
-  }
+  reset_signal_dispositions(image.reset_signals);  // what the caller ignored does not leak in
   sigset_t none;
   sigemptyset(&none);
   CONFINE_CHECK(::sigprocmask(SIG_SETMASK, &none, nullptr), err, Step::kSignalMask, 0);

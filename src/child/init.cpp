@@ -111,13 +111,9 @@ void write_ucount_limits(const Image& image, int dir) noexcept {
   // exactly the target's before forking it (below, in run()).
 
   // Default signal dispositions and an empty mask: the init's blocked set and whatever the
-  // caller ignored (a service often ignores SIGPIPE) must not leak into the target.
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    struct sigaction action{};
-    action.sa_handler = SIG_DFL;
-    (void)::sigaction(sig, &action, nullptr);  // fails harmlessly for glibc-reserved signals
-  }
+  // caller ignored (a service often ignores SIGPIPE) must not leak into the target. Only the
+  // signals the parent had ignored or caught (Image::reset_signals): the others are SIG_DFL.
+  reset_signal_dispositions(image.reset_signals);
   sigset_t none;
   sigemptyset(&none);
   CONFINE_CHECK(::sigprocmask(SIG_SETMASK, &none, nullptr), err, Step::kSignalMask, 0);

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -44,21 +45,49 @@ uint64_t micros(Clock::duration d) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
 }
 
+// What the launch needs from /proc/self/status, read once.
+struct SelfStatus {
+  // Signals confine ignores or catches: the target sets exactly these back to SIG_DFL
+  // (child::Image::reset_signals). Every other one is SIG_DFL here already.
+  uint64_t signals_to_reset = ~uint64_t{0};
+};
+
 // Cloning a multi-threaded process copies only the calling thread, with whatever locks the
 // others held at that moment: the child could deadlock in code we do not control. confine is
 // single-threaded by design (synchronous logger, no thread pools); this makes it a checked fact.
-Expected<void> require_single_thread() {
+// The same read gives the signals that are not at their default (SigIgn, SigCgt; hex masks,
+// bit n-1 for signal n, proc_pid_status(5)). Nothing in confine changes a disposition between
+// here and the clone. A mask that cannot be read leaves all ones: every signal is reset.
+Expected<SelfStatus> read_self_status() {
   std::ifstream status("/proc/self/status");
   std::string line;
+  std::optional<int> threads;
+  std::optional<uint64_t> ignored, caught;
+  auto mask = [](const std::string& text) -> std::optional<uint64_t> {
+    const size_t start = text.find_first_not_of(" \t");
+    if (start == std::string::npos) return std::nullopt;
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long value = std::strtoull(text.c_str() + start, &end, 16);
+    if (errno != 0 || end == text.c_str() + start) return std::nullopt;
+    return static_cast<uint64_t>(value);
+  };
   while (std::getline(status, line)) {
     if (line.rfind("Threads:", 0) == 0) {
-      if (std::stoi(line.substr(8)) != 1) {
-        return fail(ErrorCode::kInternal, "confine has " + line.substr(8) + " threads; refusing to clone");
-      }
-      return {};
+      threads = std::stoi(line.substr(8));
+    } else if (line.rfind("SigIgn:", 0) == 0) {
+      ignored = mask(line.substr(7));
+    } else if (line.rfind("SigCgt:", 0) == 0) {
+      caught = mask(line.substr(7));
     }
   }
-  return fail(ErrorCode::kInternal, "cannot read the thread count from /proc/self/status");
+  if (!threads) return fail(ErrorCode::kInternal, "cannot read the thread count from /proc/self/status");
+  if (*threads != 1) {
+    return fail(ErrorCode::kInternal, "confine has " + std::to_string(*threads) + " threads; refusing to clone");
+  }
+  SelfStatus out;
+  if (ignored && caught) out.signals_to_reset = *ignored | *caught;
+  return out;
 }
 
 struct Pipe {
@@ -255,8 +284,8 @@ report::Report setup_failed(report::Report r, std::string step, const Error& e) 
 }
 
 // The launch with the caller's signals held in `blocked` (see run() below).
-report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked, Clock::time_point t_start,
-                           learn::Observations* learned) {
+report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked, const SelfStatus& self,
+                           Clock::time_point t_start, learn::Observations* learned) {
   report::Report report = base_report(plan);
 
   // The job's cgroup: the kill unit and the kernel's accounting for everything the job starts.
@@ -279,6 +308,7 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   auto built = ChildImage::build(plan);
   if (!built) return setup_failed(report, "image", built.error());
   ChildImage& image = **built;
+  image.set_reset_signals(self.signals_to_reset);
 
   // The job's stdio: pipes or a pty that confine relays (relay.h), never the caller's own.
   RelayOptions relay_options;
@@ -500,9 +530,8 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
 
 report::Report run(const plan::Plan& plan, learn::Observations* learned) {
   const auto t_start = Clock::now();
-  if (auto single = require_single_thread(); !single) {
-    return setup_failed(base_report(plan), "threads", single.error());
-  }
+  auto self = read_self_status();
+  if (!self) return setup_failed(base_report(plan), "threads", self.error());
   // From here on the caller's signals wait in a signalfd: before the cgroup leaf exists, so a
   // SIGTERM during setup cannot kill confine between creating the leaf and removing it. The
   // reaper forwards them once the sandbox runs; the child inherits the mask, its init keeps
@@ -510,7 +539,7 @@ report::Report run(const plan::Plan& plan, learn::Observations* learned) {
   // the mask is restored; signals that came when there was no sandbox to forward them to are
   // consumed first and noted, so they cannot kill confine before it writes the report.
   const BlockedSignals blocked;
-  report::Report report = run_blocked(plan, blocked, t_start, learned);
+  report::Report report = run_blocked(plan, blocked, *self, t_start, learned);
   for (int sig : blocked.drain()) {
     report.warnings.push_back("confine received " + report::signal_name(sig) +
                               " while no sandbox was running (during setup or after the job ended); "
