@@ -1,11 +1,13 @@
 #include "owner.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <linux/securebits.h>
 #include <sys/file.h>
 #include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -35,6 +37,18 @@ bool mapped_here(uid_t uid) {
 // /run/confine/ns-owners, root's alone: created 0700 when missing, refused when anyone else
 // could plant lock files there (they would let another user hold or skip slots).
 Expected<UniqueFd> lock_directory() {
+  // Where it exists (every run but the first): one openat2 that follows no symlink at all, so
+  // stricter than the walk below (which follows root's), then the same ownership check; about
+  // twenty syscalls fewer per launch. Anything else (missing, a symlink on the way, a kernel
+  // before 5.6 without openat2) takes the walk.
+  open_how how{};
+  how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  if (UniqueFd direct(static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, kLockDir, &how, sizeof how))); direct) {
+    struct stat st {};
+    if (::fstat(direct.get(), &st) != 0) return fail_errno(errno, std::string("stat ") + kLockDir);
+    if (st.st_uid == 0 && (st.st_mode & 077) == 0 && S_ISDIR(st.st_mode)) return direct;
+  }
   for (const char* dir : {"/run/confine", kLockDir}) {
     if (::mkdir(dir, 0700) != 0 && errno != EEXIST) return fail_errno(errno, std::string("mkdir ") + dir);
   }
