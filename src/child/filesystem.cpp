@@ -75,6 +75,16 @@ bool copy_path(char* dst, const char* src) noexcept {
 // every mount, so the walk starts from `root_fd` itself rather than a duplicate of it, and a
 // missing file is created in one call instead of a failed open, a create and a reopen.
 int make_mountpoint(int root_fd, const char* rel, bool is_dir, bool create) noexcept {
+  if (!create) {
+    // Nothing to create (a mask over a path inside a bind or the sandbox's /proc): one openat2
+    // for the whole path instead of an open and a close per component. RESOLVE_NO_SYMLINKS
+    // refuses a symlink in any component, as O_NOFOLLOW on each one did, and the final one too
+    // (the plan already refused masks through symlinks); RESOLVE_BENEATH keeps ".." inside.
+    open_how how{};
+    how.flags = O_PATH | O_CLOEXEC | (is_dir ? O_DIRECTORY : 0);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    return sys::openat2(root_fd, rel, &how);
+  }
   char buf[kPathMax];
   if (!copy_path(buf, rel)) {
     errno = ENAMETOOLONG;
@@ -112,7 +122,9 @@ int make_mountpoint(int root_fd, const char* rel, bool is_dir, bool create) noex
   }
 }
 
-// Splits `rel` into its parent's fd (created as needed) and the final name (into `name`).
+// Splits `rel` into its parent's fd (created as needed) and the final name (into `name`). A name
+// directly in the root gets `root_fd` itself back, borrowed (the caller must not close it):
+// reopening "." cost an open and a close for each of the root's symlinks (bin, lib, sbin...).
 int open_parent(int root_fd, const char* rel, char* name) noexcept {
   char buf[kPathMax];
   if (!copy_path(buf, rel)) {
@@ -122,7 +134,7 @@ int open_parent(int root_fd, const char* rel, char* name) noexcept {
   char* slash = std::strrchr(buf, '/');
   if (slash == nullptr) {
     std::memcpy(name, buf, std::strlen(buf) + 1);
-    return ::openat(root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return root_fd;
   }
   *slash = '\0';
   std::memcpy(name, slash + 1, std::strlen(slash + 1) + 1);
@@ -250,7 +262,7 @@ void build_root(const Image& image, Trees& trees) noexcept {
       int parent = open_parent(root, step.target, name);
       CONFINE_CHECK(parent, err, Step::kMountpoint, index);
       CONFINE_CHECK(::symlinkat(step.source, parent, name), err, Step::kSymlink, index);
-      ::close(parent);
+      if (parent != root) ::close(parent);
       continue;
     }
     // Masks go over paths that already exist inside a bind (which may be read-only): never
