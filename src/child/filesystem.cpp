@@ -61,7 +61,7 @@ int clone_tree(const char* path, unsigned recursive) noexcept {
 
 // Copies `src` into `dst` (size kPathMax), returning false if it does not fit.
 bool copy_path(char* dst, const char* src) noexcept {
-  size_t n = std::strlen(src);
+  size_t n = sys::length(src);
   if (n >= kPathMax) return false;
   std::memcpy(dst, src, n + 1);
   return true;
@@ -93,7 +93,7 @@ int make_mountpoint(int root_fd, const char* rel, bool is_dir, bool create) noex
   int dir = root_fd;  // borrowed until the first component is open: never closed here
   char* component = buf;
   while (true) {
-    char* slash = std::strchr(component, '/');
+    char* slash = sys::find_first(component, '/');
     const bool last = slash == nullptr;
     if (!last) *slash = '\0';
     int next = -1;
@@ -131,13 +131,13 @@ int open_parent(int root_fd, const char* rel, char* name) noexcept {
     errno = ENAMETOOLONG;
     return -1;
   }
-  char* slash = std::strrchr(buf, '/');
+  char* slash = sys::find_last(buf, '/');
   if (slash == nullptr) {
-    std::memcpy(name, buf, std::strlen(buf) + 1);
+    std::memcpy(name, buf, sys::length(buf) + 1);
     return root_fd;
   }
   *slash = '\0';
-  std::memcpy(name, slash + 1, std::strlen(slash + 1) + 1);
+  std::memcpy(name, slash + 1, sys::length(slash + 1) + 1);
   return make_mountpoint(root_fd, buf, /*is_dir=*/true, /*create=*/true);
 }
 
@@ -193,7 +193,8 @@ void open_sources(const Image& image, Trees& trees) noexcept {
     } else if (step.kind == MountKind::kDev) {
       for (size_t d = 0; d < kDevNodeCount; ++d) {
         char path[32] = "/dev/";
-        std::strncat(path, kDevNodes[d], sizeof(path) - 6);
+        const size_t node_len = sys::length(kDevNodes[d]);
+        if (node_len < sizeof(path) - 5) std::memcpy(path + 5, kDevNodes[d], node_len + 1);
         int tree = clone_tree(path, 0);
         if (tree < 0) die(image.error_fd, Step::kDevNode, static_cast<int>(d), errno);
         // No nodev here (these are the devices), but nosuid and noexec.
