@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <string>
+#include <string_view>
 
+#include "confine/host.h"
 #include "confine/safe_path.h"
 
 namespace confine::launch {
@@ -26,9 +28,20 @@ constexpr const char* kLockDir = "/run/confine/ns-owners";
 // True when `uid` is mapped in confine's own user namespace (all of them are in the initial
 // one; inside a container's namespace, only its range).
 bool mapped_here(uid_t uid) {
-  std::ifstream map("/proc/self/uid_map");
+  // host::read_text: one open and read, no stream machinery (locale, filebuf) on the way.
+  const auto map = host::read_text("/proc/self/uid_map");
+  if (!map) return false;
+  // Lines of three numbers: inside, outside, count.
+  std::string_view rest(*map);
+  auto next_number = [&rest](unsigned long& value) {
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t' || rest.front() == '\n')) rest.remove_prefix(1);
+    const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
+    if (ec != std::errc()) return false;
+    rest.remove_prefix(static_cast<size_t>(end - rest.data()));
+    return true;
+  };
   unsigned long inside = 0, outside = 0, count = 0;
-  while (map >> inside >> outside >> count) {
+  while (next_number(inside) && next_number(outside) && next_number(count)) {
     if (uid >= inside && uid - inside < count) return true;
   }
   return false;

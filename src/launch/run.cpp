@@ -18,15 +18,17 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <optional>
+#include <string_view>
 
 #include "confine/cgroup.h"
 #include "confine/child.h"
 #include "confine/fd.h"
+#include "confine/host.h"
 #include "confine/launch.h"
 #include "confine/reap.h"
 #include "direct.h"
@@ -59,26 +61,31 @@ struct SelfStatus {
 // bit n-1 for signal n, proc_pid_status(5)). Nothing in confine changes a disposition between
 // here and the clone. A mask that cannot be read leaves all ones: every signal is reset.
 Expected<SelfStatus> read_self_status() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
+  // host::read_text: one open and read, no stream machinery (locale, filebuf) on the way.
+  const auto status = host::read_text("/proc/self/status");
+  if (!status) return fail(ErrorCode::kInternal, "cannot read /proc/self/status");
   std::optional<int> threads;
   std::optional<uint64_t> ignored, caught;
-  auto mask = [](const std::string& text) -> std::optional<uint64_t> {
-    const size_t start = text.find_first_not_of(" \t");
-    if (start == std::string::npos) return std::nullopt;
-    char* end = nullptr;
-    errno = 0;
-    const unsigned long long value = std::strtoull(text.c_str() + start, &end, 16);
-    if (errno != 0 || end == text.c_str() + start) return std::nullopt;
-    return static_cast<uint64_t>(value);
+  // The number after "Key:" (and blanks) in base 10 or 16.
+  auto field = [](std::string_view line, size_t key_len, int base) -> std::optional<uint64_t> {
+    line.remove_prefix(key_len);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), value, base);
+    if (ec != std::errc() || end == line.data()) return std::nullopt;
+    return value;
   };
-  while (std::getline(status, line)) {
-    if (line.rfind("Threads:", 0) == 0) {
-      threads = std::stoi(line.substr(8));
-    } else if (line.rfind("SigIgn:", 0) == 0) {
-      ignored = mask(line.substr(7));
-    } else if (line.rfind("SigCgt:", 0) == 0) {
-      caught = mask(line.substr(7));
+  std::string_view rest(*status);
+  while (!rest.empty()) {
+    const size_t nl = rest.find('\n');
+    const std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    if (line.starts_with("Threads:")) {
+      if (auto n = field(line, 8, 10)) threads = static_cast<int>(*n);
+    } else if (line.starts_with("SigIgn:")) {
+      ignored = field(line, 7, 16);
+    } else if (line.starts_with("SigCgt:")) {
+      caught = field(line, 7, 16);
     }
   }
   if (!threads) return fail(ErrorCode::kInternal, "cannot read the thread count from /proc/self/status");
