@@ -187,6 +187,23 @@ TEST_F(ProcessTest, TargetRunsOnEveryCpuTheCallerAllowed) {
                                                                                  << r.describe();
 }
 
+// Signals the caller ignored (a service often ignores SIGHUP or SIGPIPE; confine itself ignores
+// SIGPIPE) are back at their default in the target, and none is blocked or caught. The target
+// resets only the signals confine found ignored or caught, so this checks that finding too.
+TEST_F(ProcessTest, SignalsTheCallerIgnoredAreDefaultInTheTarget) {
+  struct sigaction ignore{}, old_hup{}, old_usr1{};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGHUP, &ignore, &old_hup), 0);
+  ASSERT_EQ(::sigaction(SIGUSR1, &ignore, &old_usr1), 0);
+  const RunResult r = run_probe({"read", "/proc/self/status"});
+  (void)::sigaction(SIGHUP, &old_hup, nullptr);
+  (void)::sigaction(SIGUSR1, &old_usr1, nullptr);
+  ASSERT_TRUE(ProbeOk(r));
+  for (const char* line : {"SigIgn:\t0000000000000000\n", "SigCgt:\t0000000000000000\n", "SigBlk:\t0000000000000000\n"}) {
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << r.describe();
+  }
+}
+
 // The init never holds confine's heap (the plan, the policy, the caller's environment as
 // confine parsed it): the clone leaves it out (MADV_DONTFORK), so the init maps at most the
 // page holding its own thread block, while confine's heap is hundreds of KiB. (It also unmaps

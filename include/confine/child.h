@@ -165,6 +165,12 @@ struct Image {
   // confine, the init and the target on one CPU while they set up). Null: leave it alone.
   const cpu_set_t* affinity = nullptr;
   size_t affinity_size = 0;
+  // The signals whose disposition the target sets back to SIG_DFL before its execve: bit n-1
+  // for signal n. The parent sets it to the signals it ignores or catches (SigIgn | SigCgt of
+  // /proc/self/status, read just before the clone); every other one is SIG_DFL in the parent
+  // and so in the init and the target already, and setting it again changed nothing but cost a
+  // syscall each, 62 of them per launch. All ones (the default): every signal, as before.
+  uint64_t reset_signals = ~uint64_t{0};
   // The mapping that holds this image (launch::ImageCopy; confine's heap is not in the child at
   // all). Once the target runs, the init needs none of it and unmaps it, keeping only what
   // supervision reads: the init holds no copy of the plan, argv or environment while it runs

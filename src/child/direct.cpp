@@ -114,15 +114,10 @@ int open_direct_rules(const Image& image) noexcept {
 
   CONFINE_CHECK(::chdir(image.cwd), err, Step::kChdir, 0);
   CONFINE_CHECK(sys::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), err, Step::kCloseFds, 0);
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    struct sigaction action{};
-    action.sa_handler = SIG_DFL;
-    (void)::sigaction(sig, &action, nullptr);
-  }
+  reset_signal_dispositions(image.reset_signals);  // what the caller ignored does not leak in
   sigset_t none;
-  sigemptyset(&none);
-  CONFINE_CHECK(::sigprocmask(SIG_SETMASK, &none, nullptr), err, Step::kSignalMask, 0);
+  sys::signals_clear(none);
+  CONFINE_CHECK(sys::signal_mask(SIG_SETMASK, &none), err, Step::kSignalMask, 0);
 
   // no_new_privs: no setuid binary or file capability ever raises privileges again, and it is
   // what lets an unprivileged process restrict itself with Landlock and seccomp.
@@ -259,11 +254,11 @@ void run_direct(const Image& image) noexcept {
   // stays below it, where it can be killed without a pid namespace.
   CONFINE_CHECK(::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), err, Step::kSubreaper, 0);
   sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGCHLD);
-  sigaddset(&signals, kDirectKillSignal);
-  for (int sig : kForwarded) sigaddset(&signals, sig);
-  CONFINE_CHECK(::sigprocmask(SIG_BLOCK, &signals, nullptr), err, Step::kSignalMask, 0);
+  sys::signals_clear(signals);
+  sys::signals_add(signals, SIGCHLD);
+  sys::signals_add(signals, kDirectKillSignal);
+  for (int sig : kForwarded) sys::signals_add(signals, sig);
+  CONFINE_CHECK(sys::signal_mask(SIG_BLOCK, &signals), err, Step::kSignalMask, 0);
   const int signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC);
   CONFINE_CHECK(signal_fd, err, Step::kSignalMask, 1);
   // The job runs with the caller's uid (rootless): not dumpable, so it cannot open this

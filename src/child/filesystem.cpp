@@ -61,7 +61,7 @@ int clone_tree(const char* path, unsigned recursive) noexcept {
 
 // Copies `src` into `dst` (size kPathMax), returning false if it does not fit.
 bool copy_path(char* dst, const char* src) noexcept {
-  size_t n = std::strlen(src);
+  size_t n = sys::length(src);
   if (n >= kPathMax) return false;
   std::memcpy(dst, src, n + 1);
   return true;
@@ -75,6 +75,16 @@ bool copy_path(char* dst, const char* src) noexcept {
 // every mount, so the walk starts from `root_fd` itself rather than a duplicate of it, and a
 // missing file is created in one call instead of a failed open, a create and a reopen.
 int make_mountpoint(int root_fd, const char* rel, bool is_dir, bool create) noexcept {
+  if (!create) {
+    // Nothing to create (a mask over a path inside a bind or the sandbox's /proc): one openat2
+    // for the whole path instead of an open and a close per component. RESOLVE_NO_SYMLINKS
+    // refuses a symlink in any component, as O_NOFOLLOW on each one did, and the final one too
+    // (the plan already refused masks through symlinks); RESOLVE_BENEATH keeps ".." inside.
+    open_how how{};
+    how.flags = O_PATH | O_CLOEXEC | (is_dir ? O_DIRECTORY : 0);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    return sys::openat2(root_fd, rel, &how);
+  }
   char buf[kPathMax];
   if (!copy_path(buf, rel)) {
     errno = ENAMETOOLONG;
@@ -83,7 +93,7 @@ int make_mountpoint(int root_fd, const char* rel, bool is_dir, bool create) noex
   int dir = root_fd;  // borrowed until the first component is open: never closed here
   char* component = buf;
   while (true) {
-    char* slash = std::strchr(component, '/');
+    char* slash = sys::find_first(component, '/');
     const bool last = slash == nullptr;
     if (!last) *slash = '\0';
     int next = -1;
@@ -112,20 +122,22 @@ int make_mountpoint(int root_fd, const char* rel, bool is_dir, bool create) noex
   }
 }
 
-// Splits `rel` into its parent's fd (created as needed) and the final name (into `name`).
+// Splits `rel` into its parent's fd (created as needed) and the final name (into `name`). A name
+// directly in the root gets `root_fd` itself back, borrowed (the caller must not close it):
+// reopening "." cost an open and a close for each of the root's symlinks (bin, lib, sbin...).
 int open_parent(int root_fd, const char* rel, char* name) noexcept {
   char buf[kPathMax];
   if (!copy_path(buf, rel)) {
     errno = ENAMETOOLONG;
     return -1;
   }
-  char* slash = std::strrchr(buf, '/');
+  char* slash = sys::find_last(buf, '/');
   if (slash == nullptr) {
-    std::memcpy(name, buf, std::strlen(buf) + 1);
-    return ::openat(root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    std::memcpy(name, buf, sys::length(buf) + 1);
+    return root_fd;
   }
   *slash = '\0';
-  std::memcpy(name, slash + 1, std::strlen(slash + 1) + 1);
+  std::memcpy(name, slash + 1, sys::length(slash + 1) + 1);
   return make_mountpoint(root_fd, buf, /*is_dir=*/true, /*create=*/true);
 }
 
@@ -181,7 +193,8 @@ void open_sources(const Image& image, Trees& trees) noexcept {
     } else if (step.kind == MountKind::kDev) {
       for (size_t d = 0; d < kDevNodeCount; ++d) {
         char path[32] = "/dev/";
-        std::strncat(path, kDevNodes[d], sizeof(path) - 6);
+        const size_t node_len = sys::length(kDevNodes[d]);
+        if (node_len < sizeof(path) - 5) std::memcpy(path + 5, kDevNodes[d], node_len + 1);
         int tree = clone_tree(path, 0);
         if (tree < 0) die(image.error_fd, Step::kDevNode, static_cast<int>(d), errno);
         // No nodev here (these are the devices), but nosuid and noexec.
@@ -250,7 +263,7 @@ void build_root(const Image& image, Trees& trees) noexcept {
       int parent = open_parent(root, step.target, name);
       CONFINE_CHECK(parent, err, Step::kMountpoint, index);
       CONFINE_CHECK(::symlinkat(step.source, parent, name), err, Step::kSymlink, index);
-      ::close(parent);
+      if (parent != root) ::close(parent);
       continue;
     }
     // Masks go over paths that already exist inside a bind (which may be read-only): never

@@ -111,16 +111,12 @@ void write_ucount_limits(const Image& image, int dir) noexcept {
   // exactly the target's before forking it (below, in run()).
 
   // Default signal dispositions and an empty mask: the init's blocked set and whatever the
-  // caller ignored (a service often ignores SIGPIPE) must not leak into the target.
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    struct sigaction action{};
-    action.sa_handler = SIG_DFL;
-    (void)::sigaction(sig, &action, nullptr);  // fails harmlessly for glibc-reserved signals
-  }
+  // caller ignored (a service often ignores SIGPIPE) must not leak into the target. Only the
+  // signals the parent had ignored or caught (Image::reset_signals): the others are SIG_DFL.
+  reset_signal_dispositions(image.reset_signals);
   sigset_t none;
-  sigemptyset(&none);
-  CONFINE_CHECK(::sigprocmask(SIG_SETMASK, &none, nullptr), err, Step::kSignalMask, 0);
+  sys::signals_clear(none);
+  CONFINE_CHECK(sys::signal_mask(SIG_SETMASK, &none), err, Step::kSignalMask, 0);
 
   stamp(image, Mark::kTargetPrivilegesDropped);
   install_seccomp(image);
@@ -138,7 +134,7 @@ int target_entry(void* image) { become_target(*static_cast<const Image*>(image))
 [[noreturn]] void supervise(const Image& image, pid_t target, const sigset_t& signals) noexcept {
   while (true) {
     siginfo_t info;
-    int sig = ::sigwaitinfo(&signals, &info);
+    int sig = sys::signal_wait(signals, &info);
     if (sig < 0) continue;  // EINTR
     if (sig != SIGCHLD) {
       (void)::kill(target, sig);
@@ -248,10 +244,10 @@ void run(const Image& image) noexcept {
   // Block the signals the init handles before forking, so none is lost between the fork and
   // the first sigwaitinfo; the target resets its mask before exec.
   sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGCHLD);
-  for (int sig : kForwarded) sigaddset(&signals, sig);
-  CONFINE_CHECK(::sigprocmask(SIG_BLOCK, &signals, nullptr), err, Step::kSignalMask, 0);
+  sys::signals_clear(signals);
+  sys::signals_add(signals, SIGCHLD);
+  for (int sig : kForwarded) sys::signals_add(signals, sig);
+  CONFINE_CHECK(sys::signal_mask(SIG_BLOCK, &signals), err, Step::kSignalMask, 0);
 
   // Not dumpable from before the target exists: once the target execs it runs untrusted code
   // with the init's uid, and a dumpable init would let it open /proc/1/mem or /proc/1/fd (the

@@ -7,6 +7,7 @@
 #include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <linux/securebits.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -151,6 +152,15 @@ void install_seccomp(const Image& image) noexcept {
   CONFINE_CHECK(sent, image.error_fd, Step::kSeccomp, 1);
   ::close(fd);
   ::close(kListenerHandoffFd);
+}
+
+void reset_signal_dispositions(uint64_t mask) noexcept {
+  for (int sig = 1; sig < NSIG && sig <= 64; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP || (mask & (uint64_t{1} << (sig - 1))) == 0) continue;
+    struct sigaction action{};
+    action.sa_handler = SIG_DFL;
+    (void)::sigaction(sig, &action, nullptr);  // fails harmlessly for glibc-reserved signals
+  }
 }
 
 }  // namespace confine::child

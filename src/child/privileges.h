@@ -17,6 +17,9 @@ void drop_remaining_capabilities() noexcept;
 // it; called before the job's rlimits (which may lower it), before install_seccomp.
 void move_listener_handoff(const Image& image) noexcept;
 void install_seccomp(const Image& image) noexcept;
+// Sets every signal in `mask` (bit n-1 = signal n) back to SIG_DFL; SIGKILL and SIGSTOP cannot
+// change and are skipped, glibc's reserved ones fail harmlessly.
+void reset_signal_dispositions(uint64_t mask) noexcept;
 // capset(2) of this thread's three sets (bit N = capability N); the raw result.
 int set_capabilities(uint64_t effective, uint64_t permitted, uint64_t inheritable) noexcept;
 

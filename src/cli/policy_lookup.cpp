@@ -46,9 +46,14 @@ std::vector<std::string> policy_search_path() {
   path.emplace_back("/etc/confine/policies");
   // The shipped policies, next to the installed binary: <prefix>/bin/confine ->
   // <prefix>/share/confine/policies.
-  std::error_code ec;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) path.push_back((exe.parent_path().parent_path() / "share/confine/policies").string());
+  // Where this binary is cannot change while it runs: looked up once per process (a run asks
+  // twice, for the policy and for its includes), not an lstat and a readlink each time.
+  static const std::string shipped = [] {
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return ec ? std::string() : (exe.parent_path().parent_path() / "share/confine/policies").string();
+  }();
+  if (!shipped.empty()) path.push_back(shipped);
   return path;
 }
 

@@ -93,26 +93,34 @@ bool user_namespaces_allowed(uid_t euid) {
   return true;
 }
 
-bool seccomp_action_available(const std::string& name) {
-  const auto actions = read_text("/proc/sys/kernel/seccomp/actions_avail");
-  if (!actions) return false;
-  for (const std::string& word : words(*actions)) {
-    if (word == name) return true;
+namespace {
+
+bool has_word(const std::optional<std::string>& text, const std::string& word) {
+  if (!text) return false;
+  for (const std::string& w : words(*text)) {
+    if (w == word) return true;
   }
   return false;
 }
 
-bool seccomp_available() {
+// Seccomp filter mode, and the actions this kernel has (/proc/sys/kernel/seccomp/actions_avail,
+// read once for both questions).
+struct SeccompSupport {
+  bool filter = false;
+  bool user_notif = false;
+};
+SeccompSupport seccomp_support() {
   // PR_GET_SECCOMP fails with EINVAL on a kernel without CONFIG_SECCOMP.
-  if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0) return false;
-  // kill_process (Linux 4.14) is the action every policy's "kill" compiles to.
+  if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0) return {};
   const auto actions = read_text("/proc/sys/kernel/seccomp/actions_avail");
-  if (!actions) return false;
-  for (const std::string& word : words(*actions)) {
-    if (word == "kill_process") return true;
-  }
-  return false;
+  SeccompSupport out;
+  // kill_process (Linux 4.14) is the action every policy's "kill" compiles to.
+  out.filter = has_word(actions, "kill_process");
+  out.user_notif = out.filter && has_word(actions, "user_notif");
+  return out;
 }
+
+}  // namespace
 
 int landlock_abi() {
 #ifdef SYS_landlock_create_ruleset
@@ -230,8 +238,9 @@ plan::HostFacts probe() {
     facts.kernel_release = words(*release).empty() ? "" : words(*release).front();
   }
   facts.user_namespaces = user_namespaces_allowed(facts.euid);
-  facts.seccomp = seccomp_available();
-  facts.seccomp_user_notif = facts.seccomp && seccomp_action_available("user_notif");
+  const SeccompSupport seccomp = seccomp_support();
+  facts.seccomp = seccomp.filter;
+  facts.seccomp_user_notif = seccomp.user_notif;
   facts.landlock_abi = landlock_abi();
   // The per-user-namespace limits this kernel has (they arrived over several releases).
   if (DIR* dir = ::opendir("/proc/sys/user")) {

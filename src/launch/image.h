@@ -39,6 +39,7 @@ class ChildImage {
     image_.affinity = &affinity_;
     image_.affinity_size = sizeof affinity_;
   }
+  void set_reset_signals(uint64_t mask) { image_.reset_signals = mask; }
   [[nodiscard]] const child::Image& image() const { return image_; }
 
  private:

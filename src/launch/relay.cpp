@@ -260,8 +260,9 @@ void Relay::on_poll(std::span<const pollfd> fds) {
       // Output past limits.output is read and dropped: the job is being killed for it.
       const bool output = !s.input();
       if (output && limit_ && passed_ >= *limit_) {
-        char scratch[16384];
-        const ssize_t n = ::read(s.source, scratch, sizeof scratch);
+        constexpr size_t kDropBytes = 16384;
+        if (!drop_buffer_) drop_buffer_ = std::make_unique<char[]>(kDropBytes);
+        const ssize_t n = ::read(s.source, drop_buffer_.get(), kDropBytes);
         if (n > 0) {
           s.dropped += static_cast<uint64_t>(n);
           limit_exceeded_ = true;

@@ -18,14 +18,17 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <optional>
+#include <string_view>
 
 #include "confine/cgroup.h"
 #include "confine/child.h"
 #include "confine/fd.h"
+#include "confine/host.h"
 #include "confine/launch.h"
 #include "confine/reap.h"
 #include "direct.h"
@@ -44,21 +47,54 @@ uint64_t micros(Clock::duration d) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
 }
 
+// What the launch needs from /proc/self/status, read once.
+struct SelfStatus {
+  // Signals confine ignores or catches: the target sets exactly these back to SIG_DFL
+  // (child::Image::reset_signals). Every other one is SIG_DFL here already.
+  uint64_t signals_to_reset = ~uint64_t{0};
+};
+
 // Cloning a multi-threaded process copies only the calling thread, with whatever locks the
 // others held at that moment: the child could deadlock in code we do not control. confine is
 // single-threaded by design (synchronous logger, no thread pools); this makes it a checked fact.
-Expected<void> require_single_thread() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("Threads:", 0) == 0) {
-      if (std::stoi(line.substr(8)) != 1) {
-        return fail(ErrorCode::kInternal, "confine has " + line.substr(8) + " threads; refusing to clone");
-      }
-      return {};
+// The same read gives the signals that are not at their default (SigIgn, SigCgt; hex masks,
+// bit n-1 for signal n, proc_pid_status(5)). Nothing in confine changes a disposition between
+// here and the clone. A mask that cannot be read leaves all ones: every signal is reset.
+Expected<SelfStatus> read_self_status() {
+  // host::read_text: one open and read, no stream machinery (locale, filebuf) on the way.
+  const auto status = host::read_text("/proc/self/status");
+  if (!status) return fail(ErrorCode::kInternal, "cannot read /proc/self/status");
+  std::optional<int> threads;
+  std::optional<uint64_t> ignored, caught;
+  // The number after "Key:" (and blanks) in base 10 or 16.
+  auto field = [](std::string_view line, size_t key_len, int base) -> std::optional<uint64_t> {
+    line.remove_prefix(key_len);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), value, base);
+    if (ec != std::errc() || end == line.data()) return std::nullopt;
+    return value;
+  };
+  std::string_view rest(*status);
+  while (!rest.empty()) {
+    const size_t nl = rest.find('\n');
+    const std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    if (line.starts_with("Threads:")) {
+      if (auto n = field(line, 8, 10)) threads = static_cast<int>(*n);
+    } else if (line.starts_with("SigIgn:")) {
+      ignored = field(line, 7, 16);
+    } else if (line.starts_with("SigCgt:")) {
+      caught = field(line, 7, 16);
     }
   }
-  return fail(ErrorCode::kInternal, "cannot read the thread count from /proc/self/status");
+  if (!threads) return fail(ErrorCode::kInternal, "cannot read the thread count from /proc/self/status");
+  if (*threads != 1) {
+    return fail(ErrorCode::kInternal, "confine has " + std::to_string(*threads) + " threads; refusing to clone");
+  }
+  SelfStatus out;
+  if (ignored && caught) out.signals_to_reset = *ignored | *caught;
+  return out;
 }
 
 struct Pipe {
@@ -255,8 +291,8 @@ report::Report setup_failed(report::Report r, std::string step, const Error& e) 
 }
 
 // The launch with the caller's signals held in `blocked` (see run() below).
-report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked, Clock::time_point t_start,
-                           learn::Observations* learned) {
+report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked, const SelfStatus& self,
+                           Clock::time_point t_start, learn::Observations* learned) {
   report::Report report = base_report(plan);
 
   // The job's cgroup: the kill unit and the kernel's accounting for everything the job starts.
@@ -279,6 +315,7 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   auto built = ChildImage::build(plan);
   if (!built) return setup_failed(report, "image", built.error());
   ChildImage& image = **built;
+  image.set_reset_signals(self.signals_to_reset);
 
   // The job's stdio: pipes or a pty that confine relays (relay.h), never the caller's own.
   RelayOptions relay_options;
@@ -500,9 +537,8 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
 
 report::Report run(const plan::Plan& plan, learn::Observations* learned) {
   const auto t_start = Clock::now();
-  if (auto single = require_single_thread(); !single) {
-    return setup_failed(base_report(plan), "threads", single.error());
-  }
+  auto self = read_self_status();
+  if (!self) return setup_failed(base_report(plan), "threads", self.error());
   // From here on the caller's signals wait in a signalfd: before the cgroup leaf exists, so a
   // SIGTERM during setup cannot kill confine between creating the leaf and removing it. The
   // reaper forwards them once the sandbox runs; the child inherits the mask, its init keeps
@@ -510,7 +546,7 @@ report::Report run(const plan::Plan& plan, learn::Observations* learned) {
   // the mask is restored; signals that came when there was no sandbox to forward them to are
   // consumed first and noted, so they cannot kill confine before it writes the report.
   const BlockedSignals blocked;
-  report::Report report = run_blocked(plan, blocked, t_start, learned);
+  report::Report report = run_blocked(plan, blocked, *self, t_start, learned);
   for (int sig : blocked.drain()) {
     report.warnings.push_back("confine received " + report::signal_name(sig) +
                               " while no sandbox was running (during setup or after the job ended); "

@@ -7,6 +7,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "confine/child.h"
@@ -445,7 +448,30 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
 }  // namespace
 
 Expected<Plan> make_plan(const policy::Policy& policy, const RunRequest& request, const HostFacts& host) {
-  auto plan = make_plan_inner(policy, request, host);
+  // One plan asks the host about the same paths again and again: each component of every path
+  // is looked at on its own ("/proc" once for each masked entry below it, "/usr" for each
+  // symlink into it), about 40 repeated lstat and readlink calls for the default policy. Each
+  // answer is kept for this plan only; a batch's next job sees the host as it is then.
+  HostFacts memo = host;
+  if (host.file_kind) {
+    auto seen = std::make_shared<std::map<std::string, FileKind, std::less<>>>();
+    memo.file_kind = [seen, ask = host.file_kind](const std::string& path) {
+      if (auto it = seen->find(path); it != seen->end()) return it->second;
+      const FileKind kind = ask(path);
+      seen->emplace(path, kind);
+      return kind;
+    };
+  }
+  if (host.read_link) {
+    auto seen = std::make_shared<std::map<std::string, std::optional<std::string>, std::less<>>>();
+    memo.read_link = [seen, ask = host.read_link](const std::string& path) {
+      if (auto it = seen->find(path); it != seen->end()) return it->second;
+      auto text = ask(path);
+      seen->emplace(path, text);
+      return text;
+    };
+  }
+  auto plan = make_plan_inner(policy, request, memo);
   if (!plan) return unexpected(std::move(plan.error()).add_context("plan"));
   return plan;
 }

@@ -137,9 +137,14 @@ std::optional<FilterCache> FilterCache::open(const std::string& dir) {
     if (part.empty() || part == ".") continue;
     if (part == "..") return std::nullopt;
     const bool last = pos >= dir.size();
-    // Missing directories are created private to root from their first moment.
-    if (::mkdirat(current.get(), part.c_str(), 0700) != 0 && errno != EEXIST) return std::nullopt;
-    UniqueFd next(::openat(current.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    // Missing directories are created private to root from their first moment. Opened first
+    // and created only when missing: every run but the first finds them all.
+    constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    UniqueFd next(::openat(current.get(), part.c_str(), kFlags));
+    if (!next && errno == ENOENT) {
+      if (::mkdirat(current.get(), part.c_str(), 0700) != 0 && errno != EEXIST) return std::nullopt;
+      next.reset(::openat(current.get(), part.c_str(), kFlags));
+    }
     if (!next || ::fstat(next.get(), &st) != 0) return std::nullopt;
     if (!trusted_dir(st, !last)) return std::nullopt;
     if (last && (st.st_mode & 07777) != 0700) return std::nullopt;
