@@ -91,14 +91,12 @@ allowed() {
          on && /^      / { print; next } { on = 0 }' | tr -s ' \n' '\n' | sed '/^$/d' | sort
 }
 
-# 2. The learned policy with the preset's service settings.
-"$confine" explain --json "$source_dir/policies/$preset" > "$work/preset.json"
-allowed "$work/learned/$preset" > "$work/learned.allowed"
-python3 - "$work/preset.json" "$work/learned/$preset" "$work/learned.allowed" "$preset" > "$work/policies/$preset" <<'PY'
-import errno, json, sys
-
+# A policy's resolved settings as plain JSON: `explain --json` wraps every value as
+# {"origin", "value"}; this unwraps them, recursively.
+settings() {
+  "$confine" explain --json "$1" | python3 -c '
+import json, sys
 def value(x):
-    """explain --json wraps every value as {"origin", "value"}; unwrap recursively."""
     if isinstance(x, dict):
         if set(x) == {"origin", "value"}:
             return value(x["value"])
@@ -106,11 +104,19 @@ def value(x):
     if isinstance(x, list):
         return [value(v) for v in x]
     return x
+json.dump(value(json.load(sys.stdin)), sys.stdout)'
+}
+
+# 2. The learned policy with the preset's service settings.
+settings "$source_dir/policies/$preset" > "$work/preset.json"
+allowed "$work/learned/$preset" > "$work/learned.allowed"
+python3 - "$work/preset.json" "$work/learned/$preset" "$work/learned.allowed" "$preset" > "$work/policies/$preset" <<'PY'
+import errno, json, sys
 
 def q(s):
     return json.dumps(s)  # a TOML basic string for the plain text these values hold
 
-p = value(json.load(open(sys.argv[1])))
+p = json.load(open(sys.argv[1]))
 out = ["# The learned policy with the service settings of policies/" + sys.argv[4] + " (learned_policies_test.sh):",
        "# limits, /tmp size, environment, enforcement, kill/errno for unlearned calls. Nothing here grants access.",
        "version = 1",
@@ -175,19 +181,10 @@ if ! diff -u "$work/learned.allowed" "$work/composed.allowed"; then
 fi
 
 # 3. Tighter than workload-base.toml.
-"$confine" explain --json "$work/policies/$preset" > "$work/learned.json"
-"$confine" explain --json "$source_dir/policies/workload-base.toml" > "$work/base.json"
+settings "$work/policies/$preset" > "$work/learned.json"
+settings "$source_dir/policies/workload-base.toml" > "$work/base.json"
 python3 - "$work/learned.json" "$work/base.json" <<'PY'
 import json, os, sys
-
-def value(x):
-    if isinstance(x, dict):
-        if set(x) == {"origin", "value"}:
-            return value(x["value"])
-        return {k: value(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [value(v) for v in x]
-    return x
 
 def exposed(policy):
     """The host files the ro entries expose: a file counts 1, a directory every entry beneath it."""
@@ -202,7 +199,7 @@ def exposed(policy):
                 seen.update(os.path.join(root, n) for n in dirs + files)
     return seen
 
-learned, base = (value(json.load(open(f))) for f in sys.argv[1:3])
+learned, base = (json.load(open(f)) for f in sys.argv[1:3])
 problems = []
 l_files, b_files = exposed(learned), exposed(base)
 l_ro = [e["path"] for e in learned["filesystem"]["ro"]]
