@@ -93,3 +93,5 @@ complete -c confine -n $learn -l cwd -r -F -d 'working directory inside the sand
 complete -c confine -n $learn -l output -r -F -d 'an output area, copied into DIR at the end'
 complete -c confine -n $learn -l allow-failure -d 'write a policy from a failed run'
 complete -c confine -n $learn -l report -r -F -d 'write the run report to FILE'
+complete -c confine -n $learn -l log-level -x -a 'trace debug info warn error off' -d "confine's log level"
+complete -c confine -n $learn -s q -l quiet -d 'print only errors'

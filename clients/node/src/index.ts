@@ -29,4 +29,6 @@ export {
   type Denial,
   type AuditInfo,
   type OutputAreaInfo,
+  type SetupErrorInfo,
+  type SeccompViolationInfo,
 } from './report.js';

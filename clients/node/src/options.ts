@@ -1,6 +1,6 @@
 // Options of run() and how they become confine's command line (`confine run --help`,
 // README "Commands"). Pure: the tests check the argv without running anything.
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 
 /** A duration: milliseconds as a number, or confine's own syntax as a string ("30s", "1m30s"). */
 export type Duration = number | string;
@@ -171,6 +171,11 @@ export function buildConfineArgs(
   // client reads into `log`.
   argv.push(`--log-fd=${LOG_FD}`);
   // confine gives the job /dev/null unless asked to relay its own stdin (the client's pipe).
+  // Anything but data or a Node Readable would leave that pipe open and the job waiting on it.
+  const stdin = options.stdin;
+  if (stdin !== undefined && typeof stdin !== 'string' && !(stdin instanceof Uint8Array) && !(stdin instanceof Readable)) {
+    throw new TypeError('stdin: expected a string, a Buffer or Uint8Array, or a Readable stream');
+  }
   argv.push(options.stdin === undefined ? '--stdin=null' : '--stdin=relay');
   argv.push('--', command, ...args);
   return argv;

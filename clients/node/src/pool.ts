@@ -17,6 +17,7 @@ export interface Pool {
   /** Queues a job; options are merged over the pool's defaults (see mergeOptions). */
   run(command: string, args?: readonly string[], options?: RunOptions & { reject?: true }): Promise<RunResult>;
   run(command: string, args: readonly string[], options: RunOptions & { reject: false }): Promise<SettledRun>;
+  run(command: string, args?: readonly string[], options?: RunOptions): Promise<RunResult | SettledRun>;
   /** Resolves when nothing is queued or running. */
   drain(): Promise<void>;
   /** Stops taking jobs, rejects the queued ones and cancels the running ones (AbortError); resolves when all have settled. */
