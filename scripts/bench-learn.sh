@@ -32,7 +32,9 @@ label, runs, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 times = []
 for _ in range(runs):
     t = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    if r.returncode != 0:  # a failed run's time is no figure of this job
+        sys.exit(f"bench-learn: {label}: exit {r.returncode} from {' '.join(cmd[:4])} ...")
     times.append((time.perf_counter() - t) * 1000)
 times.sort()
 p90 = times[min(len(times) - 1, int(len(times) * 0.9))]
@@ -114,12 +116,17 @@ for _ in range(runs):  # interleaved, so a change in the machine's load touches 
     for label, cmd in modes:
         t = time.perf_counter()
         r = subprocess.run(cmd(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        times[label].append((time.perf_counter() - t) * 1000)
-        failed[label] += r.returncode != 0
+        if r.returncode == 0:  # only conversions that worked are timed
+            times[label].append((time.perf_counter() - t) * 1000)
+        else:
+            failed[label] += 1
 for label, _ in modes:
     ts = sorted(times[label])
+    if not ts:
+        print(f"  {label:28} every run failed: no figure")
+        continue
     p90 = ts[min(len(ts) - 1, int(len(ts) * 0.9))]
-    note = "" if failed[label] == 0 else "   (%d runs failed)" % failed[label]
+    note = "" if failed[label] == 0 else "   (%d failed runs left out)" % failed[label]
     print(f"  {label:28} median {statistics.median(ts):8.1f} ms   p90 {p90:8.1f} ms{note}")
 PY
 fi

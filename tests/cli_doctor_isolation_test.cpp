@@ -87,6 +87,7 @@ TEST(DoctorIsolation, ANamespacePolicyOnADockerLikeHostIsToldAboutLandlockMode) 
   EXPECT_HAS(isolation->summary, "no private /tmp");
   EXPECT_HAS(isolation->summary, "this policy plans in namespaces mode");
   // clone3 matters to the namespace mode: still a problem there.
+  ASSERT_NE(find(findings, "clone3"), nullptr);
   EXPECT_EQ(find(findings, "clone3")->severity, Severity::kProblem);
 }
 
@@ -99,6 +100,8 @@ TEST(DoctorIsolation, AnAutoPolicyThereIsPlannedInLandlockModeAndEveryGapHasItsF
   const auto findings = diagnose(host, policy);
   EXPECT_FALSE(fully_enforced(findings)) << "Landlock mode is never fully enforced";
   // Landlock mode launches without clone3: a warning, no longer a problem.
+  ASSERT_NE(find(findings, "clone3"), nullptr);
+  ASSERT_NE(find(findings, "isolation"), nullptr);
   EXPECT_EQ(find(findings, "clone3")->severity, Severity::kWarning);
   EXPECT_HAS(find(findings, "clone3")->summary, "Landlock mode launches with the legacy clone");
   EXPECT_EQ(find(findings, "isolation")->severity, Severity::kWarning);

@@ -227,11 +227,14 @@ TEST_F(NodeWorkload, SpawnStormStopsAtThePidsLimit) {
   const RunResult r = run_script(script, {"--marker=" + tag_});
   ASSERT_TRUE(Ended(r, "exit_nonzero", 3));
   ASSERT_TRUE(r.report.has_value());
+  bool listed = false;
   for (const auto& entry : (*r.report)["enforced"]) {
     if (entry["name"] == "pids_limit") {
+      listed = true;
       EXPECT_EQ(entry["status"], resources_enforced() ? "enforced" : "enforced_fallback") << r.describe();
     }
   }
+  EXPECT_TRUE(listed) << "the report does not list pids_limit\n" << r.describe();
   const std::vector<std::string> out = lines(r.out);
   ASSERT_EQ(out.size(), 1U) << r.describe();
   if (learned_policies()) {

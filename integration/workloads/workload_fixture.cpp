@@ -22,7 +22,7 @@
 namespace integ {
 
 std::string shipped_policy(const std::string& name) {
-  // scripts/test-learned-policies.sh: the workload tests under policies that `confine learn` wrote
+  // integration/workloads/learned_policies_test.sh: the workload tests under policies that `confine learn` wrote
   // (CONFINE_WORKLOAD_POLICY_DIR holds one per shipped name). Never set in a normal test run.
   if (const char* dir = std::getenv("CONFINE_WORKLOAD_POLICY_DIR"); dir != nullptr && *dir != '\0') {
     return std::string(dir) + "/" + name;
@@ -172,7 +172,7 @@ RunResult WorkloadTest::run_workload(const std::string& policy, const std::vecto
     if (std::filesystem::exists(traced)) policy_file = traced;
     audit_args = {"--audit"};
   }
-  // Learning for scripts/test-learned-policies.sh (never set in a normal test run): the honest
+  // Learning for integration/workloads/learned_policies_test.sh (never set in a normal test run): the honest
   // tests run their jobs under `confine learn` instead, in the same shape (the job dir read-only
   // as the working directory, the output area delivered to out_), each run merged into
   // CONFINE_WORKLOAD_LEARN_DIR/<policy's file name>. The job runs for real, so the test's own

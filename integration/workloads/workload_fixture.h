@@ -73,7 +73,7 @@ class WorkloadTest : public SandboxTest {
   RunResult run_workload(const std::string& policy, const std::vector<std::string>& argv,
                          RunOptions options = {});
   // run_workload under CONFINE_WORKLOAD_LEARN_DIR: `confine learn` in the same shape, merged into
-  // `learned` (scripts/test-learned-policies.sh).
+  // `learned` (integration/workloads/learned_policies_test.sh).
   RunResult learn_workload(const std::string& learned, const std::vector<std::string>& argv, const RunOptions& options);
   // The same command without confine, in a copy of the job dir (`<base>/plain`), for comparison.
   // Never through a shell: `env --chdir DIR ARGV...`. Tests name `plain_out_` where the sandboxed

@@ -76,6 +76,7 @@ int open_direct_rules(const Image& image) noexcept {
   // A session of its own: no controlling terminal (TIOCSTI, CVE-2017-5226), and the job's
   // process group, which the init can signal as one.
   CONFINE_CHECK(::setsid(), err, Step::kSetsid, 0);
+  // The job runs on every CPU the caller allowed, not on the one setup was kept on.
   if (image.affinity != nullptr) {
     CONFINE_CHECK(::sched_setaffinity(0, image.affinity_size, image.affinity), err, Step::kAffinity, 0);
   }
@@ -108,11 +109,15 @@ int open_direct_rules(const Image& image) noexcept {
   // no_new_privs below, no exec can raise anything from it.
   CONFINE_CHECK(set_capabilities(0, 0, 0), err, Step::kCapabilities, 0);
   CONFINE_CHECK(::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), err, Step::kCapabilities, 1);
-  // Dies with the init (the ids change cleared this; prctl(2)): if the job kills the init, the
-  // target does not run on unsupervised. Its own children are the init's to kill.
+  // Dies with the init (a clone child never inherits the parent-death signal, and the ids change
+  // would clear it anyway; prctl(2)): if the job kills the init, the target does not run on
+  // unsupervised. Its own children are the init's to kill.
   CONFINE_CHECK(::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), err, Step::kDeathSignal, 2);
 
+  // No root to be inside in this mode: the policy's cwd, as the host shows it.
   CONFINE_CHECK(::chdir(image.cwd), err, Step::kChdir, 0);
+  // Nothing of confine's beyond stdio reaches the job. CLOSE_RANGE_CLOEXEC rather than closing
+  // now keeps error_fd usable until execve.
   CONFINE_CHECK(sys::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), err, Step::kCloseFds, 0);
   reset_signal_dispositions(image.reset_signals);  // what the caller ignored does not leak in
   sigset_t none;
@@ -235,10 +240,12 @@ void run_direct(const Image& image) noexcept {
   for (int n = 0; n < 3; ++n) {
     if (image.stdio[n] >= 0 && image.stdio[n] != n) CONFINE_CHECK(::dup2(image.stdio[n], n), err, Step::kStdio, n);
   }
-  int keep[] = {0, 1, 2, image.sync_fd, image.error_fd, image.status_fd, image.notify_fd};
-  sort_small(keep, 7);
-  const int first = keep[0] < 0 ? 1 : 0;
-  CONFINE_CHECK(close_other_fds(keep + first, 7 - first), err, Step::kCloseFds, 0);
+  int keep[] = {0, 1, 2, image.sync_fd, image.error_fd, image.status_fd, image.notify_fd, image.output_fd};
+  constexpr int kKeep = sizeof keep / sizeof keep[0];
+  sort_small(keep, kKeep);
+  int first = 0;  // the optional channels (-1 when unused) sort first: skip them all
+  while (first < kKeep && keep[first] < 0) ++first;
+  CONFINE_CHECK(close_other_fds(keep + first, kKeep - first), err, Step::kCloseFds, 0);
   // The parent's go (it moved us into the job's cgroup first when clone3 could not); end of file
   // means it died before the death signal was armed.
   char go = 0;
@@ -270,7 +277,9 @@ void run_direct(const Image& image) noexcept {
   const int pid = ::clone(target_entry, target_stack + sizeof(target_stack), CLONE_VM | CLONE_VFORK | SIGCHLD,
                           const_cast<Image*>(&image));
   CONFINE_CHECK(pid, err, Step::kFork, 0);
+  // The init keeps no write end of the error pipe: end-of-file now means the target exec'd.
   ::close(image.error_fd);
+  // Nor the job's stdio: the relay sees end-of-file once the job's own processes are gone.
   (void)sys::close_range(0, 2, 0);
   if (image.notify_fd >= 0) ::close(image.notify_fd);
   // The init keeps only what ending the job takes: run by root, CAP_KILL (the job runs as
@@ -278,6 +287,8 @@ void run_direct(const Image& image) noexcept {
   const uint64_t kill_only = image.switch_ids ? uint64_t{1} << kCapKill : 0;
   (void)set_capabilities(kill_only, kill_only, 0);
   (void)::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  // What supervision needs, copied out of the image before the mapping holding it goes (the
+  // init gives back its copy of confine's memory while the job runs).
   Image kept{};
   kept.status_fd = image.status_fd;
   kept.marks = image.marks;
