@@ -179,3 +179,19 @@ TEST(RealCgroup, TracksKillsAndRemovesAJob) {
 }
 
 }  // namespace
+
+// The flat-keyed parser behind Leaf::read_key and the reaper's one read of cpu.stat and
+// memory.events: a whole key only (oom_kill is not oom_group_kill), and nothing for a value that
+// is no number.
+TEST(CgroupKeyValue, FindsAWholeKeyAndItsNumber) {
+  const std::string events = "low 0\nhigh 0\nmax 7\noom 2\noom_kill 1\noom_group_kill 3\n";
+  EXPECT_EQ(confine::cgroup::key_value(events, "oom_kill"), 1U);
+  EXPECT_EQ(confine::cgroup::key_value(events, "oom_group_kill"), 3U);
+  EXPECT_EQ(confine::cgroup::key_value(events, "oom"), 2U);
+  EXPECT_EQ(confine::cgroup::key_value(events, "max"), 7U);
+  EXPECT_FALSE(confine::cgroup::key_value(events, "oom_k").has_value());
+  EXPECT_FALSE(confine::cgroup::key_value("usage_usec 12", "user_usec").has_value());
+  EXPECT_EQ(confine::cgroup::key_value("usage_usec 12", "usage_usec"), 12U);  // no final newline
+  EXPECT_FALSE(confine::cgroup::key_value("nr_periods max\n", "nr_periods").has_value());
+  EXPECT_FALSE(confine::cgroup::key_value("", "oom").has_value());
+}

@@ -8,12 +8,17 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "confine/error.h"
 #include "confine/fd.h"
 
 namespace confine::cgroup {
+
+// The value for `key` in the "key value" lines of a flat-keyed cgroup file's text (cpu.stat,
+// memory.events, cgroup.events); nullopt when the key is absent or its value is no number.
+[[nodiscard]] std::optional<uint64_t> key_value(std::string_view text, std::string_view key);
 
 // When this process itself sits in `parent` (rootless: the scope systemd delegated to us, see
 // docs/cgroups.md), moves it into `<parent>/supervisor`, so that controllers may be enabled in

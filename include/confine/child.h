@@ -130,9 +130,9 @@ struct Image {
   const sock_fprog* seccomp = nullptr;  // null when the plan has no filter
   LandlockImage landlock;
 
-  // Landlock mode: no namespaces, no mounts; run_direct() instead of run(). switch_ids: run by
-  // root, the target empties its bounding set and becomes uid/gid with no supplementary groups.
-  bool direct = false;
+  // Landlock mode (launch picks run_direct() instead of run() from the plan): no namespaces, no
+  // mounts. switch_ids: run by root, the target empties its bounding set and becomes uid/gid with
+  // no supplementary groups.
   const DirectRule* direct_rules = nullptr;
   size_t direct_rule_count = 0;
   bool switch_ids = false;

@@ -109,5 +109,7 @@ struct Written {
 // True for a command shell (sh, dash, bash, zsh, busybox...), by its file name: the writer notes
 // one the job ran, since a shell in the sandbox is what command injection needs.
 [[nodiscard]] bool is_shell(std::string_view path);
+// `path` is `dir` or lies beneath it (absolute, normalised paths).
+[[nodiscard]] bool under(const std::string& path, const std::string& dir);
 
 }  // namespace confine::learn

@@ -254,16 +254,24 @@ Expected<std::string> Leaf::read(const std::string& file) const {
   return out;
 }
 
+std::optional<uint64_t> key_value(std::string_view text, std::string_view key) {
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    const std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    if (line.size() <= key.size() || line.substr(0, key.size()) != key || line[key.size()] != ' ') continue;
+    uint64_t v = 0;
+    const std::string_view number = line.substr(key.size() + 1);
+    if (std::from_chars(number.data(), number.data() + number.size(), v).ec != std::errc()) return std::nullopt;
+    return v;
+  }
+  return std::nullopt;
+}
+
 std::optional<uint64_t> Leaf::read_key(const std::string& file, const std::string& key) const {
   auto text = read(file);
   if (!text) return std::nullopt;
-  std::istringstream in(*text);
-  std::string k;
-  uint64_t v = 0;
-  while (in >> k >> v) {
-    if (k == key) return v;
-  }
-  return std::nullopt;
+  return key_value(*text, key);
 }
 
 std::optional<uint64_t> Leaf::read_number(const std::string& file) const {

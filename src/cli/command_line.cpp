@@ -81,7 +81,9 @@ void add_run_options(CLI::App& run, RunArgs& args, LogOptions& log) {
   run.add_option("--isolation", o.isolation,
                  "namespaces (default), landlock (no namespaces, for hosts without user namespaces), or auto "
                  "(namespaces where possible, else landlock, with a warning); overrides isolation.mode")
-      ->check(CLI::IsMember({"namespaces", "landlock", "auto"}));
+      // Checked with the other overrides (apply_overrides), as batch's "isolation" is: one
+      // message, with a did-you-mean, and a setup_error report.
+      ->type_name("MODE");
   run.add_flag("--best-effort", o.best_effort,
                "Run even if resource limits cannot be enforced on this host (reported); without it, "
                "a limit given on the command line is required");

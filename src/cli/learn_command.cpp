@@ -79,10 +79,8 @@ int learn_command(const LearnArgs& args) {
   if (cwd_is_job) per_job.push_back(*args.cwd);
   if (result.output_area) per_job.push_back(result.output_area->path);
   std::erase_if(seen.paths, [&](const learn::PathRecord& record) {
-    return std::any_of(per_job.begin(), per_job.end(), [&](const std::string& dir) {
-      return record.path == dir || (record.path.size() > dir.size() && record.path.compare(0, dir.size(), dir) == 0 &&
-                                    (dir == "/" || record.path[dir.size()] == '/'));
-    });
+    return std::any_of(per_job.begin(), per_job.end(),
+                       [&](const std::string& dir) { return learn::under(record.path, dir); });
   });
   for (const auto& e : earlier) learn::merge(seen, e);
 

@@ -114,7 +114,6 @@ Expected<std::unique_ptr<ChildImage>> ChildImage::build(const plan::Plan& plan) 
     img.seccomp = &c.seccomp_;
   }
   if (plan.isolation == plan::Isolation::kLandlock) {
-    img.direct = true;
     img.switch_ids = plan.direct_switch_ids;
     for (const plan::DirectRule& rule : plan.direct_rules) {
       c.direct_rules_.push_back(child::DirectRule{c.keep(rule.path), rule.access, rule.optional});

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <map>
 #include <optional>
 #include <set>
@@ -56,22 +55,10 @@ int send_signal(int pidfd, int sig) {
 
 uint64_t cpu_usage_us(const cgroup::Leaf& leaf) { return leaf.read_key("cpu.stat", "usage_usec").value_or(0); }
 
-// The value for `key` in the "key value" lines of a flat-keyed cgroup file (cpu.stat,
-// memory.events), already read: the end-of-job accounting reads each file once.
+// The value for `key` in a cgroup file already read: the end-of-job accounting reads each file
+// once.
 std::optional<uint64_t> key_in(const Expected<std::string>& text, std::string_view key) {
-  if (!text) return std::nullopt;
-  std::string_view rest(*text);
-  while (!rest.empty()) {
-    const size_t nl = rest.find('\n');
-    const std::string_view line = rest.substr(0, nl);
-    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-    if (line.size() <= key.size() || line.substr(0, key.size()) != key || line[key.size()] != ' ') continue;
-    uint64_t v = 0;
-    const std::string_view number = line.substr(key.size() + 1);
-    if (std::from_chars(number.data(), number.data() + number.size(), v).ec != std::errc()) return std::nullopt;
-    return v;
-  }
-  return std::nullopt;
+  return text ? cgroup::key_value(*text, key) : std::nullopt;
 }
 
 enum class Phase { kRunning, kTerminating, kKilled };
@@ -627,8 +614,8 @@ class Reaper {
   std::map<std::pair<std::string, int>, size_t> path_index_;  // learned path, access -> index
   std::map<pid_t, std::string> exe_cache_;                     // caller -> its executable
   std::set<pid_t> pending_maps_;                               // exec'd; maps not read yet
-  bool first_exec_seen_ = false;
-  uint64_t opens_seen_ = 0;  // learning: opens notified, for sampling the open-file peak                               // the sandbox's own exec of the target
+  bool first_exec_seen_ = false;  // the sandbox's own exec of the target
+  uint64_t opens_seen_ = 0;       // learning: opens notified, for sampling the open-file peak
   static constexpr size_t kOwnFds = 5;  // pidfd, signals, errors, notify socket, listener; then the relay's
   const ReaperInput& in_;
   std::vector<pollfd> fds_;

@@ -55,10 +55,6 @@ std::string comment_text(std::string s) {
   return s;
 }
 
-bool under(const std::string& path, const std::string& dir) {
-  if (dir == "/") return true;
-  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
-}
 
 std::string parent(const std::string& path) {
   const size_t slash = path.rfind('/');
@@ -93,6 +89,11 @@ std::string use_comment(const Use& use) {
 }
 
 }  // namespace
+
+bool under(const std::string& path, const std::string& dir) {
+  if (dir == "/") return true;
+  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
+}
 
 bool is_shell(std::string_view view) {
   const std::string path(view);

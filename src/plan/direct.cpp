@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "confine/child.h"
 #include "confine/landlock.h"
 #include "paths.h"
 #include "steps.h"
@@ -35,16 +36,6 @@ using report::Protection;
 // At most this many rules: the child opens each path once (openat2, landlock_add_rule, close),
 // about 3 us each; a deny inside /usr/bin expands to about 1,500.
 constexpr size_t kMaxDirectRules = 16384;
-
-constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom"};
-
-std::string plural(size_t n, const char* what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); }
-
-std::string join(const std::vector<std::string>& items, const char* separator) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
-  return out;
-}
 
 bool strictly_within(const std::string& path, const std::string& dir) {
   return path != dir && paths::is_within(path, dir);
@@ -240,7 +231,7 @@ Expected<DirectFilesystem> plan_direct_filesystem(const policy::Policy& policy, 
       }
       case MountKind::kDev:
         out.dev = true;
-        for (const char* node : kDevNodes) {
+        for (const char* node : child::kDevNodes) {
           const std::string path = std::string("/dev/") + node;
           if (host.file_kind(path) != FileKind::kCharDevice) {
             plan.warnings.push_back(path + " is not a character device on this host: not given to the job");

@@ -16,12 +16,6 @@
 namespace confine::plan::steps {
 namespace {
 
-std::string join(const std::vector<std::string>& items, const char* separator) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
-  return out;
-}
-
 std::string mode_origin(const policy::Policy& policy) {
   const auto& mode = policy.isolation.mode;
   return std::string("isolation.mode = ") + policy::to_string(mode.value) +

@@ -39,8 +39,6 @@ uint64_t rights_for(const MountOp& op) {
   return 0;
 }
 
-std::string plural(size_t n, const char* what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); }
-
 }  // namespace
 
 std::string landlock_rights_text(uint64_t rights) {

@@ -13,6 +13,16 @@
 
 namespace confine::plan::steps {
 
+// Text for the plan's details and warnings: "3 read-only paths", "1 rule".
+[[nodiscard]] inline std::string plural(size_t n, const char* what) {
+  return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+}
+[[nodiscard]] inline std::string join(const std::vector<std::string>& items, const char* separator) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
+}
+
 // mounts.cpp: the ordered mount list. Notes about skipped optional or irrelevant rules are
 // appended to `warnings`.
 [[nodiscard]] Expected<std::vector<MountOp>> plan_mounts(const policy::Policy& policy,
