@@ -346,6 +346,62 @@ TEST_F(BatchTest, IsolationPerRequest) {
   }
 }
 
+// Jobs one after another: from the third on, each runs in a spare sandbox its worker cloned
+// while the other worker ran a job (no clone phase, a child_go one), and each is as fresh as a
+// clone: its shell is pid 2 of a pid namespace of its own, its /tmp does not have the file every
+// earlier job left in its own, its network is its own. A job that asks for the host's network
+// does not fit the spare waiting for it and runs in a fresh clone; the spare is dropped without a
+// trace.
+TEST_F(BatchTest, SparesServeTheNextJobsFreshly) {
+  BatchProcess batch({"--jobs", "1"}, log_file());
+  char host_net[64] = {};
+  ASSERT_GT(::readlink("/proc/self/ns/net", host_net, sizeof host_net - 1), 0);
+  std::vector<json> reports;
+  for (int i = 0; i < 6; ++i) {
+    const std::string id = "j" + std::to_string(i);
+    json r = request(id, {"/bin/sh", "-c",
+                          "echo $$; if [ -e /tmp/was-here ]; then echo stale; else echo fresh; fi; "
+                          ": > /tmp/was-here; readlink /proc/self/ns/net"});
+    r["stdout"] = base_ + "/" + id + ".out";
+    if (i == 4) r["net"] = "host";
+    batch.send(r);
+    auto got = batch.read_lines(1);
+    ASSERT_EQ(got.size(), 1u) << log_text();
+    const json& report = got[0]["report"];
+    ASSERT_TRUE(report.is_object()) << got[0].dump();
+    EXPECT_EQ(report["outcome"], "ok") << report.dump();
+    reports.push_back(report);
+    const auto out = lines(read_text(base_ + "/" + id + ".out").value_or(""));
+    ASSERT_EQ(out.size(), 3u) << id;
+    EXPECT_EQ(out[0], "2") << id;
+    EXPECT_EQ(out[1], "fresh") << id;
+    EXPECT_EQ(out[2] == host_net, i == 4) << id << ": " << out[2];
+  }
+  for (size_t i = 0; i < reports.size(); ++i) {
+    std::set<std::string> names;
+    for (const auto& p : reports[i]["phases"]) names.insert(p["name"].get<std::string>());
+    // j0 and j1: the two workers' first jobs; j4: the host's network, unlike its spare.
+    const bool fresh = i < 2 || i == 4;
+    EXPECT_EQ(names.count("clone"), fresh ? 1u : 0u) << i << ": " << reports[i]["phases"].dump();
+    EXPECT_EQ(names.count("child_go"), fresh ? 0u : 1u) << i << ": " << reports[i]["phases"].dump();
+  }
+  ASSERT_EQ(batch.finish(), 0) << log_text();
+  EXPECT_TRUE(orphan_leaves().empty());
+  EXPECT_TRUE(host_mounts_naming(base_).empty());
+
+  // --no-spares: every job cloned when it comes.
+  BatchProcess plain({"--jobs", "1", "--no-spares"}, log_file());
+  for (int i = 0; i < 3; ++i) plain.send(request("p" + std::to_string(i), {"/bin/true"}));
+  std::vector<json> lines;
+  ASSERT_EQ(plain.finish(&lines), 0) << log_text();
+  ASSERT_EQ(lines.size(), 3u);
+  for (const json& line : lines) {
+    std::set<std::string> names;
+    for (const auto& p : line["report"]["phases"]) names.insert(p["name"].get<std::string>());
+    EXPECT_EQ(names.count("clone"), 1u) << line.dump();
+  }
+}
+
 // Two jobs at once: the second sees none of the first's files (its private /tmp), processes
 // (its pid namespace) or sockets (its network namespace's abstract sockets), while the first
 // is still running.

@@ -26,6 +26,7 @@
 #include <climits>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 #include <set>
 #include <string>
 #include <string_view>
@@ -33,6 +34,7 @@
 
 #include "commands.h"
 #include "confine/fd.h"
+#include "confine/launch.h"
 #include "confine/report.h"
 #include "confine/safe_path.h"
 #include "log.h"
@@ -243,7 +245,10 @@ struct WorkerFds {
   std::set<int> own;      // the worker's own descriptors, which no request may name
 };
 
-std::string run_job(const std::string& line, RunCache& cache, const WorkerFds& fds) {
+// `spare`: the worker's spare sandbox, used when it fits this job (launch::run). `launched`: the
+// plan the job ran under, for the next spare's shape.
+std::string run_job(const std::string& line, RunCache& cache, const WorkerFds& fds, launch::SparePtr& spare,
+                    std::optional<plan::Plan>& launched) {
   const Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return error_line(nullptr, "not a JSON object: " + line.substr(0, 80));
   Request request;
@@ -257,7 +262,8 @@ std::string run_job(const std::string& line, RunCache& cache, const WorkerFds& f
   if (::dup2(out, STDOUT_FILENO) < 0 || ::dup2(err, STDERR_FILENO) < 0) {
     return error_line(request.id, std::string("dup2 of the job's stdout or stderr: ") + std::strerror(errno));
   }
-  report::Report r = launch_prepared(prepared);
+  report::Report r = launch_prepared(prepared, nullptr, &spare);
+  launched = std::move(prepared.plan);
   // The job's files are let go of at once: a caller waiting for them to be closed is not kept
   // waiting for the next job.
   (void)::dup2(null_fd, STDOUT_FILENO);
@@ -270,7 +276,7 @@ std::string run_job(const std::string& line, RunCache& cache, const WorkerFds& f
 // Its memory, caches (policies, filters) and heap are its own from its first jobs on: a job
 // costs it no fork and no copy-on-write of the batch process's pages. It ends, with _exit (no
 // static destructor of the batch runs twice), at the end of `requests`.
-[[noreturn]] void worker_main(const LogOptions& log, int requests, int responses) {
+[[noreturn]] void worker_main(const LogOptions& log, bool spares_wanted, int requests, int responses) {
   WorkerFds fds;
   fds.own = {requests, responses, log_descriptor()};
   // The batch's stderr, kept: confine's own lines keep going there by default, not into the
@@ -295,17 +301,39 @@ std::string run_job(const std::string& line, RunCache& cache, const WorkerFds& f
   RunCache cache;
   LineReader reader;
   std::vector<std::string> lines, too_long;
+  // The sandbox for the next job, cloned while the worker waits for it (launch::Spare): shaped
+  // like the last job's, which the next one most often matches. One that does not fit is
+  // dropped after that job is answered; a worker that cannot make one makes no more.
+  launch::SparePtr spare;
+  bool spares = spares_wanted;
   bool more = true;
+  int status = 0;
   while (more || !lines.empty()) {
     if (lines.empty()) {
       more = reader.read_from(requests, lines, too_long);
       continue;
     }
-    const std::string response = run_job(lines.front(), cache, fds);
+    std::optional<plan::Plan> launched;
+    const std::string response = run_job(lines.front(), cache, fds, spare, launched);
     lines.erase(lines.begin());
-    if (!write_all(responses, response)) _exit(report::kExitConfineFailed);
+    if (!write_all(responses, response)) {
+      status = report::kExitConfineFailed;
+      break;
+    }
+    if (spares && launched && launched->isolation == plan::Isolation::kNamespaces) {
+      spare.reset();
+      auto made = launch::make_spare(*launched);
+      if (made) {
+        spare = std::move(*made);
+      } else {
+        spdlog::debug("batch: no spare sandbox: {}", made.error().render());
+        spares = false;
+      }
+    }
   }
-  _exit(0);
+  // Ended, its leaf removed, before the worker goes: _exit alone would leave the leaf behind.
+  spare.reset();
+  _exit(status);
 }
 
 struct Worker {
@@ -314,6 +342,7 @@ struct Worker {
   UniqueFd responses;  // read end: its answer comes back
   std::string answer;  // what came back so far
   std::optional<std::string> job;  // the request line it runs, while it runs one
+  uint64_t finished = 0;  // when it answered last (Batch::answers_ then); 0: never
 };
 
 class Batch {
@@ -332,7 +361,11 @@ class Batch {
     if (!signals_) return fail_batch("signalfd", errno);
     // The workers are forked now, before the batch process has read a request: each is a copy
     // of a process with one thread and nothing of any job.
-    for (size_t i = 0; i < args_.jobs; ++i) {
+    // Two workers per job slot: while one runs a job, the other clones the sandbox for the one
+    // after it (worker_main's spare), so with jobs coming one after another a job never waits
+    // for its own clone. At most --jobs of them run a job at a time (idle_worker). One per
+    // slot with --no-spares.
+    for (size_t i = 0; i < (args_.spares ? 2 : 1) * args_.jobs; ++i) {
       if (!spawn_worker()) return fail_batch("starting a worker", errno);
     }
 
@@ -391,7 +424,7 @@ class Batch {
       ::close(signals_.get());
       ::close(to_write.get());
       ::close(from_read.get());
-      worker_main(args_.log, to_read.get(), from_write.get());
+      worker_main(args_.log, args_.spares, to_read.get(), from_write.get());
     }
     Worker w;
     w.pid = pid;
@@ -401,12 +434,20 @@ class Batch {
     return true;
   }
 
+  // The worker idle longest (its spare is the likeliest to be ready), while fewer than --jobs
+  // run a job.
   Worker* idle_worker() {
     if (input_done_ && lines_.empty()) return nullptr;
+    size_t running = 0;
+    Worker* longest = nullptr;
     for (Worker& w : workers_) {
-      if (!w.job && w.requests) return &w;
+      if (w.job) {
+        ++running;
+      } else if (w.requests && (longest == nullptr || w.finished < longest->finished)) {
+        longest = &w;
+      }
     }
-    return nullptr;
+    return running < args_.jobs ? longest : nullptr;
   }
 
   // Hands waiting request lines to idle workers; at the end of the input, closes the workers'
@@ -466,6 +507,7 @@ class Batch {
         emit(w.answer);
         w.answer.clear();
         w.job.reset();
+        w.finished = ++answers_;
       }
       return;
     }
@@ -507,6 +549,7 @@ class Batch {
   bool input_done_ = false;
   bool output_failed_ = false;
   int cancelled_ = 0;  // the signal that cancelled the batch
+  uint64_t answers_ = 0;  // jobs answered so far
 };
 
 }  // namespace
