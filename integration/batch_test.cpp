@@ -403,6 +403,37 @@ TEST_F(BatchTest, SparesServeTheNextJobsFreshly) {
   }
 }
 
+// The VM harness (real cgroup v2 controllers): the limits written into a spare's leaf when its
+// job comes hold as in a fresh one. The second job, a memory bomb under 32M, runs in the spare
+// made after the first and ends `oom` with the group kill.
+TEST_F(BatchTest, RootOnlyCgroupV2LimitsHoldInASpare) {
+  CONFINE_REQUIRE_ROOT();
+  CONFINE_REQUIRE(cgroup_controller_available("memory"), "the cgroup v2 memory controller is not available");
+  BatchProcess batch({"--jobs", "1"}, log_file());
+  json first = request("first", {"/bin/true"});
+  first["memory"] = "64M";
+  batch.send(first);
+  auto got = batch.read_lines(1);
+  ASSERT_EQ(got.size(), 1u) << log_text();
+  EXPECT_EQ(got[0]["report"]["outcome"], "ok") << got[0].dump();
+  json bomb = request("bomb", probe({"memhog-family", "256"}));
+  bomb["memory"] = "32M";
+  batch.send(bomb);
+  got = batch.read_lines(1);
+  ASSERT_EQ(got.size(), 1u) << log_text();
+  const json& r = got[0]["report"];
+  ASSERT_TRUE(r.is_object()) << got[0].dump();
+  std::set<std::string> names;
+  for (const auto& p : r["phases"]) names.insert(p["name"].get<std::string>());
+  EXPECT_EQ(names.count("child_go"), 1u) << "not run in a spare: " << r["phases"].dump();
+  EXPECT_EQ(r["outcome"], "oom") << r.dump();
+  EXPECT_EQ(r["exit_code"], 137) << r.dump();
+  EXPECT_GE(r["resources"]["counters"]["oom_group_kills"].get<int>(), 1) << r.dump();
+  ASSERT_EQ(batch.finish(), 0) << log_text();
+  EXPECT_TRUE(wait_until_gone(tag_, std::chrono::milliseconds(2000)).empty());
+  EXPECT_TRUE(orphan_leaves().empty());
+}
+
 // Two jobs at once: the second sees none of the first's files (its private /tmp), processes
 // (its pid namespace) or sockets (its network namespace's abstract sockets), while the first
 // is still running.
