@@ -346,6 +346,94 @@ TEST_F(BatchTest, IsolationPerRequest) {
   }
 }
 
+// Jobs one after another: from the second on, each runs in the spare sandbox its worker cloned
+// after answering the one before (no clone phase, a child_go one), and each is as fresh as a
+// clone: its shell is pid 2 of a pid namespace of its own, its /tmp does not have the file every
+// earlier job left in its own, its network is its own. A job that asks for the host's network
+// does not fit the spare waiting for it and runs in a fresh clone, and so does the job after it
+// (its spare has the host's network); the spares that did not fit go without a trace.
+TEST_F(BatchTest, SparesServeTheNextJobsFreshly) {
+  BatchProcess batch({"--jobs", "1"}, log_file());
+  char host_net[64] = {};
+  ASSERT_GT(::readlink("/proc/self/ns/net", host_net, sizeof host_net - 1), 0);
+  std::vector<json> reports;
+  for (int i = 0; i < 7; ++i) {
+    const std::string id = "j" + std::to_string(i);
+    json r = request(id, {"/bin/sh", "-c",
+                          "echo $$; if [ -e /tmp/was-here ]; then echo stale; else echo fresh; fi; "
+                          ": > /tmp/was-here; readlink /proc/self/ns/net"});
+    r["stdout"] = base_ + "/" + id + ".out";
+    if (i == 4) r["net"] = "host";
+    batch.send(r);
+    auto got = batch.read_lines(1);
+    ASSERT_EQ(got.size(), 1u) << log_text();
+    const json& report = got[0]["report"];
+    ASSERT_TRUE(report.is_object()) << got[0].dump();
+    EXPECT_EQ(report["outcome"], "ok") << report.dump();
+    reports.push_back(report);
+    const auto out = lines(read_text(base_ + "/" + id + ".out").value_or(""));
+    ASSERT_EQ(out.size(), 3u) << id;
+    EXPECT_EQ(out[0], "2") << id;
+    EXPECT_EQ(out[1], "fresh") << id;
+    EXPECT_EQ(out[2] == host_net, i == 4) << id << ": " << out[2];
+  }
+  for (size_t i = 0; i < reports.size(); ++i) {
+    std::set<std::string> names;
+    for (const auto& p : reports[i]["phases"]) names.insert(p["name"].get<std::string>());
+    // j0: the worker's first job; j4: the host's network, unlike its spare; j5: its own
+    // network, unlike the spare made after j4.
+    const bool fresh = i == 0 || i == 4 || i == 5;
+    EXPECT_EQ(names.count("clone"), fresh ? 1u : 0u) << i << ": " << reports[i]["phases"].dump();
+    EXPECT_EQ(names.count("child_go"), fresh ? 0u : 1u) << i << ": " << reports[i]["phases"].dump();
+  }
+  ASSERT_EQ(batch.finish(), 0) << log_text();
+  EXPECT_TRUE(orphan_leaves().empty());
+  EXPECT_TRUE(host_mounts_naming(base_).empty());
+
+  // --no-spares: every job cloned when it comes.
+  BatchProcess plain({"--jobs", "1", "--no-spares"}, log_file());
+  for (int i = 0; i < 3; ++i) plain.send(request("p" + std::to_string(i), {"/bin/true"}));
+  std::vector<json> lines;
+  ASSERT_EQ(plain.finish(&lines), 0) << log_text();
+  ASSERT_EQ(lines.size(), 3u);
+  for (const json& line : lines) {
+    std::set<std::string> names;
+    for (const auto& p : line["report"]["phases"]) names.insert(p["name"].get<std::string>());
+    EXPECT_EQ(names.count("clone"), 1u) << line.dump();
+  }
+}
+
+// The VM harness (real cgroup v2 controllers): the limits written into a spare's leaf when its
+// job comes hold as in a fresh one. The second job, a memory bomb under 32M, runs in the spare
+// made after the first and ends `oom` with the group kill.
+TEST_F(BatchTest, RootOnlyCgroupV2LimitsHoldInASpare) {
+  CONFINE_REQUIRE_ROOT();
+  CONFINE_REQUIRE(cgroup_controller_available("memory"), "the cgroup v2 memory controller is not available");
+  BatchProcess batch({"--jobs", "1"}, log_file());
+  json first = request("first", {"/bin/true"});
+  first["memory"] = "64M";
+  batch.send(first);
+  auto got = batch.read_lines(1);
+  ASSERT_EQ(got.size(), 1u) << log_text();
+  EXPECT_EQ(got[0]["report"]["outcome"], "ok") << got[0].dump();
+  json bomb = request("bomb", probe({"memhog-family", "256"}));
+  bomb["memory"] = "32M";
+  batch.send(bomb);
+  got = batch.read_lines(1);
+  ASSERT_EQ(got.size(), 1u) << log_text();
+  const json& r = got[0]["report"];
+  ASSERT_TRUE(r.is_object()) << got[0].dump();
+  std::set<std::string> names;
+  for (const auto& p : r["phases"]) names.insert(p["name"].get<std::string>());
+  EXPECT_EQ(names.count("child_go"), 1u) << "not run in a spare: " << r["phases"].dump();
+  EXPECT_EQ(r["outcome"], "oom") << r.dump();
+  EXPECT_EQ(r["exit_code"], 137) << r.dump();
+  EXPECT_GE(r["resources"]["counters"]["oom_group_kills"].get<int>(), 1) << r.dump();
+  ASSERT_EQ(batch.finish(), 0) << log_text();
+  EXPECT_TRUE(wait_until_gone(tag_, std::chrono::milliseconds(2000)).empty());
+  EXPECT_TRUE(orphan_leaves().empty());
+}
+
 // Two jobs at once: the second sees none of the first's files (its private /tmp), processes
 // (its pid namespace) or sockets (its network namespace's abstract sockets), while the first
 // is still running.
