@@ -16,6 +16,10 @@ TEST(HostProbe, ThisMachine) {
   EXPECT_EQ(facts.euid, geteuid());
   EXPECT_EQ(facts.egid, getegid());
   EXPECT_FALSE(facts.kernel_release.empty());
+  // Taken from uname(2); the same string /proc/sys/kernel/osrelease holds (the UTS namespace's).
+  const auto osrelease = read_text("/proc/sys/kernel/osrelease");
+  ASSERT_TRUE(osrelease.has_value());
+  EXPECT_EQ(facts.kernel_release, words(*osrelease).front());
   // Every host this runs on has a cgroup2 mount (pure v2, or hybrid with /sys/fs/cgroup/unified).
   EXPECT_FALSE(facts.cgroup2_mount.empty());
   EXPECT_GE(facts.landlock_abi, 0);
@@ -66,12 +70,23 @@ TEST(HostProbe, Cgroup2MountFromMountinfo) {
   EXPECT_EQ(cgroup2_mount_from_mountinfo(pure), "/sys/fs/cgroup");
   EXPECT_EQ(cgroup2_mount_from_mountinfo(pure.substr(0, pure.find('\n') + 1)), "/mnt/with space");
   EXPECT_EQ(cgroup2_mount_from_mountinfo("34 30 0:31 / /x rw - cgroup cgroup rw\n"), "");
+  // The last line needs no newline; a line with too few fields before " - " is no mount.
+  EXPECT_EQ(cgroup2_mount_from_mountinfo("40 30 0:37 / - cgroup2 cgroup2 rw\n40 30 0:37 / /c rw - cgroup2 x rw"), "/c");
+  // The fifth field, whatever whitespace separates them; /sys/fs/cgroup wins over an earlier one.
+  EXPECT_EQ(cgroup2_mount_from_mountinfo("1 2 0:3\t/  /first rw - cgroup2 c rw\n1 2 0:3 / /sys/fs/cgroup rw -  cgroup2 c rw"),
+            "/sys/fs/cgroup");
 }
 
 TEST(HostProbe, UnifiedCgroupFromProc) {
   EXPECT_EQ(unified_cgroup_from_proc("4:memory:/a\n0::/user.slice/app.scope\n"), "/user.slice/app.scope");
   EXPECT_EQ(unified_cgroup_from_proc("1:cpu:/\n"), "");
+  EXPECT_EQ(unified_cgroup_from_proc("0::/last-line-without-newline"), "/last-line-without-newline");
+  EXPECT_EQ(unified_cgroup_from_proc("1:name=0::/x\n"), "");  // "0::" only at the start of a line
   EXPECT_EQ(words(" memory  pids\ncpu\n"), (std::vector<std::string>{"memory", "pids", "cpu"}));
+  // The separators `std::istream >> word` skips in the classic locale, and nothing else.
+  EXPECT_EQ(words("\ta\vb\fc\rd\n"), (std::vector<std::string>{"a", "b", "c", "d"}));
+  EXPECT_EQ(words(std::string_view("x\0y", 3)), (std::vector<std::string>{std::string("x\0y", 3)}));
+  EXPECT_TRUE(words(" \n\t").empty());
 }
 
 }  // namespace

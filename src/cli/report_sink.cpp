@@ -76,6 +76,9 @@ Expected<ReportSink> ReportSink::open(const std::optional<std::string>& file, st
 }
 
 Expected<void> ReportSink::write(const report::Report& report) {
+  // No --report and no --report-fd: nothing to render. Rendering the JSON anyway cost every
+  // plain `confine run` about as much as parsing its command line.
+  if (!file_ && borrowed_file_ < 0 && fd_ < 0) return {};
   const std::string text =
       format_ == Format::kText ? report::to_text(report) : report::to_json_text(report, /*pretty=*/false) + "\n";
   if (file_) {

@@ -10,15 +10,15 @@
 #include <sys/wait.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/personality.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "confine/host.h"
@@ -56,6 +56,31 @@ std::optional<long> read_number(const std::string& path) {
 }
 
 namespace {
+
+// What `std::istream >> word` skips in the classic locale, without the stream: every launch
+// splits a few /proc files into words, and building a stringstream (its locale, its buffer)
+// for each cost more than the splitting.
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+
+// The word at `pos` or after it in `text`, and `pos` moved past it; empty at the end.
+std::string_view next_word(std::string_view text, size_t& pos) {
+  while (pos < text.size() && is_space(text[pos])) ++pos;
+  const size_t start = pos;
+  while (pos < text.size() && !is_space(text[pos])) ++pos;
+  return text.substr(start, pos - start);
+}
+
+// The lines of `text` as std::getline gives them: split at '\n', no empty line after a final one.
+template <class Visit>
+void for_each_line(std::string_view text, Visit&& visit) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    if (!visit(text.substr(pos, end - pos))) return;
+    pos = end + 1;
+  }
+}
 
 // mountinfo escapes space, tab, newline and backslash in paths as \ooo.
 std::string unescape(std::string_view field) {
@@ -136,6 +161,23 @@ std::vector<std::string> controllers_of(const std::string& dir) {
   return text ? words(*text) : std::vector<std::string>{};
 }
 
+// The running kernel's release ("6.8.0-31-generic"): uname(2), one call, rather than opening,
+// reading and closing /proc/sys/kernel/osrelease, which hold the same string (both are this UTS
+// namespace's). Except under the UNAME26 personality (setarch --uname-2.6), where uname reports
+// a made-up 2.6 release: then the file, which tells the truth, as it always did here.
+std::string kernel_release() {
+  utsname names{};
+  const int persona = ::personality(0xffffffff);
+  if (persona != -1 && (persona & UNAME26) == 0 && ::uname(&names) == 0) {
+    size_t pos = 0;
+    return std::string(next_word(names.release, pos));
+  }
+  const auto release = read_text("/proc/sys/kernel/osrelease");
+  if (!release) return {};
+  size_t pos = 0;
+  return std::string(next_word(*release, pos));
+}
+
 // PROC_CGROUP_INIT_INO (include/linux/proc_ns.h): the initial cgroup namespace's inode number.
 constexpr ino_t kInitialCgroupNamespaceInode = 0xEFFFFFFBU;
 
@@ -195,48 +237,56 @@ bool delegated_to(const std::string& dir, uid_t uid) {
          owned_writable(dir + "/cgroup.subtree_control", false);
 }
 
+
 std::vector<std::string> words(std::string_view text) {
   std::vector<std::string> out;
-  std::istringstream in{std::string(text)};
-  std::string word;
-  while (in >> word) out.push_back(word);
+  size_t pos = 0;
+  for (std::string_view word = next_word(text, pos); !word.empty(); word = next_word(text, pos)) {
+    out.emplace_back(word);
+  }
   return out;
 }
 
 std::string cgroup2_mount_from_mountinfo(std::string_view mountinfo) {
   std::string first;
-  std::istringstream in{std::string(mountinfo)};
-  std::string line;
-  while (std::getline(in, line)) {
+  std::string found;
+  for_each_line(mountinfo, [&](std::string_view line) {
     // id parent major:minor root mount-point options [optional fields...] - fstype source super
     const size_t dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    const auto before = words(std::string_view(line).substr(0, dash));
-    const auto after = words(std::string_view(line).substr(dash + 3));
-    if (before.size() < 5 || after.empty() || after[0] != "cgroup2") continue;
-    const std::string mount_point = unescape(before[4]);
-    if (mount_point == "/sys/fs/cgroup") return mount_point;
-    if (first.empty()) first = mount_point;
-  }
-  return first;
+    if (dash == std::string_view::npos) return true;
+    size_t after_pos = 0;
+    if (next_word(line.substr(dash + 3), after_pos) != "cgroup2") return true;
+    const std::string_view before = line.substr(0, dash);
+    size_t pos = 0;
+    std::string_view field;
+    for (int i = 0; i < 5; ++i) field = next_word(before, pos);  // the fifth: the mount point
+    if (field.empty()) return true;
+    std::string mount_point = unescape(field);
+    if (mount_point == "/sys/fs/cgroup") {
+      found = std::move(mount_point);
+      return false;
+    }
+    if (first.empty()) first = std::move(mount_point);
+    return true;
+  });
+  return found.empty() ? first : found;
 }
 
 std::string unified_cgroup_from_proc(std::string_view proc_self_cgroup) {
-  std::istringstream in{std::string(proc_self_cgroup)};
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("0::", 0) == 0) return line.substr(3);
-  }
-  return {};
+  std::string out;
+  for_each_line(proc_self_cgroup, [&](std::string_view line) {
+    if (line.substr(0, 3) != "0::") return true;
+    out = std::string(line.substr(3));
+    return false;
+  });
+  return out;
 }
 
 plan::HostFacts probe() {
   plan::HostFacts facts;
   facts.euid = geteuid();
   facts.egid = getegid();
-  if (const auto release = read_text("/proc/sys/kernel/osrelease")) {
-    facts.kernel_release = words(*release).empty() ? "" : words(*release).front();
-  }
+  facts.kernel_release = kernel_release();
   facts.user_namespaces = user_namespaces_allowed(facts.euid);
   const SeccompSupport seccomp = seccomp_support();
   facts.seccomp = seccomp.filter;

@@ -74,7 +74,7 @@ std::string canonical_text(const Policy& p) {
   json rules = json::array();
   for (const auto& r : p.seccomp.rules) rules.push_back(detail::seccomp_rule_json(r));
 
-  const json doc = {
+  json out = {
       {"description", p.description.value},
       {"process",
        {{"uid", p.process.uid.value},
@@ -108,7 +108,6 @@ std::string canonical_text(const Policy& p) {
   };
   // Added after the first release: present only when set, so every policy without it keeps the
   // hash it always had.
-  json out = doc;
   if (l.memory_high_bytes.value) out["limits"]["memory_high_bytes"] = *l.memory_high_bytes.value;
   if (l.output_bytes.value) out["limits"]["output_bytes"] = *l.output_bytes.value;
   if (p.seccomp.log.value) out["seccomp"]["log"] = true;

@@ -131,6 +131,15 @@ bool check_ascii_outside_strings(std::string_view text, const std::string& path,
   return true;
 }
 
+// Plain ASCII without a NUL, as nearly every policy is: then neither check above can find
+// anything (each reports only a NUL or a byte from 0x80 up), and both are skipped. They walk
+// the text a character at a time, which was a tenth of a launch's policy load.
+bool plain_ascii(std::string_view text) {
+  unsigned char seen = 0;
+  for (const char c : text) seen |= static_cast<unsigned char>(c);
+  return (seen & 0x80U) == 0 && text.find('\0') == std::string_view::npos;
+}
+
 }  // namespace
 
 ReadResult read_source(const std::string& path, uint64_t max_bytes, std::vector<Diagnostic>& diagnostics) {
@@ -218,8 +227,10 @@ ReadResult read_source(const std::string& path, uint64_t max_bytes, std::vector<
                                      "the pipe gave nothing (no writer?); a policy says at least `version = 1`"});
     return result;
   }
-  if (!check_bytes(text, path, diagnostics)) return result;
-  if (!check_ascii_outside_strings(text, path, diagnostics)) return result;
+  if (!plain_ascii(text)) {
+    if (!check_bytes(text, path, diagnostics)) return result;
+    if (!check_ascii_outside_strings(text, path, diagnostics)) return result;
+  }
   try {
     result.source.table = toml::parse(text, std::string_view(path));
   } catch (const toml::parse_error& e) {
