@@ -16,7 +16,6 @@
 // spdlog's) no other thread can be holding.
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -362,12 +361,6 @@ class Batch {
     if (::sigprocmask(SIG_BLOCK, &handled, nullptr) != 0) return fail_batch("sigprocmask", errno);
     signals_.reset(::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!signals_) return fail_batch("signalfd", errno);
-    // Spares only while a CPU is left beyond the jobs: with every CPU running a job, a worker
-    // cloning its spare competes with the running jobs. Measured on this 2-CPU VM with --jobs 2:
-    // 10% fewer jobs per second with spares than without.
-    cpu_set_t allowed;
-    const int cpus = ::sched_getaffinity(0, sizeof allowed, &allowed) == 0 ? CPU_COUNT(&allowed) : 1;
-    spares_ = args_.spares && args_.jobs < static_cast<size_t>(cpus);
     // The workers are forked now, before the batch process has read a request: each is a copy
     // of a process with one thread and nothing of any job.
     for (size_t i = 0; i < args_.jobs; ++i) {
@@ -429,7 +422,7 @@ class Batch {
       ::close(signals_.get());
       ::close(to_write.get());
       ::close(from_read.get());
-      worker_main(args_.log, spares_, to_read.get(), from_write.get());
+      worker_main(args_.log, args_.spares, to_read.get(), from_write.get());
     }
     Worker w;
     w.pid = pid;
@@ -545,7 +538,6 @@ class Batch {
   bool input_done_ = false;
   bool output_failed_ = false;
   int cancelled_ = 0;  // the signal that cancelled the batch
-  bool spares_ = false;  // workers make spare sandboxes (worker_main)
 };
 
 }  // namespace
