@@ -66,11 +66,9 @@ def two_at_a_time(argv, n):
     return n / (time.monotonic() - t)
 
 
-def batch(jobs, n, extra=(), gap_ms=0):
-    """confine batch --jobs J fed n /bin/true requests, `jobs` in flight at a time; with gap_ms, the
-    next request goes gap_ms after a report came (a pool whose jobs do not come back to back)."""
-    argv = [confine, "batch", "--jobs", str(jobs), "--log-level", "error", *extra]
-    p = subprocess.Popen(argv, stdin=subprocess.PIPE,
+def batch(jobs, n):
+    """confine batch --jobs J fed n /bin/true requests, `jobs` in flight at a time."""
+    p = subprocess.Popen([confine, "batch", "--jobs", str(jobs), "--log-level", "error"], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, bufsize=0)
     request = (json.dumps({"argv": ["/bin/true"], "policy": "default"}) + "\n").encode()
     # Warm-up: the first job loads the policy and compiles the filter.
@@ -79,8 +77,6 @@ def batch(jobs, n, extra=(), gap_ms=0):
     times, sent_at, buffer, done, in_flight = [], [], b"", 0, 0
     t0 = time.monotonic()
     while done < n:
-        if gap_ms and in_flight < jobs:
-            time.sleep(gap_ms / 1000)
         while in_flight < jobs and done + in_flight < n:
             sent_at.append(time.monotonic())
             p.stdin.write(request)
@@ -105,8 +101,8 @@ def batch(jobs, n, extra=(), gap_ms=0):
     with tempfile.NamedTemporaryFile("wb", suffix=".jsonl") as f:
         f.write(request * n)
         f.flush()
-        rss = rss_kib(argv, f.name)
-    return {"times": times, "rate": None if gap_ms else n / elapsed, "user_ms": ru.ru_utime * 1000 / n_all,
+        rss = rss_kib([confine, "batch", "--jobs", str(jobs), "--log-level", "error"], f.name)
+    return {"times": times, "rate": n / elapsed, "user_ms": ru.ru_utime * 1000 / n_all,
             "sys_ms": ru.ru_stime * 1000 / n_all, "rss_kib": rss}
 
 
@@ -126,10 +122,6 @@ run_argv = [confine, "run", "--log-level", "error", "-p", "default", "--", "/bin
 run = one_at_a_time(run_argv, runs)
 rows.append(("confine run -p default", run, two_at_a_time(run_argv, runs)))
 rows.append(("confine batch --jobs 1", batch(1, runs), None))
-rows.append(("  --no-spares", batch(1, runs, ["--no-spares"]), None))
-# Spares (docs/batch.md) pay off when the worker has time between jobs to clone the next sandbox.
-rows.append(("  5 ms between jobs", batch(1, runs, gap_ms=5), None))
-rows.append(("  5 ms between, --no-spares", batch(1, runs, ["--no-spares"], gap_ms=5), None))
 rows.append(("confine batch --jobs 2", batch(2, runs), None))
 
 floor_overhead = statistics.median(rows[1][1]["times"]) - statistics.median(bare["times"])
@@ -143,17 +135,15 @@ for name, r, two in rows:
     median = statistics.median(r["times"])
     overhead = median - statistics.median(bare["times"])
     ratio = overhead / floor_overhead if name != "bare /bin/true" else float("nan")
-    rate = r["rate"] if "rate" in r else 1000 / statistics.mean(r["times"])
+    rate = r.get("rate") or 1000 / statistics.mean(r["times"])
     both = f"{two:10.0f}" if two else f"{'':10}"
     if name.startswith("confine batch --jobs 2"):
         both, rate_text = f"{r['rate']:10.0f}", f"{'':9}"
     else:
-        rate_text = f"{rate:9.0f}" if rate else f"{'':9}"
+        rate_text = f"{rate:9.0f}"
     print(f"{name:26} {median:6.2f}ms {overhead:7.2f}ms {ratio:8.2f} {rate_text} {both}"
           f" {r['user_ms']:10.2f}ms {r['sys_ms']:9.2f}ms {r['rss_kib'] / 1024:7.1f}M")
 print("median: spawn to exit (batch: request line to report line); overhead: median - bare's;"
       " x floor: overhead / the floor's;\nlaunch/s: one at a time (batch --jobs 2: two in flight);"
       " CPU: the launcher and what it waited for,\nper launch (batch: the batch process and its workers over all jobs, /bin/true included);"
-      " peak RSS: the largest process among them (batch: over a batch of RUNS jobs).\nbatch rows below"
-      " --jobs 1: the same with --no-spares, and with each request sent 5 ms after the last report (median:"
-      " request to report).")
+      " peak RSS: the largest process among them (batch: over a batch of RUNS jobs).")

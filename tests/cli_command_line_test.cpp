@@ -93,8 +93,6 @@ TEST(CommandLine, BatchTakesJobsAndLogOptions) {
   ASSERT_EQ(p.line.subcommand, Subcommand::kBatch) << p.err;
   EXPECT_EQ(p.line.batch.jobs, 3u);
   EXPECT_EQ(p.line.batch.log.level, "error");
-  EXPECT_TRUE(p.line.batch.spares);
-  EXPECT_FALSE(parse({"batch", "--no-spares"}).line.batch.spares);
   EXPECT_EQ(parse({"batch", "--jobs", "0"}).line.exit_code, report::kExitConfineFailed);
   expect_usage_error({"batch", "true"}, "confine: error: batch: unexpected argument 'true'");
 }

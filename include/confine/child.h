@@ -207,13 +207,6 @@ static_assert(sizeof(ErrorRecord) == 12, "the record is written and read as raw 
 
 // Entered in the cloned child (pid 1 of the new pid namespace). Never returns.
 [[noreturn]] void run(const Image& image) noexcept;
-// A spare (launch::Spare, for `confine batch`): cloned into its namespaces before its job exists.
-// `held` names only the spare's own descriptors (sync_fd: a SOCK_SEQPACKET socket, error_fd,
-// status_fd) and marks; the go on sync_fd brings the job's kSpareFdsMax descriptors, and by then
-// the parent has written the job's image at `job` (a MAP_SHARED region). From there on it is
-// run(). Never returns.
-inline constexpr int kSpareFdsMax = 5;
-[[noreturn]] void run_spare(const Image& held, const Image* job) noexcept;
 // Landlock mode's child: the job's init on the host, without namespaces. Never returns.
 [[noreturn]] void run_direct(const Image& image) noexcept;
 

@@ -84,7 +84,7 @@ _confine() {
         --log-level) COMPREPLY=($(compgen -W "trace debug info warn error off" -- "$cur")); return ;;
         -j | --jobs | --log-fd) return ;;
       esac
-      COMPREPLY=($(compgen -W "--jobs --no-spares --log-level --log-fd --log-file --quiet --help -j -q" -- "$cur"))
+      COMPREPLY=($(compgen -W "--jobs --log-level --log-fd --log-file --quiet --help -j -q" -- "$cur"))
       ;;
     doctor)
       case $prev in

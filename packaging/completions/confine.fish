@@ -73,7 +73,6 @@ complete -c confine -n "__fish_seen_subcommand_from run; and contains -- -- (com
 complete -c confine -n '__fish_seen_subcommand_from check explain' -a '(__confine_policies)' -F
 complete -c confine -n '__fish_seen_subcommand_from explain' -l json -d 'print JSON'
 complete -c confine -n '__fish_seen_subcommand_from batch' -s j -l jobs -x -d 'jobs running at once'
-complete -c confine -n '__fish_seen_subcommand_from batch' -l no-spares -d 'no sandbox cloned ahead of its job'
 complete -c confine -n '__fish_seen_subcommand_from batch' -l log-level -x -a 'trace debug info warn error off' -d 'log level'
 complete -c confine -n '__fish_seen_subcommand_from batch' -l log-fd -x -d 'log to descriptor'
 complete -c confine -n '__fish_seen_subcommand_from batch' -l log-file -r -d 'log to file'

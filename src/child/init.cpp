@@ -166,11 +166,9 @@ void stamp(const Image& image, Mark mark) noexcept {
       static_cast<uint64_t>(now.tv_sec) * 1'000'000'000U + static_cast<uint64_t>(now.tv_nsec);
 }
 
-namespace {
-
-// run()'s first steps, before the go: the death signal and the descriptors.
-void take_descriptors(const Image& image) noexcept {
+void run(const Image& image) noexcept {
   const int err = image.error_fd;
+  stamp(image, Mark::kStarted);
 
   // Die with confine: if the parent is killed (even with SIGKILL) the kernel kills us, and our
   // exit as pid 1 takes the whole namespace down.
@@ -193,12 +191,9 @@ void take_descriptors(const Image& image) noexcept {
   int first = 0;  // the optional channels (-1 when unused) sort first: skip them
   while (first < kKeep && keep[first] < 0) ++first;
   CONFINE_CHECK(close_other_fds(keep + first, kKeep - first), err, Step::kCloseFds, 0);
-}
-
-// Wait for the parent to write the id maps. If it died before PDEATHSIG was armed, its end of
-// the pipe (now the only one) is closed and read returns 0: exit instead of running
-// unsupervised.
-void wait_for_go(const Image& image) noexcept {
+  // Wait for the parent to write the id maps. If it died before PDEATHSIG was armed, its end of
+  // the pipe (now the only one) is closed and read returns 0: exit instead of running
+  // unsupervised.
   char go = 0;
   ssize_t got;
   do {
@@ -206,11 +201,7 @@ void wait_for_go(const Image& image) noexcept {
   } while (got < 0 && errno == EINTR);
   if (got != 1) ::_exit(kSetupFailedExit);
   ::close(image.sync_fd);
-}
 
-// Everything after the go: the sandbox, the target, supervision. Never returns.
-[[noreturn]] void set_up_and_supervise(const Image& image) noexcept {
-  const int err = image.error_fd;
   // Private propagation, recursively, before any mount: our namespace is a copy of the host's,
   // and a mount under a shared host mount would otherwise propagate back to the host.
   CONFINE_CHECK(sys::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), err, Step::kPropagation, 0);
@@ -304,70 +295,6 @@ void wait_for_go(const Image& image) noexcept {
   kept.marks = image.marks;
   if (image.release_bytes > 0) (void)::munmap(reinterpret_cast<void*>(image.release_begin), image.release_bytes);
   supervise(kept, static_cast<pid_t>(pid), signals);
-}
-
-// The spare's go: one record on its sync socket, one byte and kSpareFdsMax descriptors: the
-// job's stdin, stdout and stderr, its listener handoff socket and its output area socket, with
-// /dev/null standing in for the ones the job has none of. Anything else, or end-of-file (the
-// parent is gone or dropped the spare), ends the spare before it did anything.
-void receive_job_fds(int sync, int* fds, int count) noexcept {
-  char go = 0;
-  iovec data{&go, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kSpareFdsMax)];
-  msghdr message{};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = CMSG_SPACE(sizeof(int) * static_cast<size_t>(count));
-  ssize_t got;
-  do {
-    got = ::recvmsg(sync, &message, MSG_CMSG_CLOEXEC);
-  } while (got < 0 && errno == EINTR);
-  const cmsghdr* header = got == 1 ? CMSG_FIRSTHDR(&message) : nullptr;
-  if (header == nullptr || header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS ||
-      header->cmsg_len != CMSG_LEN(sizeof(int) * static_cast<size_t>(count)) || (message.msg_flags & MSG_CTRUNC) != 0) {
-    ::_exit(kSetupFailedExit);
-  }
-  std::memcpy(fds, CMSG_DATA(header), sizeof(int) * static_cast<size_t>(count));
-  ::close(sync);
-}
-
-}  // namespace
-
-void run(const Image& image) noexcept {
-  stamp(image, Mark::kStarted);
-  take_descriptors(image);
-  wait_for_go(image);
-  set_up_and_supervise(image);
-}
-
-void run_spare(const Image& held, const Image* job) noexcept {
-  stamp(held, Mark::kStarted);
-  take_descriptors(held);
-  int fds[kSpareFdsMax] = {-1, -1, -1, -1, -1};
-  const int notify_at = 3, output_at = 4;
-  receive_job_fds(held.sync_fd, fds, kSpareFdsMax);
-  // The parent wrote the job's image into the shared region before it sent the go: the
-  // compiler must read it from here on, never from before the recvmsg.
-  asm volatile("" ::: "memory");
-  Image image = *job;  // a plain copy on this stack; its pointers lead into the shared region
-  const int err = held.error_fd;
-  // The job's stdio to 0, 1 and 2 (the /dev/null the spare held there goes), as run() does.
-  for (int n = 0; n < 3; ++n) {
-    CONFINE_CHECK(::dup2(fds[n], n), err, Step::kStdio, n);
-    ::close(fds[n]);
-    image.stdio[n] = n;
-  }
-  // The descriptors the job's image names are the spare's, not the numbers the parent had.
-  image.sync_fd = -1;
-  image.error_fd = held.error_fd;
-  image.status_fd = held.status_fd;
-  image.marks = held.marks;
-  image.notify_fd = image.notify_fd >= 0 ? fds[notify_at] : -1;
-  if (image.notify_fd < 0) ::close(fds[notify_at]);
-  image.output_fd = image.output_fd >= 0 ? fds[output_at] : -1;
-  if (image.output_fd < 0) ::close(fds[output_at]);
-  set_up_and_supervise(image);
 }
 
 const char* step_name(Step step) noexcept {

@@ -26,7 +26,6 @@
 #include <climits>
 #include <cstring>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 #include <set>
 #include <string>
 #include <string_view>
@@ -34,7 +33,6 @@
 
 #include "commands.h"
 #include "confine/fd.h"
-#include "confine/launch.h"
 #include "confine/report.h"
 #include "confine/safe_path.h"
 #include "log.h"
@@ -245,10 +243,7 @@ struct WorkerFds {
   std::set<int> own;      // the worker's own descriptors, which no request may name
 };
 
-// `spare`: the worker's spare sandbox, used when it fits this job (launch::run). `launched`: the
-// plan the job ran under, for the next spare's shape.
-std::string run_job(const std::string& line, RunCache& cache, const WorkerFds& fds, launch::SparePtr& spare,
-                    std::optional<plan::Plan>& launched) {
+std::string run_job(const std::string& line, RunCache& cache, const WorkerFds& fds) {
   const Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return error_line(nullptr, "not a JSON object: " + line.substr(0, 80));
   Request request;
@@ -262,8 +257,7 @@ std::string run_job(const std::string& line, RunCache& cache, const WorkerFds& f
   if (::dup2(out, STDOUT_FILENO) < 0 || ::dup2(err, STDERR_FILENO) < 0) {
     return error_line(request.id, std::string("dup2 of the job's stdout or stderr: ") + std::strerror(errno));
   }
-  report::Report r = launch_prepared(prepared, nullptr, &spare);
-  launched = std::move(prepared.plan);
+  report::Report r = launch_prepared(prepared);
   // The job's files are let go of at once: a caller waiting for them to be closed is not kept
   // waiting for the next job.
   (void)::dup2(null_fd, STDOUT_FILENO);
@@ -276,7 +270,7 @@ std::string run_job(const std::string& line, RunCache& cache, const WorkerFds& f
 // Its memory, caches (policies, filters) and heap are its own from its first jobs on: a job
 // costs it no fork and no copy-on-write of the batch process's pages. It ends, with _exit (no
 // static destructor of the batch runs twice), at the end of `requests`.
-[[noreturn]] void worker_main(const LogOptions& log, bool spares_wanted, int requests, int responses) {
+[[noreturn]] void worker_main(const LogOptions& log, int requests, int responses) {
   WorkerFds fds;
   fds.own = {requests, responses, log_descriptor()};
   // The batch's stderr, kept: confine's own lines keep going there by default, not into the
@@ -301,42 +295,17 @@ std::string run_job(const std::string& line, RunCache& cache, const WorkerFds& f
   RunCache cache;
   LineReader reader;
   std::vector<std::string> lines, too_long;
-  // The sandbox for the next job, cloned once this one is answered, while the worker waits for
-  // the next request (launch::Spare): shaped like the last job's, which the next one most often
-  // matches. One that does not fit is dropped after that job is answered; a worker that cannot
-  // make one makes no more. Made here, in the worker's own idle time, and not by a second
-  // worker while this one runs a job: measured on this 2-CPU VM, a clone on the other CPU slowed
-  // the running job's setup by as much as it saved (the batch's CPU per job rose by 40%).
-  launch::SparePtr spare;
-  bool spares = spares_wanted;
   bool more = true;
-  int status = 0;
   while (more || !lines.empty()) {
     if (lines.empty()) {
       more = reader.read_from(requests, lines, too_long);
       continue;
     }
-    std::optional<plan::Plan> launched;
-    const std::string response = run_job(lines.front(), cache, fds, spare, launched);
+    const std::string response = run_job(lines.front(), cache, fds);
     lines.erase(lines.begin());
-    if (!write_all(responses, response)) {
-      status = report::kExitConfineFailed;
-      break;
-    }
-    if (spares && launched && launched->isolation == plan::Isolation::kNamespaces) {
-      spare.reset();
-      auto made = launch::make_spare(*launched);
-      if (made) {
-        spare = std::move(*made);
-      } else {
-        spdlog::debug("batch: no spare sandbox: {}", made.error().render());
-        spares = false;
-      }
-    }
+    if (!write_all(responses, response)) _exit(report::kExitConfineFailed);
   }
-  // Ended, its leaf removed, before the worker goes: _exit alone would leave the leaf behind.
-  spare.reset();
-  _exit(status);
+  _exit(0);
 }
 
 struct Worker {
@@ -422,7 +391,7 @@ class Batch {
       ::close(signals_.get());
       ::close(to_write.get());
       ::close(from_read.get());
-      worker_main(args_.log, args_.spares, to_read.get(), from_write.get());
+      worker_main(args_.log, to_read.get(), from_write.get());
     }
     Worker w;
     w.pid = pid;

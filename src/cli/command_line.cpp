@@ -243,8 +243,6 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   if (batch != nullptr) {
     batch->add_option("-j,--jobs", line.batch.jobs, "Jobs running at once (default 1)")
         ->check(CLI::Range(size_t{1}, size_t{1024}));
-    batch->add_flag("!--no-spares", line.batch.spares,
-                    "Clone each job's sandbox when its request comes, not while the worker waits for it");
     batch->add_option("--log-level", line.log.level, "trace, debug, info, warn (default), error, off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
     batch->add_option("--log-fd", line.log.fd, "Write confine's own lines to file descriptor FD instead of stderr");

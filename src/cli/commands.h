@@ -56,7 +56,6 @@ struct LearnArgs {
 // `confine batch` (docs/batch.md): JSON-lines requests on stdin, one report line per job on stdout.
 struct BatchArgs {
   size_t jobs = 1;  // --jobs: jobs running at once
-  bool spares = true;  // --no-spares: no sandbox cloned ahead of its job (launch::Spare)
   LogOptions log;   // the batch's own log options, which its workers keep
 };
 [[nodiscard]] int batch_command(const BatchArgs& args);

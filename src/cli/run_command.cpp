@@ -183,9 +183,9 @@ PreparedRun prepare_run(const RunArgs& args, RunCache* cache) {
   return out;
 }
 
-report::Report launch_prepared(const PreparedRun& prepared, learn::Observations* learned, launch::SparePtr* spare) {
+report::Report launch_prepared(const PreparedRun& prepared, learn::Observations* learned) {
   const plan::Plan& plan = *prepared.plan;
-  report::Report r = launch::run(plan, learned, spare);
+  report::Report r = launch::run(plan, learned);
   r.phases.insert(r.phases.begin(),
                   {report::Phase{"policy", prepared.policy_us}, report::Phase{"plan", prepared.plan_us}});
   if (r.exec_error) {

@@ -14,7 +14,6 @@
 #include <string>
 
 #include "commands.h"
-#include "confine/launch.h"
 #include "confine/plan.h"
 #include "confine/report.h"
 
@@ -39,10 +38,8 @@ struct PreparedRun {
 
 // Policy, overrides and plan for `args`. Logs errors and warnings as `run` does.
 [[nodiscard]] PreparedRun prepare_run(const RunArgs& args, RunCache* cache = nullptr);
-// Launches a prepared plan and returns its report (phases and exec error explained); in `spare`
-// when it fits (launch::run).
-[[nodiscard]] report::Report launch_prepared(const PreparedRun& prepared, learn::Observations* learned = nullptr,
-                                             launch::SparePtr* spare = nullptr);
+// Launches a prepared plan and returns its report (phases and exec error explained).
+[[nodiscard]] report::Report launch_prepared(const PreparedRun& prepared, learn::Observations* learned = nullptr);
 // The filter cache's directory: CONFINE_SECCOMP_CACHE names another one, or "off" for none.
 [[nodiscard]] std::string filter_cache_dir();
 

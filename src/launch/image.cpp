@@ -240,21 +240,6 @@ Expected<ImageCopy> ImageCopy::make(const child::Image& from) {
   return ImageCopy(base, bytes, image);
 }
 
-Expected<const child::Image*> ImageCopy::make_in(void* region, size_t capacity, const child::Image& from) {
-  Packer measure(nullptr);
-  (void)pack(measure, from);
-  if (measure.used() > capacity) {
-    return fail(ErrorCode::kInvalidArgument, "the child's image takes " + std::to_string(measure.used()) +
-                                                 " bytes; the spare's region holds " + std::to_string(capacity));
-  }
-  Packer write(static_cast<char*>(region));
-  child::Image* image = pack(write, from);
-  // The init unmaps its view of the region once the target runs; the parent keeps its own.
-  image->release_begin = reinterpret_cast<uintptr_t>(region);
-  image->release_bytes = capacity;
-  return image;
-}
-
 ImageCopy::ImageCopy(ImageCopy&& other) noexcept
     : base_(std::exchange(other.base_, nullptr)), bytes_(std::exchange(other.bytes_, 0)),
       image_(std::exchange(other.image_, nullptr)) {}

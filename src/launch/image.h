@@ -70,11 +70,6 @@ class ImageCopy {
   ImageCopy& operator=(const ImageCopy&) = delete;
   ~ImageCopy();
 
-  // The same deep copy written into `region` (`capacity` bytes, mapped by the caller and left to
-  // it), the image first: a spare's MAP_SHARED region, where the cloned child finds its job's
-  // image after the go (launch::Spare). An error when the image does not fit.
-  [[nodiscard]] static Expected<const child::Image*> make_in(void* region, size_t capacity, const child::Image& from);
-
   [[nodiscard]] const child::Image& image() const { return *image_; }
   [[nodiscard]] uintptr_t begin() const { return reinterpret_cast<uintptr_t>(base_); }
   [[nodiscard]] size_t bytes() const { return bytes_; }

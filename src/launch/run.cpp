@@ -11,9 +11,7 @@
 #include <malloc.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -157,17 +155,15 @@ class Marks {
 // Setup phases from the parent's clock and the child's stamps: each is the time since the
 // previous checkpoint that was reached, so they add up to the setup time and the slowest
 // step stands out. Steps the child never reached are left out.
-// A job in a spare (`spare`, with `clone` the time of its go) has no clone phase: its child
-// started before the job existed, and the first phase it stamps is `child_go`.
 void append_setup_phases(std::vector<report::Phase>& phases, const Marks& marks, Clock::time_point start,
-                         Clock::time_point clone, std::optional<Clock::time_point> exec_at, bool spare) {
+                         Clock::time_point clone, std::optional<Clock::time_point> exec_at) {
   auto micros_between = [](Clock::time_point a, Clock::time_point b) {
     return b > a ? static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(b - a).count()) : 0;
   };
   phases.push_back({"prepare", micros_between(start, clone)});
   Clock::time_point previous = clone;
-  const char* name = spare ? "child_go" : "clone";
-  for (size_t i = spare ? 1 : 0; i < child::kSetupMarkCount; ++i) {
+  const char* name = "clone";
+  for (size_t i = 0; i < child::kSetupMarkCount; ++i) {
     auto t = marks.at(static_cast<child::Mark>(i));
     if (!t) continue;
     phases.push_back({name, micros_between(previous, *t)});
@@ -189,9 +185,10 @@ class PinnedToThisCpu {
     if (::sched_getaffinity(0, sizeof caller_, &caller_) != 0 || CPU_COUNT(&caller_) < 2) return;
     const int cpu = ::sched_getcpu();
     if (cpu < 0 || !CPU_ISSET(cpu, &caller_)) return;
-    CPU_ZERO(&one_);
-    CPU_SET(cpu, &one_);
-    pinned_ = ::sched_setaffinity(0, sizeof one_, &one_) == 0;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    pinned_ = ::sched_setaffinity(0, sizeof one, &one) == 0;
   }
   ~PinnedToThisCpu() {
     if (pinned_) (void)::sched_setaffinity(0, sizeof caller_, &caller_);
@@ -200,12 +197,9 @@ class PinnedToThisCpu {
   PinnedToThisCpu& operator=(const PinnedToThisCpu&) = delete;
   // The caller's mask, when confine pinned itself (the target must get it back).
   [[nodiscard]] const cpu_set_t* caller_mask() const { return pinned_ ? &caller_ : nullptr; }
-  // The one CPU confine runs on while pinned (a spare's child joins it), else null.
-  [[nodiscard]] const cpu_set_t* one_cpu() const { return pinned_ ? &one_ : nullptr; }
 
  private:
   cpu_set_t caller_{};
-  cpu_set_t one_{};
   bool pinned_ = false;
 };
 
@@ -277,174 +271,6 @@ class BlockedSignals {
   UniqueFd fd_;
 };
 
-// The controllers the plan's cgroup writes need ("memory.max" needs "memory").
-std::vector<std::string> controllers_of(const plan::Plan& plan) {
-  std::vector<std::string> controllers;
-  for (const auto& w : plan.cgroup_writes) {
-    std::string c = w.file.substr(0, w.file.find('.'));
-    if (std::find(controllers.begin(), controllers.end(), c) == controllers.end()) controllers.push_back(c);
-  }
-  return controllers;
-}
-
-// A spare's shared region, where the parent writes its job's image: only reserved (pages come as
-// the image is written), and four times what a batch request may hold (1 MiB), so argv and env
-// always fit beside the policy's mounts and filter. A larger image is a setup error.
-constexpr size_t kSpareRegionBytes = size_t{4} << 20;
-
-}  // namespace
-
-class Spare {
- public:
-  // What a plan fixes at the clone, and so must match the spare's for its job to run there.
-  struct Shape {
-    uint64_t clone_flags = 0;
-    uint32_t uid_inside = 0, uid_outside = 0, gid_inside = 0, gid_outside = 0;
-    bool owner_per_job = false;
-    std::string cgroup_parent;
-    std::vector<std::string> controllers;
-    bool operator==(const Shape&) const = default;
-  };
-  static Shape shape_of(const plan::Plan& plan) {
-    Shape s;
-    s.clone_flags = plan.clone_flags;
-    s.uid_inside = plan.uid_map.inside;
-    s.uid_outside = plan.uid_map.outside;
-    s.gid_inside = plan.gid_map.inside;
-    s.gid_outside = plan.gid_map.outside;
-    s.owner_per_job = plan.namespace_owner_per_job;
-    s.cgroup_parent = plan.cgroup_parent;
-    s.controllers = controllers_of(plan);
-    return s;
-  }
-
-  Spare() = default;
-  Spare(const Spare&) = delete;
-  Spare& operator=(const Spare&) = delete;
-  ~Spare() {
-    if (pidfd) {
-      // The child waits for its go: end-of-file on the sync socket ends it, and SIGKILL makes
-      // sure. Reaped here, so no zombie stays; its leaf goes after it (members below).
-      sync.reset();
-      (void)::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
-      siginfo_t info{};
-      while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd.get()), &info, WEXITED) < 0 &&
-             errno == EINTR) {
-      }
-    }
-    if (region != nullptr) (void)::munmap(region, kSpareRegionBytes);
-  }
-
-  // Still waiting: a pidfd polls readable once its process has exited.
-  [[nodiscard]] bool alive() const {
-    pollfd p{pidfd.get(), POLLIN, 0};
-    return pidfd && ::poll(&p, 1, 0) == 0;
-  }
-
-  Shape shape;
-  std::optional<cgroup::Leaf> leaf;
-  std::optional<NamespaceOwner> owner;
-  UniqueFd sync;    // SOCK_SEQPACKET: the go, with the job's descriptors
-  UniqueFd errors;  // read end: the child's failure records; end-of-file = exec happened
-  UniqueFd status;  // read end: the target's wait status, from the init
-  UniqueFd pidfd;   // the spare's child, the job's future init
-  long pid = -1;
-  Marks marks;
-  void* region = nullptr;  // MAP_SHARED, kSpareRegionBytes
-};
-
-void SpareDeleter::operator()(Spare* spare) const { delete spare; }
-
-bool spare_fits(const Spare& spare, const plan::Plan& plan) {
-  return plan.isolation == plan::Isolation::kNamespaces && Spare::shape_of(plan) == spare.shape && spare.alive();
-}
-
-Expected<SparePtr> make_spare(const plan::Plan& like) {
-  if (like.isolation != plan::Isolation::kNamespaces) {
-    return fail(ErrorCode::kUnsupported, "a spare sandbox needs namespaces (isolation mode 'namespaces')");
-  }
-  // The same checked facts as a launch: one thread, and the signals the child must not take
-  // before its job's init blocks its own (run() below).
-  auto self = read_self_status();
-  if (!self) return unexpected(self.error());
-  SparePtr spare(new Spare());
-  spare->shape = Spare::shape_of(like);
-  if (!like.cgroup_parent.empty()) {
-    auto created = cgroup::Leaf::create(like.cgroup_parent, spare->shape.controllers);
-    if (!created) return unexpected(created.error());
-    spare->leaf.emplace(std::move(*created));
-  }
-  if (like.namespace_owner_per_job) {
-    auto acquired = NamespaceOwner::acquire();
-    if (!acquired) return unexpected(acquired.error());
-    spare->owner.emplace(std::move(*acquired));
-  }
-  // As in run_blocked: no supplementary group of confine's reaches the job.
-  if (::geteuid() == 0 && ::setgroups(0, nullptr) < 0) return fail_errno(errno, "setgroups(0)");
-  // A socket, not a pipe: the go carries the job's descriptors (SCM_RIGHTS), and a send to a
-  // child that died meanwhile fails with EPIPE instead of raising SIGPIPE in confine.
-  int pair[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) return fail_errno(errno, "socketpair for a spare");
-  spare->sync.reset(pair[0]);
-  UniqueFd sync_child(pair[1]);
-  auto errors = make_pipe();
-  if (!errors) return unexpected(errors.error());
-  auto status = make_pipe();
-  if (!status) return unexpected(status.error());
-  // Until its job's stdio comes, the child holds /dev/null at 0, 1 and 2: never confine's own.
-  UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
-  if (!null) return fail_errno(errno, "open /dev/null for a spare");
-  // MAP_SHARED: the parent writes the job's image here after the clone, where the child reads it.
-  void* region = ::mmap(nullptr, kSpareRegionBytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (region == MAP_FAILED) return fail_errno(errno, "mmap for a spare's image");
-  spare->region = region;
-
-  child::Image held;
-  held.stdio[0] = held.stdio[1] = held.stdio[2] = null.get();
-  held.sync_fd = sync_child.get();
-  held.error_fd = errors->write.get();
-  held.status_fd = status->write.get();
-  held.marks = spare->marks.slots();
-  auto held_copy = ImageCopy::make(held);
-  if (!held_copy) return unexpected(held_copy.error());
-  const child::Image* job_image = static_cast<const child::Image*>(region);
-
-  const BlockedSignals blocked;  // the child starts with them blocked, as a launch's does
-  const PinnedToThisCpu pinned;
-  int pidfd = -1;
-  clone_args args{};
-  args.flags = like.clone_flags | CLONE_PIDFD | (spare->leaf ? CLONE_INTO_CGROUP : 0);
-  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
-  args.exit_signal = SIGCHLD;
-  if (spare->leaf) args.cgroup = static_cast<uint64_t>(spare->leaf->dir_fd());
-  long pid = 0;
-  int clone_errno = 0;
-  {
-    const HeapNotForked heap;
-    auto clone = [&] {
-      const long r = ::syscall(SYS_clone3, &args, sizeof(args));
-      if (r == 0) child::run_spare(held_copy->image(), job_image);  // never returns
-      clone_errno = errno;
-      return r;
-    };
-    pid = spare->owner ? spare->owner->as_owner(clone) : clone();
-  }
-  if (pid < 0) return fail_errno(clone_errno, "clone3 with namespaces for a spare");
-  spare->pidfd.reset(pidfd);
-  spare->pid = pid;
-  // The child has its own copies now; confine's would keep its end-of-file from ever coming.
-  sync_child.reset();
-  null.reset();
-  errors->write.reset();
-  status->write.reset();
-  spare->errors = std::move(errors->read);
-  spare->status = std::move(status->read);
-  if (auto maps = write_id_maps(static_cast<pid_t>(pid), like); !maps) return unexpected(maps.error());
-  return spare;
-}
-
-namespace {
-
 report::Report base_report(const plan::Plan& plan) {
   report::Report r;
   r.confine_version = CONFINE_VERSION;
@@ -465,25 +291,22 @@ report::Report setup_failed(report::Report r, std::string step, const Error& e) 
 }
 
 // The launch with the caller's signals held in `blocked` (see run() below).
-// The launch with the caller's signals held in `blocked` (see run() below). With `spare` (one
-// that fits the plan), the job runs in it: its leaf, owner, channels and child are taken as
-// they are, and the clone and the id maps are already done.
 report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked, const SelfStatus& self,
-                           Clock::time_point t_start, learn::Observations* learned, Spare* spare) {
+                           Clock::time_point t_start, learn::Observations* learned) {
   report::Report report = base_report(plan);
 
   // The job's cgroup: the kill unit and the kernel's accounting for everything the job starts.
   std::optional<cgroup::Leaf> leaf;
-  if (spare != nullptr) {
-    leaf = std::move(spare->leaf);  // made with the same parent and controllers (Spare::Shape)
-  } else if (!plan.cgroup_parent.empty()) {
-    auto created = cgroup::Leaf::create(plan.cgroup_parent, controllers_of(plan));
+  if (!plan.cgroup_parent.empty()) {
+    // The controllers the plan's writes need ("memory.max" needs "memory").
+    std::vector<std::string> controllers;
+    for (const auto& w : plan.cgroup_writes) {
+      std::string c = w.file.substr(0, w.file.find('.'));
+      if (std::find(controllers.begin(), controllers.end(), c) == controllers.end()) controllers.push_back(c);
+    }
+    auto created = cgroup::Leaf::create(plan.cgroup_parent, controllers);
     if (!created) return setup_failed(report, "cgroup", created.error());
     leaf.emplace(std::move(*created));
-  }
-  if (leaf) {
-    // The limits, before the job's first instruction (a spare's child has run none of its own
-    // yet: it waits for the go below).
     for (const auto& w : plan.cgroup_writes) {
       if (auto r = leaf->write(w.file, w.value); !r) return setup_failed(report, "cgroup", r.error());
     }
@@ -513,10 +336,9 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
     image.set_output_fd(output_area->child_socket());
   }
 
-  // A spare brings its own: the go goes on its socket, errors and status come on its pipes.
-  Expected<Pipe> sync = spare != nullptr ? Expected<Pipe>(Pipe{}) : make_pipe();
-  Expected<Pipe> errors = spare != nullptr ? Expected<Pipe>(Pipe{std::move(spare->errors), {}}) : make_pipe();
-  Expected<Pipe> status = spare != nullptr ? Expected<Pipe>(Pipe{std::move(spare->status), {}}) : make_pipe();
+  auto sync = make_pipe();
+  auto errors = make_pipe();
+  auto status = make_pipe();
   if (!sync || !errors || !status) {
     return setup_failed(report, "pipes", !sync ? sync.error() : !errors ? errors.error() : status.error());
   }
@@ -534,28 +356,18 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   const PinnedToThisCpu pinned;
   if (const cpu_set_t* mask = pinned.caller_mask()) image.set_affinity(*mask);
   // A page shared with the child, where it stamps its setup checkpoints (child::Mark).
-  Marks own_marks;
-  const Marks& marks = spare != nullptr ? spare->marks : own_marks;
+  Marks marks;
   image.set_marks(marks.slots());
 
-  // The child reads only this copy, outside the heap (see HeapNotForked below); a spare's child
-  // reads it in the region it shares with confine.
-  std::optional<ImageCopy> copied;
-  if (spare != nullptr) {
-    auto written = ImageCopy::make_in(spare->region, kSpareRegionBytes, image.image());
-    if (!written) return setup_failed(report, "image", written.error());
-  } else {
-    auto made = ImageCopy::make(image.image());
-    if (!made) return setup_failed(report, "image", made.error());
-    copied.emplace(std::move(*made));
-  }
+  // The child reads only this copy, outside the heap (see HeapNotForked below).
+  auto copied = ImageCopy::make(image.image());
+  if (!copied) return setup_failed(report, "image", copied.error());
+  const ImageCopy& child_image = *copied;
 
   // Run as root, the job's user namespace is created by a uid of its own (owner.h): per-user
   // kernel resources the job takes are then charged to that uid, never to root's.
   std::optional<NamespaceOwner> owner;
-  if (spare != nullptr) {
-    owner = std::move(spare->owner);
-  } else if (plan.namespace_owner_per_job) {
+  if (plan.namespace_owner_per_job) {
     auto acquired = NamespaceOwner::acquire();
     if (!acquired) return setup_failed(report, "namespace_owner", acquired.error());
     owner.emplace(std::move(*acquired));
@@ -583,15 +395,11 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
   args.exit_signal = SIGCHLD;
   if (leaf) args.cgroup = static_cast<uint64_t>(leaf->dir_fd());
-  auto t_clone = Clock::now();
+  const auto t_clone = Clock::now();
   long pid = 0;
   int clone_errno = 0;
   bool into_cgroup_later = false;
-  if (spare != nullptr) {
-    pid = spare->pid;
-    pidfd = spare->pidfd.release();
-  } else {
-    const ImageCopy& child_image = *copied;
+  {
     const HeapNotForked heap;
     auto clone = [&] {
       if (landlock_mode) {
@@ -620,42 +428,6 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
                                   : ""});
   }
   UniqueFd job(pidfd);
-  auto end_child = [&job] {
-    (void)::syscall(SYS_pidfd_send_signal, job.get(), SIGKILL, nullptr, 0);
-    siginfo_t info{};
-    (void)::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(job.get()), &info, WEXITED);
-  };
-  if (spare != nullptr) {
-    // The spare's go: its child joins the CPU confine runs on (it was cloned wherever confine
-    // ran then; setup hands control back and forth, see PinnedToThisCpu), then one record with
-    // the job's descriptors (child::run_spare). From here on it is the job's init. The wall
-    // limit counts from now, as from a fresh clone.
-    if (const cpu_set_t* one = pinned.one_cpu()) (void)::sched_setaffinity(static_cast<pid_t>(pid), sizeof *one, one);
-    UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
-    const int handed[child::kSpareFdsMax] = {relay.job_fd(0), relay.job_fd(1), relay.job_fd(2),
-                                             notify_child ? notify_child.get() : null.get(),
-                                             output_area ? output_area->child_socket() : null.get()};
-    char go = 1;
-    iovec data{&go, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof handed)] = {};
-    msghdr message{};
-    message.msg_iov = &data;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    cmsghdr* header = CMSG_FIRSTHDR(&message);
-    header->cmsg_level = SOL_SOCKET;
-    header->cmsg_type = SCM_RIGHTS;
-    header->cmsg_len = CMSG_LEN(sizeof handed);
-    std::memcpy(CMSG_DATA(header), handed, sizeof handed);
-    t_clone = Clock::now();
-    if (!null || ::sendmsg(spare->sync.get(), &message, MSG_NOSIGNAL) != 1) {
-      const int e = errno;
-      end_child();
-      return setup_failed(report, "spare", Error{ErrorCode::kSystem, e, "handing the job to its spare sandbox", {}, {}});
-    }
-    spare->sync.reset();
-  }
   relay.close_job_ends();
   if (output_area) output_area->close_child_socket();
   sync->read.reset();
@@ -663,18 +435,18 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   status->write.reset();
   notify_child.reset();
 
-  if (spare == nullptr) {
-    // Namespaces: the id maps. Landlock mode: the leaf, where clone3 could not put the child.
-    auto ready = landlock_mode ? (into_cgroup_later && leaf ? move_into(*leaf, static_cast<pid_t>(pid)) : Expected<void>{})
-                               : write_id_maps(static_cast<pid_t>(pid), plan);
-    if (!ready) {
-      end_child();
-      return setup_failed(report, landlock_mode ? "cgroup" : "id_maps", ready.error());
-    }
-    const char go = 1;
-    if (::write(sync->write.get(), &go, 1) != 1) spdlog::debug("sync write failed: {}", std::strerror(errno));
-    sync->write.reset();
+  // Namespaces: the id maps. Landlock mode: the leaf, where clone3 could not put the child.
+  auto ready = landlock_mode ? (into_cgroup_later && leaf ? move_into(*leaf, static_cast<pid_t>(pid)) : Expected<void>{})
+                             : write_id_maps(static_cast<pid_t>(pid), plan);
+  if (!ready) {
+    (void)::syscall(SYS_pidfd_send_signal, job.get(), SIGKILL, nullptr, 0);
+    siginfo_t info{};
+    (void)::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(job.get()), &info, WEXITED);
+    return setup_failed(report, landlock_mode ? "cgroup" : "id_maps", ready.error());
   }
+  const char go = 1;
+  if (::write(sync->write.get(), &go, 1) != 1) spdlog::debug("sync write failed: {}", std::strerror(errno));
+  sync->write.reset();
 
   ReaperInput input{plan, job.get(), blocked.fd(), errors->read.get(), status->read.get(),
                     notify_parent.get(), leaf ? &*leaf : nullptr, &relay, t_clone};
@@ -746,7 +518,7 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   // A target that never ran has no exit status or times of its own (docs/report.md): what the
   // init reported, and the CPU the sandbox's setup used, are not the target's.
   if (!reaped.exec_at) report::mark_never_started(report);
-  append_setup_phases(report.phases, marks, t_start, t_clone, reaped.exec_at, spare != nullptr);
+  append_setup_phases(report.phases, marks, t_start, t_clone, reaped.exec_at);
   // After exec: the target's own run until the init reaped it, then the sandbox going away (the
   // kernel tears down the init's mounts and namespaces before the parent sees it exit), then
   // confine's cleanup (the cgroup leaf).
@@ -763,7 +535,7 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
 
 }  // namespace
 
-report::Report run(const plan::Plan& plan, learn::Observations* learned, SparePtr* spare) {
+report::Report run(const plan::Plan& plan, learn::Observations* learned) {
   const auto t_start = Clock::now();
   auto self = read_self_status();
   if (!self) return setup_failed(base_report(plan), "threads", self.error());
@@ -774,11 +546,7 @@ report::Report run(const plan::Plan& plan, learn::Observations* learned, SparePt
   // the mask is restored; signals that came when there was no sandbox to forward them to are
   // consumed first and noted, so they cannot kill confine before it writes the report.
   const BlockedSignals blocked;
-  // A spare that fits is used up by this job; one that does not is left for the caller to drop
-  // (ending it waits for its namespaces to go: not this job's time).
-  SparePtr taken;
-  if (spare != nullptr && *spare && spare_fits(**spare, plan)) taken = std::move(*spare);
-  report::Report report = run_blocked(plan, blocked, *self, t_start, learned, taken.get());
+  report::Report report = run_blocked(plan, blocked, *self, t_start, learned);
   for (int sig : blocked.drain()) {
     report.warnings.push_back("confine received " + report::signal_name(sig) +
                               " while no sandbox was running (during setup or after the job ended); "
