@@ -237,7 +237,6 @@ bool delegated_to(const std::string& dir, uid_t uid) {
          owned_writable(dir + "/cgroup.subtree_control", false);
 }
 
-
 std::vector<std::string> words(std::string_view text) {
   std::vector<std::string> out;
   size_t pos = 0;
