@@ -113,6 +113,35 @@ TEST_F(FakeCgroupfs, ACreatedLeafIsLockedWhileItLives) {
   ::close(other);
 }
 
+TEST_F(FakeCgroupfs, ALeafSweptBeforeItsLockIsReplaced) {
+  // Two runs sharing a parent, neither of them a process named confine (the test binary; as a
+  // confine installed under another name, or one in another pid namespace, looks to the other):
+  // each one's sweep takes any leaf it finds unlocked, including one the other has made but not
+  // yet locked. A leaf create() returns must still be there, locked, every time.
+  const std::string parent = (root_ / "confine").string();
+  const pid_t sweeper = fork();
+  ASSERT_GE(sweeper, 0);
+  if (sweeper == 0) {
+    for (;;) {
+      auto leaf = confine::cgroup::Leaf::create(parent, {});
+      if (!leaf) _exit(1);
+    }
+  }
+  int lost = 0;
+  std::string failed;
+  for (int i = 0; i < 3000 && failed.empty(); ++i) {
+    auto leaf = confine::cgroup::Leaf::create(parent, {});
+    if (!leaf) failed = leaf.error().render();
+    else if (!fs::exists(leaf->path())) ++lost;
+  }
+  ::kill(sweeper, SIGKILL);
+  int status = 0;
+  ::waitpid(sweeper, &status, 0);
+  EXPECT_EQ(failed, "");
+  EXPECT_TRUE(WIFSIGNALED(status)) << "the sweeping process failed to create a leaf";
+  EXPECT_EQ(lost, 0) << "create() returned leaves a concurrent sweep had removed";
+}
+
 TEST(RealCgroup, ALeafIsLockedOnTheRealCgroupfs) {
   REQUIRE_REAL_CGROUP(root);
   const std::string parent = root + "/confine-unit-lock-" + std::to_string(getpid());

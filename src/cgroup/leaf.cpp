@@ -194,7 +194,10 @@ Expected<Leaf> Leaf::create(const std::string& parent, const std::vector<std::st
   // cgroup v2 no-internal-processes rule satisfied when controllers are enabled below it. The
   // last run to finish removes it (remove()), so a concurrent run may delete it between our
   // mkdir(parent) and mkdir(leaf): then the leaf's mkdir fails with ENOENT, and we start over.
-  std::string path;
+  // A concurrent run's sweep (remove_stale_leaves) may also take the new leaf itself, in the
+  // moment between its mkdir and its flock, when it cannot tell this confine is alive (one in
+  // another pid namespace, or installed under another name): claim() sees that, and we start
+  // over with a new leaf.
   for (int attempt = 0;; ++attempt) {
     if (::mkdir(parent.c_str(), 0755) < 0 && errno != EEXIST) {
       return fail_errno(errno, "create cgroup " + parent,
@@ -206,21 +209,33 @@ Expected<Leaf> Leaf::create(const std::string& parent, const std::vector<std::st
       if (errno == ENOENT && attempt < 5) continue;
       return unexpected(enabled.error());
     }
-    path = parent + "/" + leaf_name();
-    if (::mkdir(path.c_str(), 0755) == 0) break;
-    if (errno != ENOENT || attempt >= 5) return fail_errno(errno, "create cgroup " + path);
+    std::string path = parent + "/" + leaf_name();
+    if (::mkdir(path.c_str(), 0755) < 0) {
+      if (errno != ENOENT || attempt >= 5) return fail_errno(errno, "create cgroup " + path);
+      continue;
+    }
+    UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) {
+      if (errno == ENOENT && attempt < 5) continue;  // swept before we opened it
+      int e = errno;
+      ::rmdir(path.c_str());
+      return fail_errno(e, "open cgroup " + path);
+    }
+    // The mark of a live owner, whatever pid namespace it runs in (remove_stale_leaves): an
+    // exclusive flock, held as long as this fd is open and gone with confine's last fd, however
+    // it dies. The clone's copy of the fd shares the lock; the child closes it at once.
+    // Blocking: a sweep that got the lock first holds it only while it removes the leaf.
+    while (::flock(dir.get(), LOCK_EX) < 0 && errno == EINTR) {
+    }
+    // Still ours at its path once locked? A sweep that won the race removed it (cgroup.kill
+    // found nothing to kill): the fd then names a dead cgroup that clone3 cannot join.
+    struct stat held {}, named {};
+    if (::fstat(dir.get(), &held) == 0 && ::stat(path.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+        held.st_ino == named.st_ino) {
+      return Leaf(path, std::move(dir));
+    }
+    if (attempt >= 5) return fail_errno(ENOENT, "create cgroup " + path + " (removed by a concurrent run)");
   }
-  UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir) {
-    int e = errno;
-    ::rmdir(path.c_str());
-    return fail_errno(e, "open cgroup " + path);
-  }
-  // The mark of a live owner, whatever pid namespace it runs in (remove_stale_leaves): an
-  // exclusive flock, held as long as this fd is open and gone with confine's last fd, however
-  // it dies. The clone's copy of the fd shares the lock; the child closes it at once.
-  (void)::flock(dir.get(), LOCK_EX | LOCK_NB);
-  return Leaf(path, std::move(dir));
 }
 
 Leaf& Leaf::operator=(Leaf&& other) noexcept {
