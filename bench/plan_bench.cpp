@@ -1,6 +1,8 @@
 // Parent-side setup cost, stage by stage: policy load, host probe, plan (seccomp compile and
 // content hash included), and make_plan as a batch worker runs it (host and filters cached). Prints the first (cold) run and the median of warm runs, so the
 // difference shows what page faults and cold caches cost against the work itself.
+// Usage: plan_bench [POLICY] [RUNS] [batch]; with `batch`, only the batch worker's make_plan runs,
+// in a loop, for a profiler.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -22,11 +24,25 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   const std::string path = argc > 1 ? argv[1] : CONFINE_SOURCE_DIR "/policies/default.toml";
   const int runs = argc > 2 ? std::atoi(argv[2]) : 200;
+  // "batch": only the batch worker's make_plan, in a loop, for a profiler (perf record).
+  const bool batch_only = argc > 3 && std::string(argv[3]) == "batch";
   std::vector<double> load, probe, plan, hash, batch_plan;
   // What a batch worker pays per job: the host probed once and each filter compiled once, kept
   // in memory (cli::RunCache); only make_plan runs again.
   auto batch_host = confine::host::probe();
   batch_host.filter_cache = confine::seccomp::FilterCache::in_memory();
+  if (batch_only) {
+    auto loaded = confine::policy::load(path);
+    if (!loaded.ok()) return 1;
+    for (int i = 0; i < runs; ++i) {
+      auto t0 = Clock::now();
+      auto warm = confine::plan::make_plan(*loaded.policy, {{"/bin/true"}, {}, path}, batch_host);
+      batch_plan.push_back(us(t0, Clock::now()));
+      if (!warm) return 1;
+    }
+    std::printf("make_plan, batch: first %.1f us, median %.1f us\n", batch_plan[0], median(batch_plan));
+    return 0;
+  }
   for (int i = 0; i < runs; ++i) {
     auto t0 = Clock::now();
     auto loaded = confine::policy::load(path);

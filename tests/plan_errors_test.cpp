@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "confine/plan.h"
 #include "plan_fake_host.h"
@@ -479,6 +480,50 @@ TEST_F(PlanTest, SeccompNotifiesWithUserNotifAndRoomForTheHandoff) {
   EXPECT_FALSE(cramped.seccomp->notify);
   EXPECT_TRUE(std::any_of(cramped.warnings.begin(), cramped.warnings.end(),
                           [](const std::string& w) { return w.find("denials are not named") != std::string::npos; }));
+}
+
+// A batch remembers each policy's programs by its seccomp section (FilterCache::section_key):
+// a job under a policy it has seen gets exactly what a fresh compile gives, and a policy that
+// differs in any way the filter depends on gets its own.
+TEST_F(PlanTest, ABatchReusesAPolicysProgramsOnlyForTheSameSection) {
+  host.seccomp_user_notif = true;
+  const Plan fresh = expect_plan();  // no cache: resolved and compiled
+  host.filter_cache = seccomp::FilterCache::in_memory();
+  auto same_program = [](const seccomp::Program& a, const seccomp::Program& b) {
+    return a.notify == b.notify && a.summary == b.summary && a.instructions.size() == b.instructions.size() &&
+           std::memcmp(a.instructions.data(), b.instructions.data(), a.instructions.size() * sizeof(sock_filter)) == 0;
+  };
+  for (int round = 0; round < 2; ++round) {  // the first compiles and notes, the second recalls
+    const Plan p = expect_plan();
+    ASSERT_TRUE(p.seccomp && fresh.seccomp && p.seccomp_verdict && fresh.seccomp_verdict);
+    EXPECT_TRUE(same_program(*p.seccomp, *fresh.seccomp)) << "round " << round;
+    EXPECT_TRUE(same_program(*p.seccomp_verdict, *fresh.seccomp_verdict)) << "round " << round;
+    EXPECT_EQ(protection(p, "seccomp")->detail, protection(fresh, "seccomp")->detail);
+  }
+  // Another rule, then the same rule with another action, then another socket family (an
+  // option, not the section): each its own program, the same as without the cache.
+  policy::SeccompRule rule;
+  rule.action = policy::SeccompAction::kErrno;
+  rule.syscalls = {"uname"};
+  rule.origin = at(50);
+  policy.seccomp.rules.push_back(rule);
+  std::vector<seccomp::Program> seen = {*fresh.seccomp};
+  auto check_new = [&](const char* what) {
+    const Plan cached = expect_plan();
+    auto saved = host.filter_cache;
+    host.filter_cache.reset();
+    const Plan uncached = expect_plan();
+    host.filter_cache = saved;
+    ASSERT_TRUE(cached.seccomp && uncached.seccomp) << what;
+    EXPECT_TRUE(same_program(*cached.seccomp, *uncached.seccomp)) << what;
+    for (const auto& old : seen) EXPECT_FALSE(same_program(*cached.seccomp, old)) << what << ": an earlier program";
+    seen.push_back(*cached.seccomp);
+  };
+  check_new("an errno rule for uname");
+  policy.seccomp.rules.back().action = policy::SeccompAction::kKill;
+  check_new("a kill rule for uname");
+  policy.network.socket_families.value.push_back("inet");
+  check_new("AF_INET allowed");
 }
 
 }  // namespace

@@ -104,6 +104,64 @@ TEST_F(FilterCacheTest, KeyCoversRulesOptionsAndKernel) {
   EXPECT_NE(k, FilterCache::key(other_default, plain, "6.1"));
 }
 
+// The batch's memo by policy section (FilterCache::section_key): the key changes with every
+// field resolve() reads and every option, names cannot run together, and only a cache that
+// remembers has one.
+TEST(FilterCacheSections, KeyNamesEveryFieldAndRecallGivesWhatWasNoted) {
+  const FilterCache cache = FilterCache::in_memory();
+  policy::Policy::Seccomp base;
+  base.default_action.value = SeccompAction::kErrno;
+  base.errno_value.value = 38;
+  policy::SeccompRule rule;
+  rule.action = SeccompAction::kAllow;
+  rule.syscalls = {"@default", "ab", "c"};
+  base.rules.push_back(rule);
+  const CompileOptions options;
+  const std::string k = cache.section_key(base, options, "ctx");
+  ASSERT_FALSE(k.empty());
+  EXPECT_EQ(k, cache.section_key(base, options, "ctx"));
+  std::vector<std::pair<std::string, policy::Policy::Seccomp>> variants;
+  auto vary = [&](const char* what, auto change) {
+    policy::Policy::Seccomp v = base;
+    change(v);
+    variants.emplace_back(what, v);
+  };
+  vary("default action", [](auto& v) { v.default_action.value = SeccompAction::kKill; });
+  vary("default errno", [](auto& v) { v.errno_value.value = 1; });
+  vary("log", [](auto& v) { v.log.value = true; });
+  vary("rule action", [](auto& v) { v.rules[0].action = SeccompAction::kKill; });
+  vary("rule errno", [](auto& v) { v.rules[0].errno_value = 1; });
+  vary("rule log", [](auto& v) { v.rules[0].log = true; });
+  vary("names run together", [](auto& v) { v.rules[0].syscalls = {"@default", "a", "bc"}; });
+  vary("a name fewer", [](auto& v) { v.rules[0].syscalls.pop_back(); });
+  vary("another rule", [](auto& v) { v.rules.push_back(v.rules[0]); });
+  for (const auto& [what, v] : variants) EXPECT_NE(cache.section_key(v, options, "ctx"), k) << what;
+  CompileOptions notify;
+  notify.notify = Notify::kNamed;
+  EXPECT_NE(cache.section_key(base, notify, "ctx"), k) << "options";
+  EXPECT_NE(cache.section_key(base, options, "ctx2"), k) << "context";
+
+  EXPECT_FALSE(cache.recall(k).has_value());
+  Program program;
+  program.instructions = {{0x06, 0, 0, 0x7fff0000}};
+  program.summary = {"noted"};
+  cache.note(k, program);
+  auto recalled = cache.recall(k);
+  ASSERT_TRUE(recalled.has_value());
+  EXPECT_EQ(recalled->summary, program.summary);
+  EXPECT_FALSE(cache.recall(cache.section_key(variants[0].second, options, "ctx")).has_value());
+  EXPECT_FALSE(cache.recall("").has_value());
+}
+
+TEST_F(FilterCacheTest, ADiskCacheAloneHasNoSectionMemo) {
+  // `confine run`'s cache lives on disk: one job per process, nothing to remember between jobs.
+  auto cache = FilterCache::open(dir_);
+  ASSERT_TRUE(cache.has_value());
+  EXPECT_EQ(cache->section_key({}, {}, "ctx"), "");
+  cache->remember();  // a batch run by root: the disk cache, remembered in memory too
+  EXPECT_NE(cache->section_key({}, {}, "ctx"), "");
+}
+
 TEST_F(FilterCacheTest, RefusesFilesOthersCouldHaveWritten) {
   ASSERT_NO_FATAL_FAILURE(store_kill_rules());
   auto& cache = stored_;

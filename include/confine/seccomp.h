@@ -155,11 +155,23 @@ class FilterCache {
   [[nodiscard]] Expected<Program> compile(const Resolved& resolved, const CompileOptions& options,
                                           std::string_view kernel_release) const;
 
+  // A batch's shortcut past resolve() and key() (a third of a batch job's plan): the program a
+  // policy's seccomp section compiled to earlier in this process, found by a text naming the
+  // section as written, the options, and `context` (whatever else shaped the rules). Only a cache
+  // that remembers (in_memory(), remember()) has one: section_key() is empty otherwise, and
+  // recall() of an empty key finds nothing.
+  [[nodiscard]] std::string section_key(const policy::Policy::Seccomp& section, const CompileOptions& options,
+                                        std::string_view context) const;
+  [[nodiscard]] std::optional<Program> recall(const std::string& section_key) const;
+  void note(const std::string& section_key, const Program& program) const;
+
  private:
   FilterCache() = default;
   std::shared_ptr<UniqueFd> dir_;  // shared: copies of the cache (in a std::function) share it
   // Programs compiled or loaded by this process, by key (in_memory(), remember()); shared too.
   std::shared_ptr<std::map<std::string, Program>> memory_;
+  // Programs by section_key(), for this process only (remember()); shared too.
+  std::shared_ptr<std::map<std::string, Program>> sections_;
 };
 
 // Userspace evaluation of a compiled program against a fabricated syscall, for tests and for

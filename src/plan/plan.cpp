@@ -123,12 +123,6 @@ Expected<std::optional<seccomp::Program>> steps::plan_seccomp(const policy::Poli
         "(enforcement.seccomp is best-effort)");
     return std::optional<seccomp::Program>{};
   }
-  auto resolved = learn ? learning_rules() : seccomp::resolve(policy.seccomp);
-  if (!resolved) return unexpected(std::move(resolved.error()).add_context("resolve the seccomp rules"));
-  // Landlock mode shares the host's IPC objects and sockets: its own rules (direct.cpp).
-  if (plan.isolation == Isolation::kLandlock) {
-    steps::add_direct_syscall_rules(*resolved, plan.landlock ? plan.landlock->abi : 0);
-  }
   // Naming every denial: kills (and errno rules with `log`) notify the reaper first, which decides
   // them with the verdict program, the same rules without notification. That needs the kernel's
   // user notification and a descriptor the target can hand the listener over: the child puts it
@@ -146,6 +140,29 @@ Expected<std::optional<seccomp::Program>> steps::plan_seccomp(const policy::Poli
     plan.warnings.push_back("RLIMIT_NOFILE's hard limit (" + std::to_string(*nofile) +
                             ") leaves no room for the seccomp listener's descriptor: denials are not named");
   }
+  // A batch has compiled this section under these options before: the same programs, without
+  // resolving and keying the rules again (FilterCache::section_key). Besides the section, the
+  // rules depend on learning (its own rules) and Landlock mode (its own rules, by ABI), and the
+  // filter on the kernel (the cache's key names it).
+  const int landlock_abi = plan.landlock ? plan.landlock->abi : 0;
+  const std::string section =
+      host.filter_cache && !learn
+          ? host.filter_cache->section_key(policy.seccomp, options,
+                                           "kernel " + host.kernel_release + "\nlandlock " +
+                                               (plan.isolation == Isolation::kLandlock ? std::to_string(landlock_abi) : "-"))
+          : std::string();
+  std::optional<seccomp::Program> program = host.filter_cache ? host.filter_cache->recall(section) : std::nullopt;
+  std::optional<seccomp::Program> verdict =
+      program && program->notify ? host.filter_cache->recall(section + "\nverdict") : std::nullopt;
+  if (program && program->notify && !verdict) program.reset();
+  std::optional<seccomp::Resolved> resolved;
+  if (!program) {
+    auto rules = learn ? learning_rules() : seccomp::resolve(policy.seccomp);
+    if (!rules) return unexpected(std::move(rules.error()).add_context("resolve the seccomp rules"));
+    resolved = std::move(*rules);
+    // Landlock mode shares the host's IPC objects and sockets: its own rules (direct.cpp).
+    if (plan.isolation == Isolation::kLandlock) steps::add_direct_syscall_rules(*resolved, landlock_abi);
+  }
   if (learn && options.notify != seccomp::Notify::kLearn) {
     return fail(ErrorCode::kUnsupported, "learn needs seccomp user notification (Linux 5.5) and a hard RLIMIT_NOFILE above " +
                                              std::to_string(seccomp::kListenerHandoffFd));
@@ -154,21 +171,28 @@ Expected<std::optional<seccomp::Program>> steps::plan_seccomp(const policy::Poli
     return fail(ErrorCode::kUnsupported, "--audit needs seccomp user notification (Linux 5.5) and a hard RLIMIT_NOFILE above " +
                                              std::to_string(seccomp::kListenerHandoffFd));
   }
-  auto compile = [&](const seccomp::CompileOptions& with) {
-    return host.filter_cache ? host.filter_cache->compile(*resolved, with, host.kernel_release)
-                             : seccomp::compile(*resolved, with);
-  };
-  auto program = compile(options);
-  if (!program) return unexpected(std::move(program.error()).add_context("compile the seccomp filter"));
-  if (program->notify) {
-    seccomp::CompileOptions deciding = options;
-    deciding.notify = seccomp::Notify::kNone;
-    auto verdict = compile(deciding);
-    if (!verdict) return unexpected(std::move(verdict.error()).add_context("compile the seccomp verdict filter"));
-    plan.seccomp_verdict = std::move(*verdict);
+  if (!program) {
+    auto compile = [&](const seccomp::CompileOptions& with) {
+      return host.filter_cache ? host.filter_cache->compile(*resolved, with, host.kernel_release)
+                               : seccomp::compile(*resolved, with);
+    };
+    auto compiled = compile(options);
+    if (!compiled) return unexpected(std::move(compiled.error()).add_context("compile the seccomp filter"));
+    program = std::move(*compiled);
+    if (program->notify) {
+      seccomp::CompileOptions deciding = options;
+      deciding.notify = seccomp::Notify::kNone;
+      auto decided = compile(deciding);
+      if (!decided) return unexpected(std::move(decided.error()).add_context("compile the seccomp verdict filter"));
+      verdict = std::move(*decided);
+      if (host.filter_cache) host.filter_cache->note(section + "\nverdict", *verdict);
+    }
+    if (host.filter_cache) host.filter_cache->note(section, *program);
   }
+  if (verdict) plan.seccomp_verdict = std::move(*verdict);
   // The per-syscall detail is in the program's summary; the report gets the policy's shape.
-  protection.detail = std::string("default ") + policy::to_string(resolved->default_action.kind) +
+  protection.detail = std::string("default ") +
+                      policy::to_string(learn ? policy::SeccompAction::kKill : policy.seccomp.default_action.value) +
                       ", " + count_text(policy.seccomp.rules.size(), "policy rule") + " plus built-ins" +
                       (program->notify ? "; denials named" : "; denials not named (no user notification)");
   if (audit) {

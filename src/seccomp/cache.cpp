@@ -82,16 +82,10 @@ void append_action(std::string& out, const Action& a) {
 
 }  // namespace
 
-std::string FilterCache::key(const Resolved& resolved, const CompileOptions& options, std::string_view kernel_release) {
-  // Everything compile() depends on: the rules, the options, and what it is built with and for.
-  static const std::string binary = build_id();
-  const scmp_version* v = seccomp_version();
-  std::string text;
-  text += "confine " CONFINE_VERSION " build ";
-  text += binary.empty() ? std::string("unknown") : binary;
-  text += "\nlibseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
-  text += "\nkernel ";
-  text += kernel_release;
+namespace {
+
+// The options' part of a key: compile()'s output depends on every one of them.
+void append_options(std::string& text, const CompileOptions& options) {
   text += "\nnotify ";
   text += std::to_string(static_cast<int>(options.notify));
   text += "\nsocket_families";
@@ -110,6 +104,21 @@ std::string FilterCache::key(const Resolved& resolved, const CompileOptions& opt
   if (options.deny_path_metadata) text += "\npath_metadata 1";  // only when set: other keys stay
   if (options.only_own_process) text += "\nown_process 1";
   if (options.watch_paths) text += "\nwatch_paths 1";  // only when set: other keys stay as they were
+}
+
+}  // namespace
+
+std::string FilterCache::key(const Resolved& resolved, const CompileOptions& options, std::string_view kernel_release) {
+  // Everything compile() depends on: the rules, the options, and what it is built with and for.
+  static const std::string binary = build_id();
+  const scmp_version* v = seccomp_version();
+  std::string text;
+  text += "confine " CONFINE_VERSION " build ";
+  text += binary.empty() ? std::string("unknown") : binary;
+  text += "\nlibseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
+  text += "\nkernel ";
+  text += kernel_release;
+  append_options(text, options);
   text += "\ndefault ";
   append_action(text, resolved.default_action);
   for (const auto& [name, action] : resolved.syscalls) {
@@ -119,6 +128,39 @@ std::string FilterCache::key(const Resolved& resolved, const CompileOptions& opt
     append_action(text, action);
   }
   return sha256_hex(text);
+}
+
+std::string FilterCache::section_key(const policy::Policy::Seccomp& section, const CompileOptions& options,
+                                     std::string_view context) const {
+  if (!sections_) return {};
+  // The section as written, every field resolve() reads: its groups expand the same way for the
+  // life of this process. Names are length-prefixed, so no name can pass for two.
+  std::string text(context);
+  text += "\ndefault " + std::to_string(static_cast<int>(section.default_action.value)) + " " +
+          std::to_string(section.errno_value.value) + (section.log.value ? " log" : "");
+  for (const policy::SeccompRule& rule : section.rules) {
+    text += "\nrule " + std::to_string(static_cast<int>(rule.action)) + " " +
+            (rule.errno_value ? std::to_string(*rule.errno_value) : std::string("-")) + (rule.log ? " log" : "");
+    for (const std::string& name : rule.syscalls) {
+      text += ' ';
+      text += std::to_string(name.size());
+      text += ':';
+      text += name;
+    }
+  }
+  append_options(text, options);
+  return text;
+}
+
+std::optional<Program> FilterCache::recall(const std::string& section_key) const {
+  if (!sections_ || section_key.empty()) return std::nullopt;
+  auto it = sections_->find(section_key);
+  if (it == sections_->end()) return std::nullopt;
+  return it->second;
+}
+
+void FilterCache::note(const std::string& section_key, const Program& program) const {
+  if (sections_ && !section_key.empty()) sections_->insert_or_assign(section_key, program);
 }
 
 std::optional<FilterCache> FilterCache::open(const std::string& dir) {
@@ -163,6 +205,7 @@ FilterCache FilterCache::in_memory() {
 
 void FilterCache::remember() {
   if (!memory_) memory_ = std::make_shared<std::map<std::string, Program>>();
+  if (!sections_) sections_ = std::make_shared<std::map<std::string, Program>>();
 }
 
 std::optional<Program> FilterCache::load(const std::string& key) const {
