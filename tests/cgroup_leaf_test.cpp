@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -101,6 +102,32 @@ TEST_F(FakeCgroupfs, KeepsALockedLeafWhoseOwnerPidIsNotHere) {
   ::close(held);  // its owner is gone now
   { auto leaf = confine::cgroup::Leaf::create((root_ / "confine").string(), {}); }
   EXPECT_FALSE(fs::exists(foreign)) << "an unlocked leaf of a dead pid stayed";
+}
+
+TEST_F(FakeCgroupfs, ASweepThatCannotCheckAnOwnerLeavesItsLeafAlone) {
+  // A live, locked leaf of another process (this test's), and a sweep in a process with no
+  // descriptor to spare beyond the parent directory's: it can neither read the owner's
+  // /proc/PID/comm nor open the leaf to try its lock. Unknown is alive: the leaf must stay.
+  const fs::path live = root_ / "confine" / ("job-" + std::to_string(getpid()) + "-0a0a0a0a");
+  fs::create_directory(live);
+  const int held = ::open(live.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(held, 0);
+  ASSERT_EQ(::flock(held, LOCK_EX | LOCK_NB), 0);
+  const std::string parent = (root_ / "confine").string();
+  const pid_t sweeper = fork();
+  ASSERT_GE(sweeper, 0);
+  if (sweeper == 0) {
+    for (int fd = 3; fd < 1024; ++fd) ::close(fd);
+    const rlimit four{4, 4};  // stdio and the parent directory's stream
+    if (::setrlimit(RLIMIT_NOFILE, &four) != 0) _exit(2);
+    (void)confine::cgroup::Leaf::create(parent, {});  // its own leaf cannot be opened either
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(sweeper, &status, 0), sweeper);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  EXPECT_TRUE(fs::exists(live)) << "a sweep that could not check the owner removed its live leaf";
+  ::close(held);
 }
 
 TEST_F(FakeCgroupfs, ACreatedLeafIsLockedWhileItLives) {

@@ -48,24 +48,33 @@ std::string leaf_name() {
   return buf;
 }
 
-// True when `pid` is a running confine (the owner named in a leaf "job-<pid>-<random>").
-bool confine_is_running(long pid) {
+// What /proc says of the owner named in a leaf "job-<pid>-<random>".
+enum class Owner {
+  kConfine,  // a process named confine runs under that pid
+  kOther,    // no process has that pid, or one that is not confine
+  kUnknown,  // /proc could not tell (out of descriptors, say): the leaf must be left alone
+};
+Owner owner_of(long pid) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%ld/comm", pid);
   UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd) return false;
+  if (!fd) return errno == ENOENT || errno == ESRCH ? Owner::kOther : Owner::kUnknown;
   char comm[32] = {};
   ssize_t n = ::read(fd.get(), comm, sizeof comm - 1);
-  return n > 0 && std::string_view(comm, static_cast<size_t>(n)).substr(0, 7) == "confine";
+  if (n <= 0) return Owner::kUnknown;
+  return std::string_view(comm, static_cast<size_t>(n)).substr(0, 7) == "confine" ? Owner::kConfine : Owner::kOther;
 }
 
 // A confine killed with SIGKILL cannot remove its leaf (its sandbox died with it, through the
 // parent-death signal, but the directory stays). The next run removes such leftovers: leaves
 // whose owning confine is gone are killed (in case anything still runs there) and removed.
-// Gone means both: no confine runs under the pid in the name, and nobody holds the flock a
-// live owner keeps on its leaf (Leaf::create). The pid alone misjudges a confine in another
-// pid namespace sharing this parent (its pid means nothing here, and its live job would be
-// killed); the lock alone misses the moment between an owner's mkdir and its flock.
+// Gone means both, each positively seen: no confine runs under the pid in the name, and the
+// flock a live owner keeps on its leaf (Leaf::create) could be taken. The pid alone misjudges a
+// confine in another pid namespace sharing this parent (its pid means nothing here, and its live
+// job would be killed); the lock alone misses the moment between an owner's mkdir and its flock
+// (Leaf::create then starts over). Whatever cannot be checked (no descriptor left to open /proc
+// or the leaf with) counts as alive: a sweep short of descriptors once removed every other
+// run's new, still empty leaf, whose clone3 into it then failed with ENOENT.
 void remove_stale_leaves(const std::string& parent) {
   DIR* dir = ::opendir(parent.c_str());
   if (dir == nullptr) return;
@@ -73,11 +82,11 @@ void remove_stale_leaves(const std::string& parent) {
     long pid = 0;
     char rest[64];
     if (std::sscanf(entry->d_name, "job-%ld-%63s", &pid, rest) != 2) continue;
-    if (pid == ::getpid() || confine_is_running(pid)) continue;
+    if (pid == ::getpid() || owner_of(pid) != Owner::kOther) continue;
     const std::string path = parent + "/" + entry->d_name;
     UniqueFd stale(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (stale && ::flock(stale.get(), LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK) continue;  // alive
-    if (stale) (void)write_file(stale.get(), "cgroup.kill", "1");
+    if (!stale || ::flock(stale.get(), LOCK_EX | LOCK_NB) < 0) continue;  // alive, or cannot tell
+    (void)write_file(stale.get(), "cgroup.kill", "1");
     for (int attempt = 0; attempt < 100 && ::rmdir(path.c_str()) < 0 && errno == EBUSY; ++attempt) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
