@@ -21,7 +21,10 @@ work=$(mktemp -d /tmp/confine-floor-plus-XXXXXX)
 cgroup_parent=""
 cleanup() {
   rm -rf "$work"
-  [ -z "$cgroup_parent" ] || rmdir "$cgroup_parent" 2>/dev/null || true
+  if [ -n "$cgroup_parent" ] && [ -d "$cgroup_parent" ]; then
+    for leaf in "$cgroup_parent"/fp-*; do [ -d "$leaf" ] && rmdir "$leaf" 2>/dev/null; done
+    rmdir "$cgroup_parent" 2>/dev/null || true
+  fi
 }
 trap cleanup EXIT
 floor_c=${FLOOR_C:-../shared/bench/floor.c}
