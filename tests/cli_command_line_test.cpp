@@ -103,6 +103,11 @@ TEST(CommandLine, UnknownSubcommandsGetDidYouMean) {
   expect_usage_error({"", "run", "--", "x"},
                      "confine: error: unknown command ''; the commands are run, learn, batch, check, explain, doctor "
                      "and report");
+  // A lone "-" is a word: found by cli_fuzz, it once let CLI11 find `run` past a "--" and take
+  // the command from after the options that followed it.
+  expect_usage_error({"-", "--", "run", "--ro", "/usr", "true"},
+                     "confine: error: unknown command '-'; the commands are run, learn, batch, check, explain, doctor "
+                     "and report");
   expect_usage_error({"frobnicate"},
                      "confine: error: unknown command 'frobnicate'; the commands are run, learn, batch, check, explain, "
                      "doctor and report");

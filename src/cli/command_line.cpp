@@ -152,7 +152,9 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
     line.exit_code = usage_error(err, "unknown command ''; the commands are run, learn, batch, check, explain, doctor and report");
     return line;
   }
-  if (!first.empty() && first.front() != '-') {
+  // A lone "-" is a word, not an option, so it is checked as a command like any other word:
+  // let through, CLI11 would look for a command further on, past a "--" that was never looked for.
+  if (!first.empty() && (first.front() != '-' || first == "-")) {
     const bool known = std::any_of(std::begin(kSubcommands), std::end(kSubcommands),
                                    [&](const SubcommandName& s) { return first == s.name; });
     if (!known) {
