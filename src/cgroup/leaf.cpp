@@ -205,8 +205,8 @@ Expected<Leaf> Leaf::create(const std::string& parent, const std::vector<std::st
   // mkdir(parent) and mkdir(leaf): then the leaf's mkdir fails with ENOENT, and we start over.
   // A concurrent run's sweep (remove_stale_leaves) may also take the new leaf itself, in the
   // moment between its mkdir and its flock, when it cannot tell this confine is alive (one in
-  // another pid namespace, or installed under another name): claim() sees that, and we start
-  // over with a new leaf.
+  // another pid namespace, or installed under another name): the check after the flock below
+  // sees that, and we start over with a new leaf.
   for (int attempt = 0;; ++attempt) {
     if (::mkdir(parent.c_str(), 0755) < 0 && errno != EEXIST) {
       return fail_errno(errno, "create cgroup " + parent,
