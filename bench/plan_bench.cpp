@@ -1,6 +1,7 @@
 // Parent-side setup cost, stage by stage: policy load, host probe, plan (seccomp compile and
-// content hash included), and make_plan as a batch worker runs it (host and filters cached). Prints the first (cold) run and the median of warm runs, so the
-// difference shows what page faults and cold caches cost against the work itself.
+// content hash included), and make_plan as a batch worker runs it (host and filters cached).
+// Prints the first (cold) run and the median of warm runs, so the difference shows what page
+// faults and cold caches cost against the work itself.
 // Usage: plan_bench [POLICY] [RUNS] [batch]; with `batch`, only the batch worker's make_plan runs,
 // in a loop, for a profiler.
 #include <algorithm>

@@ -498,6 +498,8 @@ TEST_F(PlanTest, ABatchReusesAPolicysProgramsOnlyForTheSameSection) {
     ASSERT_TRUE(p.seccomp && fresh.seccomp && p.seccomp_verdict && fresh.seccomp_verdict);
     EXPECT_TRUE(same_program(*p.seccomp, *fresh.seccomp)) << "round " << round;
     EXPECT_TRUE(same_program(*p.seccomp_verdict, *fresh.seccomp_verdict)) << "round " << round;
+    ASSERT_NE(protection(p, "seccomp"), nullptr);
+    ASSERT_NE(protection(fresh, "seccomp"), nullptr);
     EXPECT_EQ(protection(p, "seccomp")->detail, protection(fresh, "seccomp")->detail);
   }
   // Another rule, then the same rule with another action, then another socket family (an
