@@ -58,6 +58,20 @@ for name in "${failed[@]}"; do
   echo "== test.sh: the last lines of the failed stage $name"
   tail -n 25 "$logs/$name.log"
 done
+# ctest prints a failed test's output (--output-on-failure) under its status line, often far up
+# the log: each failed test's last 40 lines are printed again here, where a CI page shows them.
+if [ -f "$logs/ctest.log" ] && [[ " ${failed[*]} " == *" ctest "* ]]; then
+  awk '/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: / { flush(); on = /\*\*\*|Not Run/; if (on) { head = $0; n = 0 }; next }
+       /^ +Start +[0-9]+: |^[0-9]+% tests passed/ { flush(); on = 0; next }
+       on { line[n++ % 40] = $0 }
+       function flush(  i) {
+         if (!on) return
+         print "== test.sh: " head
+         for (i = (n > 40 ? n - 40 : 0); i < n; i++) print line[i % 40]
+         on = 0
+       }
+       END { flush() }' "$logs/ctest.log"
+fi
 echo "== test.sh: the stages"
 printf '  %s\n' "${verdicts[@]}"
 exit $status

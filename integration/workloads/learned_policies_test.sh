@@ -233,11 +233,15 @@ PY
 echo "== $suite.* under the learned policy"
 suite_start=$SECONDS
 if ! CONFINE_WORKLOAD_POLICY_DIR=$work/policies "$tests" --gtest_filter="$suite.*" > "$work/suite.log" 2>&1; then
-  cat "$work/suite.log"
   echo "== the learned policy (without its learn-data line):"
   grep -v '^# learn-data: ' "$work/learned/$preset"
   echo "== the policy the suite ran under:"
   cat "$work/policies/$preset"
+  echo "== the suite's output:"
+  cat "$work/suite.log"
+  # Last, what failed and why (gtest's failure messages), where a log's tail shows it.
+  echo "== the failures:"
+  grep -A 12 ': Failure$' "$work/suite.log" | grep -v '^\[ RUN  \|^\[       OK' | tail -n 30 || true
   echo "learned_policies_test: $suite failed under the learned policy" >&2
   exit 1
 fi
