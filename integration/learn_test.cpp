@@ -117,6 +117,18 @@ TEST_F(LearnTest, RecordsAStaticBinarysOpensThroughDirfdsThreadsAndMissingProbes
   EXPECT_TRUE(learning) << (*l.run.report)["enforced"].dump();
 }
 
+// A shell's SIGCHLD handler has no SA_RESTART. Had fork and pipe notified confine, a child's
+// exit before confine received the notification would fail them with EINTR (dash: "Cannot
+// fork"); they are in the learning baseline, never notified, and in the learned allow-list.
+TEST_F(LearnTest, ForksAndPipesUnderAShellsSigchldHandlerNeverFailWithEintr) {
+  const std::string probe = learn_probe_binary();
+  Learned l = learn({"--ro", probe.substr(0, probe.rfind('/'))}, {probe, "fork-storm", "2000"});
+  ASSERT_EQ(l.run.exit_code, 0) << l.run.describe();
+  EXPECT_NE(l.run.out.find("fork-storm eintr=0"), std::string::npos) << l.run.out;
+  EXPECT_NE(l.policy.find("\"clone\","), std::string::npos) << l.policy;
+  EXPECT_NE(l.policy.find("\"pipe2\","), std::string::npos) << l.policy;
+}
+
 TEST_F(LearnTest, FollowsShIntoTheToolAndRecordsTheElfInterpreter) {
   const std::vector<std::string> command{"/bin/sh", "-c", "cat /usr/share/common-licenses/Apache-2.0 > /dev/null"};
   Learned l = learn({}, command);

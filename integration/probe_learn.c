@@ -4,6 +4,9 @@
  *   probe PATH         stat(PATH), expected to fail with ENOENT
  *   thread-open PATH   open(PATH) from a second thread
  *   io-uring           io_uring_setup: "io_uring ENOSYS" when refused
+ *   fork-storm N       N forks and pipes with a SIGCHLD handler without SA_RESTART, as a shell
+ *                      has, the children exiting meanwhile: "fork-storm eintr=E" (E of the forks
+ *                      and pipes failed with EINTR, which fails the step)
  * Exit 0 when every step did what it says. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -12,7 +15,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char* thread_path;
@@ -24,6 +30,47 @@ static void* thread_main(void* arg) {
   thread_result = fd >= 0 ? 0 : errno;
   if (fd >= 0) close(fd);
   return NULL;
+}
+
+static void on_child(int sig) { (void)sig; }
+
+/* Forks with children left to exit on their own (reaped now and then), so SIGCHLD keeps
+ * arriving while the next fork or pipe is made; returns how many of those failed with EINTR. */
+static int fork_storm(int n) {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = on_child;
+  action.sa_flags = 0; /* no SA_RESTART: an interrupted call fails with EINTR */
+  sigaction(SIGCHLD, &action, NULL);
+  int eintr = 0, running = 0;
+  for (int i = 0; i < n; ++i) {
+    pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    if (pid < 0) {
+      eintr += errno == EINTR;
+    } else {
+      ++running;
+    }
+    int fds[2];
+    if (pipe(fds) == 0) {
+      close(fds[0]);
+      close(fds[1]);
+    } else {
+      eintr += errno == EINTR;
+    }
+    while (waitpid(-1, NULL, WNOHANG) > 0) --running;
+    while (running > 32) {
+      if (wait(NULL) > 0) {
+        --running;
+      } else if (errno != EINTR) {
+        break;
+      }
+    }
+  }
+  while (wait(NULL) > 0 || errno == EINTR) {
+  }
+  signal(SIGCHLD, SIG_DFL);
+  return eintr;
 }
 
 int main(int argc, char** argv) {
@@ -49,6 +96,11 @@ int main(int argc, char** argv) {
       if (pthread_create(&t, NULL, thread_main, NULL) != 0 || pthread_join(t, NULL) != 0) thread_result = -1;
       printf("thread-open %s\n", thread_result == 0 ? "ok" : "failed");
       failed |= thread_result != 0;
+      i += 1;
+    } else if (strcmp(argv[i], "fork-storm") == 0 && i + 1 < argc) {
+      int eintr = fork_storm(atoi(argv[i + 1]));
+      printf("fork-storm eintr=%d\n", eintr);
+      failed |= eintr != 0;
       i += 1;
     } else if (strcmp(argv[i], "io-uring") == 0) {
       unsigned char params[120];

@@ -107,6 +107,14 @@ TEST(SeccompWatch, TheLearningFilter) {
   EXPECT_EQ(run(p, "socket", {AF_UNIX}), SECCOMP_RET_USER_NOTIF);
   EXPECT_EQ(run(p, "socket", {AF_INET}), SECCOMP_RET_ERRNO | EAFNOSUPPORT);  // the base's families hold
   EXPECT_EQ(run(p, "io_uring_setup"), SECCOMP_RET_ERRNO | ENOSYS);
+  // Process creation and pipes never notify (a notified call can fail with EINTR; watch.cpp),
+  // but a clone into a new namespace still does, as the hardening's kill.
+  EXPECT_EQ(run(p, "clone", {SIGCHLD}), SECCOMP_RET_ALLOW);
+  EXPECT_EQ(run(p, "clone3"), SECCOMP_RET_ERRNO | ENOSYS);  // the hardening's: glibc falls back to clone
+  EXPECT_EQ(run(p, "fork"), SECCOMP_RET_ALLOW);
+  EXPECT_EQ(run(p, "vfork"), SECCOMP_RET_ALLOW);
+  EXPECT_EQ(run(p, "pipe2"), SECCOMP_RET_ALLOW);
+  EXPECT_EQ(run(p, "clone", {CLONE_NEWUSER | SIGCHLD}), SECCOMP_RET_USER_NOTIF);
 }
 
 }  // namespace

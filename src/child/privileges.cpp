@@ -129,7 +129,19 @@ void install_seccomp(const Image& image) noexcept {
   // parent (SCM_RIGHTS) over the notify socket, which the target moved to the one descriptor the
   // filter lets sendmsg use whatever the policy says (seccomp_handoff_fd); then both are closed,
   // so the job never holds either.
-  long listener = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, image.seccomp);
+  //
+  // SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19): once confine has received a
+  // notification, only a fatal signal ends the job's wait for the answer. Without it any signal
+  // the job handles without SA_RESTART (a shell's SIGCHLD) ends it while confine looks at the
+  // call (its memory, /proc), and the call fails with EINTR where the job never expects one.
+  // Before confine receives it the kernel still lets a signal through, so learning keeps the
+  // calls where that hurt most unwatched (seccomp::learning_baseline). Older kernels refuse the
+  // flag (EINVAL), and the filter is installed without it.
+  long listener = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                            SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, image.seccomp);
+  if (listener < 0 && errno == EINVAL) {
+    listener = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, image.seccomp);
+  }
   CONFINE_CHECK(listener, image.error_fd, Step::kSeccomp, 0);
   const int fd = static_cast<int>(listener);
   char byte = 'L';

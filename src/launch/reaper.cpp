@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -191,17 +192,32 @@ class Reaper {
   // end a thread parked on a violation) continues once every notification already queued has
   // been read, so a violation can never be taken away by the job's own exit. In an audit
   // nothing is denied: every would-be denial is counted and continues.
+  //
+  // Every queued notification is received before the next one is looked at (watch() reads the
+  // caller's memory and /proc, which takes a while). A job waiting on a notification nobody has
+  // received yet is woken by any signal it handles, and the call fails with EINTR, even a fork()
+  // or an open() that never fails so unwatched; once received, the filter's
+  // SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (child/privileges.cpp) lets only a fatal signal end
+  // the wait. So the time a notification waits unreceived is kept to the reaper's wake-up.
   void read_notifications() {
     std::vector<std::pair<uint64_t, int>> answers;  // notification id, errno to fail it with (0: run it)
+    std::deque<seccomp_notif> received;
     bool first = true;
-    while (listener_) {
-      if (!first) {
-        pollfd more{listener_.get(), POLLIN, 0};
-        if (::poll(&more, 1, 0) <= 0 || (more.revents & POLLIN) == 0) break;
+    for (;;) {
+      while (listener_) {
+        if (!first) {
+          pollfd more{listener_.get(), POLLIN, 0};
+          if (::poll(&more, 1, 0) <= 0 || (more.revents & POLLIN) == 0) break;
+        }
+        first = false;
+        auto notification = receive_notification();
+        if (!notification) break;
+        received.push_back(*notification);
       }
-      first = false;
-      auto notification = receive_notification();
-      if (!notification) break;
+      if (received.empty()) break;
+      const seccomp_notif current = received.front();
+      received.pop_front();
+      const seccomp_notif* notification = &current;
       if (in_.plan.watch_paths) watch(*notification);
       if (in_.plan.learn) {
         // Learning: everything the filter hands over is recorded (watch) and runs.
