@@ -25,6 +25,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -199,8 +200,8 @@ class LineReader {
  public:
   // Reads what `fd` has; false at end of file (the last unterminated line is then complete).
   bool read_from(int fd, std::vector<std::string>& lines, std::vector<std::string>& too_long) {
-    char buffer[65536];
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    char* buffer = buffer_.get();
+    const ssize_t n = ::read(fd, buffer, kBufferBytes);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
     if (n <= 0) {
       if (!partial_.empty() && !skipping_) lines.push_back(std::move(partial_));
@@ -230,6 +231,12 @@ class LineReader {
   }
 
  private:
+  // On the heap, not the stack: a worker's stack is shared copy-on-write with every sandbox it
+  // clones, and the 16 pages of a 64 KiB stack buffer (each touched by -fstack-clash-protection's
+  // probes) then cost 16 page faults on each job's next request, about 15 us each on this
+  // project's VMs (perf: 94 faults per job before, 82 after).
+  static constexpr size_t kBufferBytes = 65536;
+  std::unique_ptr<char[]> buffer_ = std::make_unique<char[]>(kBufferBytes);
   std::string partial_;
   bool skipping_ = false;
 };

@@ -213,6 +213,8 @@ class Reaper {
         auto notification = receive_notification();
         if (!notification) break;
         received.push_back(*notification);
+        // Without watching, a notification is decided in a moment: the next poll comes after it.
+        if (!in_.plan.watch_paths) break;
       }
       if (received.empty()) break;
       const seccomp_notif current = received.front();
