@@ -349,8 +349,10 @@ TEST_F(ProcessTest, RootOnlyCgroupV2PidsLimitStopsAForkBomb) {
 
 TEST_F(ProcessTest, KillingConfineTakesTheSandboxDown) {
   Running running = start_probe({"sleep", "30"});
-  std::this_thread::sleep_for(500ms);
-  ASSERT_GE(processes_with_marker(tag_).size(), 2U) << "the sandbox was not running";
+  // The init and the target, once both are up: polled, since a sanitizer build on a loaded
+  // machine took longer than the half second this once waited.
+  for (int i = 0; i < 500 && processes_with_marker(tag_).size() < 2; ++i) std::this_thread::sleep_for(20ms);
+  ASSERT_GE(processes_with_marker(tag_).size(), 2U) << "the sandbox was not running after 10 s";
   running.signal(SIGKILL);
   const RunResult r = running.wait();
   EXPECT_EQ(r.term_signal, SIGKILL);
