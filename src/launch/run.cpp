@@ -4,6 +4,7 @@
 //   -> id maps -> "go" -> reaper loop (reaper.cpp) -> accounting -> leaf removed -> report
 #include <fcntl.h>
 #include <grp.h>
+#include <link.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -309,6 +310,42 @@ class StackNotForked {
   size_t bytes_ = 0;
 };
 
+// confine's read-only segments (its code, its constants), handed to every child already
+// mapped. fork copies page table entries only for mappings that have anonymous pages; a
+// file-backed segment's are left out, and the child takes a page fault on each page of code or
+// constants it first reads, about 18 us each on this project's VMs (the sandbox's init and the
+// target before exec took about 13 a job; perf with -d). Writing one byte of each segment,
+// unchanged, through /proc/self/mem (as a debugger sets a breakpoint: no mprotect, the segment
+// never writable) gives the mapping an anonymous page, and from then on each clone copies the
+// entries of the pages confine has mapped. Measured with a test program: 13 reads of a 4 MiB
+// file mapping in a fresh child took 277 us, and 83 us after the write; the fork took 19 us
+// longer. Once per process; a kernel that refuses the write (proc_mem.force_override) changes
+// nothing but the speed.
+int share_read_only_segments(dl_phdr_info* info, size_t, void* mem) {
+  // The main program only: the first object dl_iterate_phdr reports (a static binary has no
+  // other).
+  for (size_t i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || (ph.p_flags & PF_W) != 0 || ph.p_memsz == 0) continue;
+    const uintptr_t first = (info->dlpi_addr + ph.p_vaddr + 4095) & ~uintptr_t{4095};
+    if (first >= info->dlpi_addr + ph.p_vaddr + ph.p_memsz) continue;
+    const char byte = *reinterpret_cast<const volatile char*>(first);
+    if (::pwrite(*static_cast<int*>(mem), &byte, 1, static_cast<off_t>(first)) != 1) return 1;  // refused: only slower
+  }
+  return 1;  // stop after the main program
+}
+
+void share_code_with_children() {
+  static const bool done = [] {
+    int mem = ::open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+    if (mem < 0) return false;
+    dl_iterate_phdr(share_read_only_segments, &mem);
+    ::close(mem);
+    return true;
+  }();
+  (void)done;
+}
+
 // malloc's heap, kept out of the clone: MADV_DONTFORK on it while this object lives. The child
 // runs from an ImageCopy outside the heap and never allocates, so it needs none of the heap;
 // without this the clone copies the page table entries of a prefaulted heap (about 130 pages
@@ -506,6 +543,7 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   int clone_errno = 0;
   bool into_cgroup_later = false;
   {
+    share_code_with_children();
     const HeapNotForked heap;
     // Namespace mode: the child runs on a stack of its own, so confine's stack stays out of the
     // clone too (StackNotForked).
