@@ -291,11 +291,7 @@ class StackNotForked {
 
  private:
   static std::pair<uintptr_t, uintptr_t> main_stack() {
-    UniqueFd fd(::open("/proc/self/maps", O_RDONLY | O_CLOEXEC));
-    if (!fd) return {0, 0};
-    std::string maps;
-    char buffer[4096];
-    for (ssize_t n; (n = ::read(fd.get(), buffer, sizeof buffer)) > 0;) maps.append(buffer, static_cast<size_t>(n));
+    const std::string maps = host::read_text("/proc/self/maps").value_or("");
     const size_t at = maps.find(" [stack]\n");
     if (at == std::string::npos) return {0, 0};
     const size_t line = maps.rfind('\n', at) == std::string::npos ? 0 : maps.rfind('\n', at) + 1;

@@ -34,7 +34,7 @@ const std::vector<std::string>& learning_baseline() {
   // SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV only covers the time after. Unwatched, fork() never
   // fails so (the kernel restarts it unseen). dash learning LibreOffice's start script failed
   // with "Cannot fork" and "Pipe call failed" this way; a static program forking 2000 times with
-  // such a handler saw 5-10% of its forks fail. They name no path: learning loses nothing.
+  // such a handler saw 5-12% of its forks fail. They name no path: learning loses nothing.
   static const std::vector<std::string> names{
       "read",          "write",          "close",           "fstat",          "lseek",
       "mmap",          "mprotect",       "munmap",          "brk",            "rt_sigaction",
