@@ -217,30 +217,29 @@ class Reaper {
         if (!in_.plan.watch_paths) break;
       }
       if (received.empty()) break;
-      const seccomp_notif current = received.front();
+      const seccomp_notif notification = received.front();
       received.pop_front();
-      const seccomp_notif* notification = &current;
-      if (in_.plan.watch_paths) watch(*notification);
+      if (in_.plan.watch_paths) watch(notification);
       if (in_.plan.learn) {
         // Learning: everything the filter hands over is recorded (watch) and runs.
-        answers.emplace_back(notification->id, 0);
+        answers.emplace_back(notification.id, 0);
         continue;
       }
-      const uint32_t verdict = decide(*notification);
+      const uint32_t verdict = decide(notification);
       const uint32_t action = verdict & SECCOMP_RET_ACTION_FULL;
       if (action == SECCOMP_RET_ALLOW) {
-        answers.emplace_back(notification->id, 0);
+        answers.emplace_back(notification.id, 0);
       } else if (action == SECCOMP_RET_ERRNO) {
         const int err = static_cast<int>(verdict & SECCOMP_RET_DATA);
-        count_denial(*notification, "errno", err);
-        answers.emplace_back(notification->id, in_.plan.audit ? 0 : err);
+        count_denial(notification, "errno", err);
+        answers.emplace_back(notification.id, in_.plan.audit ? 0 : err);
       } else {
         // A kill (or anything the verdict program would not let run).
-        count_denial(*notification, "kill", 0);
+        count_denial(notification, "kill", 0);
         if (in_.plan.audit) {
-          answers.emplace_back(notification->id, 0);
+          answers.emplace_back(notification.id, 0);
         } else {
-          record_violation(*notification);
+          record_violation(notification);
         }
       }
     }

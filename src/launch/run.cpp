@@ -267,46 +267,36 @@ const ChildStack* child_stack() {
 #endif
 }
 
-// The main thread's stack, kept out of a clone whose child runs on its own stack: MADV_DONTFORK
-// on it while this object lives. Without this the clone write-protects every present stack
-// page in both processes, and confine takes a copy-on-write fault on each one it writes while
-// the job runs (perf: about 6 a job in a batch worker; about 15 us each on this project's
-// VMs). The bounds are the [stack] mapping as it was first seen; a launch from another thread's
-// stack (a test's) marks nothing.
-class StackNotForked {
- public:
-  StackNotForked() {
-    static const std::pair<uintptr_t, uintptr_t> stack = main_stack();
-    const auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
-    if (stack.first == 0 || here < stack.first || here >= stack.second) return;
-    if (::madvise(reinterpret_cast<void*>(stack.first), stack.second - stack.first, MADV_DONTFORK) != 0) return;
-    begin_ = stack.first;
-    bytes_ = stack.second - stack.first;
-  }
-  ~StackNotForked() {
-    if (bytes_ > 0) (void)::madvise(reinterpret_cast<void*>(begin_), bytes_, MADV_DOFORK);
-  }
-  StackNotForked(const StackNotForked&) = delete;
-  StackNotForked& operator=(const StackNotForked&) = delete;
+// A range of confine's memory the clone must not copy: page-aligned, empty when unknown.
+struct Range {
+  uintptr_t begin = 0;
+  size_t bytes = 0;
+};
 
- private:
-  static std::pair<uintptr_t, uintptr_t> main_stack() {
+// The main thread's stack, kept out of a clone whose child runs on its own stack. Without this
+// the clone write-protects every present stack page in both processes, and confine takes a
+// copy-on-write fault on each one it writes while the job runs (perf: about 6 a job in a batch
+// worker; about 15 us each on this project's VMs). The bounds are the [stack] mapping as it was
+// first seen; a launch from another thread's stack (a test's) keeps nothing out.
+Range main_stack_range() {
+  static const Range stack = [] {
     const std::string maps = host::read_text("/proc/self/maps").value_or("");
     const size_t at = maps.find(" [stack]\n");
-    if (at == std::string::npos) return {0, 0};
-    const size_t line = maps.rfind('\n', at) == std::string::npos ? 0 : maps.rfind('\n', at) + 1;
-    uintptr_t begin = 0, end = 0;
-    const char* text = maps.data() + line;
+    if (at == std::string::npos) return Range{};
+    const size_t newline = maps.rfind('\n', at);
+    const char* text = maps.data() + (newline == std::string::npos ? 0 : newline + 1);
     const char* stop = maps.data() + at;
+    uintptr_t begin = 0, end = 0;
     auto [dash, e1] = std::from_chars(text, stop, begin, 16);
-    if (e1 != std::errc() || dash == stop || *dash != '-') return {0, 0};
+    if (e1 != std::errc() || dash == stop || *dash != '-') return Range{};
     auto [rest, e2] = std::from_chars(dash + 1, stop, end, 16);
-    if (e2 != std::errc() || end <= begin) return {0, 0};
-    return {begin, end};
-  }
-  uintptr_t begin_ = 0;
-  size_t bytes_ = 0;
-};
+    if (e2 != std::errc() || end <= begin) return Range{};
+    return Range{begin, end - begin};
+  }();
+  const auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  if (here < stack.begin || here - stack.begin >= stack.bytes) return Range{};
+  return stack;
+}
 
 // confine's read-only segments (its code, its constants), handed to every child already
 // mapped. fork copies page table entries only for mappings that have anonymous pages; a
@@ -345,39 +335,43 @@ void share_code_with_children() {
   (void)done;
 }
 
-// malloc's heap, kept out of the clone: MADV_DONTFORK on it while this object lives. The child
+// malloc's heap, kept out of the clone (NotForked below). The child
 // runs from an ImageCopy outside the heap and never allocates, so it needs none of the heap;
 // without this the clone copies the page table entries of a prefaulted heap (about 130 pages
 // for a default launch) and write-protects them in both processes, and confine then takes a
 // copy-on-write fault, about 10 us each here, on every heap page it writes while the job
 // runs. The first page stays: glibc puts the main thread's TLS block (errno, the stack
 // protector's canary) at the start of the brk area, just below the arena, and the child reads
-// it. Nothing is marked when the bounds are unknown (a sanitizer's allocator does not use brk).
-class HeapNotForked {
+// it. Empty when the bounds are unknown (a sanitizer's allocator does not use brk).
+Range heap_range() {
+  const auto end = reinterpret_cast<uintptr_t>(::sbrk(0));
+  const auto arena = static_cast<uintptr_t>(::mallinfo2().arena);
+  constexpr uintptr_t kPage = 4096;
+  if (arena == 0 || arena > end) return Range{};
+  const uintptr_t begin = (end - arena + kPage - 1) & ~(kPage - 1);
+  const uintptr_t last = end & ~(kPage - 1);
+  if (last <= begin) return Range{};
+  return Range{begin, last - begin};
+}
+
+// MADV_DONTFORK on a range while this object lives (nothing when the range is empty or the
+// kernel refuses). Back to normal after, as the child has its own memory by then: a later clone
+// in this process, such as a test's, must not find memory it does not expect to be missing.
+class NotForked {
  public:
-  HeapNotForked() {
-    const auto end = reinterpret_cast<uintptr_t>(::sbrk(0));
-    const auto arena = static_cast<uintptr_t>(::mallinfo2().arena);
-    constexpr uintptr_t kPage = 4096;
-    if (arena == 0 || arena > end) return;
-    const uintptr_t begin = (end - arena + kPage - 1) & ~(kPage - 1);
-    const uintptr_t last = end & ~(kPage - 1);
-    if (last <= begin) return;
-    if (::madvise(reinterpret_cast<void*>(begin), last - begin, MADV_DONTFORK) != 0) return;
-    begin_ = begin;
-    bytes_ = last - begin;
+  explicit NotForked(Range range) {
+    if (range.bytes > 0 && ::madvise(reinterpret_cast<void*>(range.begin), range.bytes, MADV_DONTFORK) == 0) {
+      range_ = range;
+    }
   }
-  // Back to normal in confine (the child has its own memory by now): a later clone in this
-  // process, such as a test's, must not find a heap it does not expect to be missing.
-  ~HeapNotForked() {
-    if (bytes_ > 0) (void)::madvise(reinterpret_cast<void*>(begin_), bytes_, MADV_DOFORK);
+  ~NotForked() {
+    if (range_.bytes > 0) (void)::madvise(reinterpret_cast<void*>(range_.begin), range_.bytes, MADV_DOFORK);
   }
-  HeapNotForked(const HeapNotForked&) = delete;
-  HeapNotForked& operator=(const HeapNotForked&) = delete;
+  NotForked(const NotForked&) = delete;
+  NotForked& operator=(const NotForked&) = delete;
 
  private:
-  uintptr_t begin_ = 0;
-  size_t bytes_ = 0;
+  Range range_;
 };
 
 // SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGWINCH blocked and readable from a signalfd
@@ -501,7 +495,7 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   Marks marks;
   image.set_marks(marks.slots());
 
-  // The child reads only this copy, outside the heap (see HeapNotForked below).
+  // The child reads only this copy, outside the heap (see heap_range above).
   auto copied = ImageCopy::make(image.image());
   if (!copied) return setup_failed(report, "image", copied.error());
   const ImageCopy& child_image = *copied;
@@ -543,16 +537,15 @@ report::Report run_blocked(const plan::Plan& plan, const BlockedSignals& blocked
   bool into_cgroup_later = false;
   {
     share_code_with_children();
-    const HeapNotForked heap;
+    const NotForked heap(heap_range());
     // Namespace mode: the child runs on a stack of its own, so confine's stack stays out of the
-    // clone too (StackNotForked).
+    // clone too (main_stack_range).
     const ChildStack* stack = landlock_mode ? nullptr : child_stack();
-    std::optional<StackNotForked> own_stack;
     if (stack != nullptr) {
       args.stack = reinterpret_cast<uint64_t>(stack->base);
       args.stack_size = stack->size;
-      own_stack.emplace();
     }
+    const NotForked own_stack(stack != nullptr ? main_stack_range() : Range{});
     auto clone = [&] {
       if (landlock_mode) {
         const long r = clone_direct(args, into_cgroup_later);
