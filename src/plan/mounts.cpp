@@ -332,7 +332,7 @@ const MountOp* covering_mount(const std::vector<MountOp>& mounts, const std::str
   for (const MountOp& op : mounts) {
     if (!is_tree_mount(op.kind) && op.kind != MountKind::kSymlink) continue;
     if (!paths::is_within(path, op.target)) continue;
-    const size_t depth = paths::components(op.target).size();
+    const size_t depth = paths::component_count(op.target);
     if (best == nullptr || depth > best_depth) {
       best = &op;
       best_depth = depth;

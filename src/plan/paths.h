@@ -15,6 +15,8 @@ namespace confine::plan::paths {
 
 // True when `path` is `ancestor` or lies below it, by components.
 [[nodiscard]] bool is_within(std::string_view path, std::string_view ancestor);
+// components(path).size(), without building the list.
+[[nodiscard]] size_t component_count(std::string_view path);
 
 // Orders paths so a parent precedes everything below it: component-wise lexicographic.
 [[nodiscard]] bool component_less(std::string_view a, std::string_view b);
