@@ -25,9 +25,13 @@ child::MountKind to_child(plan::MountKind kind) {
   return child::MountKind::kBind;
 }
 
+// The kernel's, fixed at its build: read once per process (a batch worker launches many).
 int read_cap_last() {
-  const auto last = host::read_number("/proc/sys/kernel/cap_last_cap");
-  return last && *last > 0 && *last < 64 ? static_cast<int>(*last) : 40;
+  static const int last_cap = [] {
+    const auto last = host::read_number("/proc/sys/kernel/cap_last_cap");
+    return last && *last > 0 && *last < 64 ? static_cast<int>(*last) : 40;
+  }();
+  return last_cap;
 }
 
 }  // namespace
@@ -223,15 +227,35 @@ child::Image* pack(Packer& p, const child::Image& from) {
   return slot;
 }
 
+// The last launch's image mapping, kept for this process's next launch (a batch worker's next
+// job). A new one each job cost an mmap and a munmap, and the munmap flushes the TLB of every
+// CPU the worker ran on, through an interrupt that a VM pays dearly for. Reuse is sound: the
+// mapping is private, so the clone got its own copy-on-write view of it, and the previous job's
+// init is gone before the next image is written (run_blocked returns after reaping it). What a
+// smaller image leaves at the end of the mapping is never read: the child finds everything
+// through the pointers pack() writes.
+struct SpareMapping {
+  void* base = nullptr;
+  size_t bytes = 0;
+};
+SpareMapping spare_image;
+
 }  // namespace
 
 Expected<ImageCopy> ImageCopy::make(const child::Image& from) {
   Packer measure(nullptr);
   (void)pack(measure, from);
-  const size_t bytes = (measure.used() + 4095) & ~size_t{4095};
-  // MAP_POPULATE: the pages are written right below anyway; one call beats a fault per page.
-  void* base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-  if (base == MAP_FAILED) return fail_errno(errno, "mmap for the child's image");
+  size_t bytes = (measure.used() + 4095) & ~size_t{4095};
+  void* base = nullptr;
+  if (spare_image.base != nullptr && spare_image.bytes >= bytes) {
+    base = std::exchange(spare_image.base, nullptr);
+    bytes = spare_image.bytes;
+  } else {
+    if (spare_image.base != nullptr) (void)::munmap(std::exchange(spare_image.base, nullptr), spare_image.bytes);
+    // MAP_POPULATE: the pages are written right below anyway; one call beats a fault per page.
+    base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (base == MAP_FAILED) return fail_errno(errno, "mmap for the child's image");
+  }
   Packer write(static_cast<char*>(base));
   child::Image* image = pack(write, from);
   // Once the target runs, the init needs none of this (see child::Image::release_begin).
@@ -245,7 +269,12 @@ ImageCopy::ImageCopy(ImageCopy&& other) noexcept
       image_(std::exchange(other.image_, nullptr)) {}
 
 ImageCopy::~ImageCopy() {
-  if (base_ != nullptr) (void)::munmap(base_, bytes_);
+  if (base_ == nullptr) return;
+  if (spare_image.base == nullptr) {
+    spare_image = SpareMapping{base_, bytes_};
+  } else {
+    (void)::munmap(base_, bytes_);
+  }
 }
 
 }  // namespace confine::launch

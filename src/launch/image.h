@@ -60,7 +60,8 @@ class ChildImage {
 // A deep copy of a child::Image in one private anonymous mapping of its own: the image, its
 // mount steps, rlimits, filter, argv, envp and every string they point to. The launcher marks
 // confine's heap MADV_DONTFORK across the clone (launch/run.cpp), so the child has no heap at
-// all and must find everything it reads here. Unmapped when this object goes.
+// all and must find everything it reads here. When this object goes, the mapping is kept for
+// the process's next ImageCopy (one spare; image.cpp says why that is sound).
 class ImageCopy {
  public:
   [[nodiscard]] static Expected<ImageCopy> make(const child::Image& from);

@@ -28,8 +28,10 @@ constexpr const char* kLockDir = "/run/confine/ns-owners";
 // True when `uid` is mapped in confine's own user namespace (all of them are in the initial
 // one; inside a container's namespace, only its range).
 bool mapped_here(uid_t uid) {
-  // host::read_text: one open and read, no stream machinery (locale, filebuf) on the way.
-  const auto map = host::read_text("/proc/self/uid_map");
+  // host::read_text: one open and read, no stream machinery (locale, filebuf) on the way. Once
+  // per process: a user namespace's map is written once and never changes, and confine never
+  // changes its own namespace (a batch worker launches many jobs).
+  static const auto map = host::read_text("/proc/self/uid_map");
   if (!map) return false;
   // Lines of three numbers: inside, outside, count.
   std::string_view rest(*map);

@@ -63,7 +63,7 @@ struct SelfStatus {
 // The same read gives the signals that are not at their default (SigIgn, SigCgt; hex masks,
 // bit n-1 for signal n, proc_pid_status(5)). Nothing in confine changes a disposition between
 // here and the clone. A mask that cannot be read leaves all ones: every signal is reset.
-Expected<SelfStatus> read_self_status() {
+Expected<SelfStatus> read_self_status_now() {
   // host::read_text: one open and read, no stream machinery (locale, filebuf) on the way.
   const auto status = host::read_text("/proc/self/status");
   if (!status) return fail(ErrorCode::kInternal, "cannot read /proc/self/status");
@@ -100,6 +100,19 @@ Expected<SelfStatus> read_self_status() {
   return out;
 }
 
+// Once per process: a batch worker launches thousands of jobs, and the kernel takes about 50 us
+// to write /proc/self/status here. Neither answer changes within a process: confine starts no
+// thread, and main() sets its one disposition (SIGPIPE ignored) before any command runs. The
+// pid is part of the key, so a forked worker reads its own.
+Expected<SelfStatus> read_self_status() {
+  static std::optional<std::pair<pid_t, SelfStatus>> known;
+  const pid_t self = ::getpid();
+  if (known && known->first == self) return known->second;
+  auto status = read_self_status_now();
+  if (status) known.emplace(self, *status);
+  return status;
+}
+
 struct Pipe {
   UniqueFd read, write;
 };
@@ -133,14 +146,34 @@ Expected<void> write_id_maps(pid_t pid, const plan::Plan& plan) {
 
 // The shared page for child::Mark stamps: MAP_SHARED, so the clone and the target's fork write
 // into the parent's copy; execve drops it from the target.
+//
+// One page serves every launch of a process (a batch worker's jobs): mapping and unmapping it
+// each job cost two syscalls, a fault, and on munmap a TLB flush interrupting every CPU the
+// worker ran on. It is zeroed for each launch; no earlier job can write it any more, since only
+// the init and the target before its execve do, and run_blocked returns after reaping the init.
+// A page is shared with forked processes too, so it belongs to the pid that mapped it.
+struct SpareMarks {
+  uint64_t* page = nullptr;
+  pid_t owner = 0;
+};
 class Marks {
  public:
-  Marks() {
+  Marks() : owner_(::getpid()) {
+    if (spare_.page != nullptr && spare_.owner == owner_) {
+      page_ = std::exchange(spare_.page, nullptr);
+      std::memset(page_, 0, 4096);
+      return;
+    }
     void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     page_ = p == MAP_FAILED ? nullptr : static_cast<uint64_t*>(p);
   }
   ~Marks() {
-    if (page_ != nullptr) ::munmap(page_, 4096);
+    if (page_ == nullptr) return;
+    if (spare_.page == nullptr || spare_.owner != owner_) {
+      spare_ = SpareMarks{page_, owner_};  // a page another process mapped is left to it
+    } else {
+      ::munmap(page_, 4096);
+    }
   }
   Marks(const Marks&) = delete;
   Marks& operator=(const Marks&) = delete;
@@ -152,7 +185,9 @@ class Marks {
   }
 
  private:
+  static inline SpareMarks spare_;
   uint64_t* page_ = nullptr;
+  pid_t owner_ = 0;
 };
 
 // Setup phases from the parent's clock and the child's stamps: each is the time since the
