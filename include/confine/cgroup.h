@@ -26,6 +26,11 @@ namespace confine::cgroup {
 // it; exposed for tests.
 [[nodiscard]] Expected<void> vacate_parent(const std::string& parent);
 
+// How often Leaf::create sweeps the leaves of dead confines from a parent, in this process. By
+// default every time: each `confine run` is a process of its own. A batch worker, which creates
+// a leaf per job, sets an interval (see cli/batch.cpp).
+void sweep_at_most_every(std::chrono::seconds interval);
+
 class Leaf {
  public:
   // Creates `parent` if needed (one level, mode 0755) and a uniquely named leaf in it, with

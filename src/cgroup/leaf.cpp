@@ -12,8 +12,10 @@
 #include <cerrno>
 #include <chrono>
 #include <charconv>
+#include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string_view>
 #include <thread>
@@ -134,7 +136,12 @@ bool we_are_in(const std::string& dir) {
   return false;
 }
 
+std::chrono::seconds sweep_interval{0};
+std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> last_sweep;
+
 }  // namespace
+
+void sweep_at_most_every(std::chrono::seconds interval) { sweep_interval = interval; }
 
 Expected<void> vacate_parent(const std::string& parent) {
   // cgroup v2's no-internal-processes rule (cgroups(7), "Rules for subtree delegation"): a
@@ -212,8 +219,22 @@ Expected<Leaf> Leaf::create(const std::string& parent, const std::vector<std::st
       return fail_errno(errno, "create cgroup " + parent,
                         "run as root, or point CONFINE_CGROUP_PARENT at a cgroup you may write (see `confine doctor`)");
     }
-    remove_stale_leaves(parent);
-    if (auto vacated = vacate_parent(parent); !vacated) return unexpected(vacated.error());
+    // Every time, unless this process asked for less (sweep_at_most_every): a batch worker's
+    // sweep, a directory read and an open per foreign leaf, found nothing to take on all but its
+    // first job. After a lost race (attempt > 0) always.
+    const auto now = std::chrono::steady_clock::now();
+    if (auto last = last_sweep.find(parent);
+        attempt > 0 || last == last_sweep.end() || now - last->second >= sweep_interval) {
+      remove_stale_leaves(parent);
+      last_sweep.insert_or_assign(parent, now);
+    }
+    // Out of the parent once is out for good: nothing moves confine back, and a forked worker
+    // starts in the cgroup its parent was in.
+    static std::set<std::string, std::less<>> vacated_parents;
+    if (!vacated_parents.contains(parent)) {
+      if (auto vacated = vacate_parent(parent); !vacated) return unexpected(vacated.error());
+      vacated_parents.insert(parent);
+    }
     if (auto enabled = enable_controllers(parent, controllers); !enabled) {
       if (errno == ENOENT && attempt < 5) continue;
       return unexpected(enabled.error());

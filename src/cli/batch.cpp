@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstring>
 #include <memory>
@@ -33,6 +34,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "confine/cgroup.h"
 #include "confine/fd.h"
 #include "confine/report.h"
 #include "confine/safe_path.h"
@@ -299,6 +301,9 @@ std::string run_job(const std::string& line, RunCache& cache, const WorkerFds& f
       ::dup2(fds.null, STDOUT_FILENO) < 0 || ::dup2(fds.null, STDERR_FILENO) < 0) {
     _exit(report::kExitConfineFailed);
   }
+  // A leaf per job: the sweep for leaves of dead confines runs at the first and then once a
+  // minute (the leaves any other confine leaves behind wait at most that long).
+  cgroup::sweep_at_most_every(std::chrono::minutes(1));
   RunCache cache;
   LineReader reader;
   std::vector<std::string> lines, too_long;
