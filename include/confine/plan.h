@@ -85,6 +85,9 @@ struct RunRequest {
   // policy file or flag sets process.cwd and the sandbox shows that directory from the host, as
   // bubblewrap keeps it; otherwise in process.cwd ("/").
   std::string caller_cwd = {};
+  // The effective policy's content_hash, when the caller already knows it (a batch keeps it per
+  // policy and overrides); empty: make_plan computes it.
+  std::string policy_sha256 = {};
 };
 
 enum class MountKind {

@@ -216,6 +216,8 @@ struct Overrides {
   std::optional<std::string> output;  // --output HOST_DIR: the output area's host directory
   std::optional<std::string> isolation;  // --isolation namespaces|landlock|auto
   bool best_effort = false;  // resources become best-effort
+
+  bool operator==(const Overrides&) const = default;
 };
 // The size of a `--tmpfs PATH` given without one.
 inline constexpr std::string_view kDefaultTmpfsSize = "64M";

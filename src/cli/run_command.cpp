@@ -151,6 +151,14 @@ PreparedRun prepare_run(const RunArgs& args, RunCache* cache) {
   plan::RunRequest request{args.command, caller_environment(), policy_path, args.stdin_mode == "relay", args.audit};
   request.caller_cwd = caller_cwd();
   request.learn = args.learn;
+  if (cache != nullptr) {
+    // The same file (loaded once for the batch) under the same overrides: the same policy.
+    auto known = cache->hashes.find(policy_path);
+    if (known == cache->hashes.end() || !(known->second.first == args.overrides)) {
+      known = cache->hashes.insert_or_assign(policy_path, std::pair{args.overrides, policy::content_hash(*loaded.policy)}).first;
+    }
+    request.policy_sha256 = known->second.second;
+  }
   auto planned = plan::make_plan(*loaded.policy, request, host);
   if (!planned) {
     const Error& e = planned.error();

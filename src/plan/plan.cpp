@@ -319,7 +319,7 @@ Expected<Plan> make_plan_inner(const policy::Policy& policy, const RunRequest& r
   Plan plan;
   plan.argv = request.argv;
   plan.policy_path = request.policy_path;
-  plan.policy_sha256 = policy::content_hash(policy);
+  plan.policy_sha256 = request.policy_sha256.empty() ? policy::content_hash(policy) : request.policy_sha256;
   if (request.argv.empty() || request.argv.front().empty()) {
     return fail(ErrorCode::kInvalidArgument, "no command given",
                 "usage: confine run [OPTIONS] -- CMD [ARG...]");
