@@ -346,6 +346,36 @@ TEST_F(BatchTest, IsolationPerRequest) {
   }
 }
 
+// A batch reuses a job's plan for the next identical request only when the host, asked every
+// question again, answers the same (plan::answers_hold): a file a deny rule names that appears
+// between two jobs is masked for the second, as a fresh `confine run` would mask it.
+TEST_F(BatchTest, APathThatAppearsBetweenJobsIsPlannedFor) {
+  BatchProcess batch({"--jobs", "1"}, log_file());
+  const std::string secret = job_path("secret");
+  json r = request("", probe({"read", secret}));
+  r["deny"] = json::array({secret});
+  r["id"] = "before";
+  r["stdout"] = base_ + "/before.out";
+  batch.send(r);
+  auto before = batch.read_lines(1);
+  ASSERT_EQ(before.size(), 1u) << log_text();
+  EXPECT_EQ(before[0]["report"]["exit_code"], 1) << before[0].dump();
+  EXPECT_EQ(first_line(read_text(base_ + "/before.out").value_or("")), "ENOENT");
+
+  write_text(secret, "the host's secret\n");
+  r["id"] = "after";
+  r["stdout"] = base_ + "/after.out";
+  batch.send(r);
+  auto after = batch.read_lines(1);
+  ASSERT_EQ(after.size(), 1u) << log_text();
+  const std::string seen = read_text(base_ + "/after.out").value_or("");
+  EXPECT_EQ(seen.find("the host's secret"), std::string::npos) << "a stale plan left the new file unmasked: " << seen;
+  // Masked, and behind the Landlock layer as a denied path: the read is refused.
+  EXPECT_EQ(first_line(seen), "EACCES") << after[0].dump();
+  EXPECT_EQ(after[0]["report"]["exit_code"], 1) << after[0].dump();
+  EXPECT_EQ(batch.finish(), 0) << log_text();
+}
+
 // Two jobs at once: the second sees none of the first's files (its private /tmp), processes
 // (its pid namespace) or sockets (its network namespace's abstract sockets), while the first
 // is still running.

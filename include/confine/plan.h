@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -242,6 +243,23 @@ struct Plan {
 
 [[nodiscard]] Expected<Plan> make_plan(const policy::Policy& policy, const RunRequest& request,
                                        const HostFacts& host);
+
+// One question a plan asked the host through HostFacts' probes, and the answer it got. A plan is
+// a function of the policy, the request and these answers (plan/ reads the host through nothing
+// else), so the same policy and request, with every answer the same, make the same plan: a batch
+// asks the questions again and reuses its plan when they all hold (cli/run_command.cpp).
+struct HostAnswer {
+  enum class Probe : uint8_t { kFileKind, kReadLink, kExecutable, kListDirectory, kHardLimit, kUserNamespace };
+  Probe probe = Probe::kFileKind;
+  std::string question;  // the path; the RLIMIT_* number for kHardLimit; empty for kUserNamespace
+  std::string answer;    // the answer, encoded (plan/recording.cpp)
+
+  bool operator==(const HostAnswer&) const = default;
+};
+// `host`, with each of its probes also appending its question and answer to `into`.
+[[nodiscard]] HostFacts recording(const HostFacts& host, std::shared_ptr<std::vector<HostAnswer>> into);
+// True when every question in `answers`, asked of `host` again, gets the same answer.
+[[nodiscard]] bool answers_hold(const HostFacts& host, const std::vector<HostAnswer>& answers);
 
 // The first `count` bytes of a host file, read without following a final symlink and without
 // blocking; nullopt when it cannot be read. host::read_head is the real one.

@@ -87,6 +87,36 @@ std::string filter_cache_dir() {
   return std::string(value) == "off" ? std::string() : std::string(value);
 }
 
+namespace {
+
+bool same_request(const plan::RunRequest& a, const plan::RunRequest& b) {
+  return a.argv == b.argv && a.caller_env == b.caller_env && a.policy_path == b.policy_path &&
+         a.relay_stdin == b.relay_stdin && a.audit == b.audit && a.learn == b.learn && a.caller_cwd == b.caller_cwd &&
+         a.policy_sha256 == b.policy_sha256;
+}
+
+// make_plan, or in a batch the plan the same policy file, overrides and request got last time,
+// when the host still answers every question that plan asked it the same way (run_plan.h).
+Expected<plan::Plan> plan_with_memo(const policy::Policy& policy, const policy::Overrides& overrides,
+                                    const plan::RunRequest& request, const plan::HostFacts& host, RunCache* cache) {
+  if (cache == nullptr) return plan::make_plan(policy, request, host);
+  const auto memo = cache->plans.find(request.policy_path);
+  if (memo != cache->plans.end() && memo->second.overrides == overrides && same_request(memo->second.request, request) &&
+      plan::answers_hold(host, memo->second.answers)) {
+    return memo->second.plan;
+  }
+  auto answers = std::make_shared<std::vector<plan::HostAnswer>>();
+  auto planned = plan::make_plan(policy, request, plan::recording(host, answers));
+  if (planned) {
+    cache->plans.insert_or_assign(request.policy_path, RunCache::PlanMemo{overrides, request, std::move(*answers), *planned});
+  } else {
+    cache->plans.erase(request.policy_path);
+  }
+  return planned;
+}
+
+}  // namespace
+
 PreparedRun prepare_run(const RunArgs& args, RunCache* cache) {
   const auto start = Clock::now();
   PreparedRun out;
@@ -159,7 +189,7 @@ PreparedRun prepare_run(const RunArgs& args, RunCache* cache) {
     }
     request.policy_sha256 = known->second.second;
   }
-  auto planned = plan::make_plan(*loaded.policy, request, host);
+  auto planned = plan_with_memo(*loaded.policy, args.overrides, request, host, cache);
   if (!planned) {
     const Error& e = planned.error();
     auto r = failed_report(args, policy_path, {{"policy", policy_us}, {"plan", micros_since(plan_start)}});

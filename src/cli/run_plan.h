@@ -25,6 +25,16 @@ struct RunCache {
   // was made with: rendering the canonical text to hash it took about 45 us a job. Overrides
   // compare with a defaulted operator==, so a field added to them is part of the key.
   std::map<std::string, std::pair<policy::Overrides, std::string>> hashes;
+  // The last plan made from each policy file, with what it was made from: the overrides, the
+  // request, and every answer the host gave (plan::HostAnswer). The next job with the same
+  // overrides and request reuses it when the host, asked again, answers the same.
+  struct PlanMemo {
+    policy::Overrides overrides;
+    plan::RunRequest request;
+    std::vector<plan::HostAnswer> answers;
+    plan::Plan plan;
+  };
+  std::map<std::string, PlanMemo> plans;
   std::optional<plan::HostFacts> host;
   std::set<std::string> warned;  // each distinct warning is logged once per batch
 };
