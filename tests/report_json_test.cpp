@@ -178,6 +178,23 @@ TEST(ReportJson, PrettyAndCompactAreTheSameDocument) {
   EXPECT_EQ(ordered_json::parse(compact), ordered_json::parse(pretty));
 }
 
+// The compact text is written member by member, with the "enforced" list's text kept from the
+// last report that had the same list: byte for byte what the library writes for the document,
+// and never another report's list.
+TEST(ReportJson, CompactTextIsTheLibrarysAndTheEnforcedListIsThisReports) {
+  Report a = full_report();
+  EXPECT_EQ(to_json_text(a), ordered_json::parse(to_json_text(a, true)).dump());
+  Report b = a;
+  b.enforced.push_back(Protection{"extra", "enforced", "a mechanism", "only in b"});
+  b.enforced.front().detail = "changed";
+  for (const Report* r : {&a, &b, &a, &b}) {
+    const ordered_json doc = ordered_json::parse(to_json_text(*r));
+    ASSERT_EQ(doc["enforced"].size(), r->enforced.size());
+    EXPECT_EQ(doc["enforced"][0]["detail"], r->enforced[0].detail);
+    EXPECT_EQ(to_json_text(*r), ordered_json::parse(to_json_text(*r, true)).dump());
+  }
+}
+
 TEST(ReportJson, ErrnoNamesAndUnknowns) {
   Report r;
   r.setup_error = SetupFailure{"policy", "", 0, "unknown key"};

@@ -45,6 +45,8 @@ struct Protection {
   std::string status;     // "enforced", "best_effort_skipped", "disabled_by_policy"
   std::string mechanism;  // "cgroup v2 memory.max", "rlimit RLIMIT_AS", "seccomp-bpf", ...
   std::string detail;     // value or reason, free text
+
+  bool operator==(const Protection&) const = default;
 };
 
 struct SetupFailure {
