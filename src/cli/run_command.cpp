@@ -117,6 +117,18 @@ Expected<plan::Plan> plan_with_memo(const policy::Policy& policy, const policy::
 
 }  // namespace
 
+RunCache::Effective RunCache::effective_policy(policy::LoadResult loaded, const policy::Overrides& overrides) {
+  Effective out;
+  out.overrides = overrides;
+  out.problems = loaded.diagnostics;
+  if (loaded.policy) {
+    auto override_problems = policy::apply_overrides(*loaded.policy, overrides);
+    out.problems.insert(out.problems.end(), override_problems.begin(), override_problems.end());
+  }
+  out.loaded = std::move(loaded);
+  return out;
+}
+
 PreparedRun prepare_run(const RunArgs& args, RunCache* cache) {
   const auto start = Clock::now();
   PreparedRun out;
@@ -132,20 +144,21 @@ PreparedRun prepare_run(const RunArgs& args, RunCache* cache) {
   }
 
   // 1. Policy: every problem at once, located; nothing starts on any of them. A batch reads
-  // each policy file once and layers each job's overrides over a copy.
-  policy::LoadResult loaded;
+  // each policy file once and layers each job's overrides over a copy, kept for the next job
+  // with the same overrides (RunCache::Effective).
+  RunCache::Effective own;
+  RunCache::Effective* effective = &own;
   if (cache != nullptr) {
     auto it = cache->policies.find(policy_path);
     if (it == cache->policies.end()) it = cache->policies.emplace(policy_path, policy::load(policy_path, policy_load_options())).first;
-    loaded = it->second;
+    auto [known, fresh] = cache->effective.try_emplace(policy_path);
+    effective = &known->second;
+    if (fresh || !(effective->overrides == args.overrides)) *effective = RunCache::effective_policy(it->second, args.overrides);
   } else {
-    loaded = policy::load(policy_path, policy_load_options());
+    own = RunCache::effective_policy(policy::load(policy_path, policy_load_options()), args.overrides);
   }
-  std::vector<policy::Diagnostic> problems = loaded.diagnostics;
-  if (loaded.policy) {
-    auto override_problems = policy::apply_overrides(*loaded.policy, args.overrides);
-    problems.insert(problems.end(), override_problems.begin(), override_problems.end());
-  }
+  const policy::LoadResult& loaded = effective->loaded;
+  const std::vector<policy::Diagnostic>& problems = effective->problems;
   const uint64_t policy_us = micros_since(start);
   if (!problems.empty() || !loaded.policy) {
     print_diagnostics(problems);
@@ -182,12 +195,9 @@ PreparedRun prepare_run(const RunArgs& args, RunCache* cache) {
   request.caller_cwd = caller_cwd();
   request.learn = args.learn;
   if (cache != nullptr) {
-    // The same file (loaded once for the batch) under the same overrides: the same policy.
-    auto known = cache->hashes.find(policy_path);
-    if (known == cache->hashes.end() || !(known->second.first == args.overrides)) {
-      known = cache->hashes.insert_or_assign(policy_path, std::pair{args.overrides, policy::content_hash(*loaded.policy)}).first;
-    }
-    request.policy_sha256 = known->second.second;
+    // Rendering the canonical text to hash it took about 45 us a job: once per effective policy.
+    if (effective->sha256.empty()) effective->sha256 = policy::content_hash(*loaded.policy);
+    request.policy_sha256 = effective->sha256;
   }
   auto planned = plan_with_memo(*loaded.policy, args.overrides, request, host, cache);
   if (!planned) {

@@ -21,10 +21,19 @@ namespace confine::cli {
 
 struct RunCache {
   std::map<std::string, policy::LoadResult> policies;  // by resolved policy path
-  // The content hash of the last effective policy made from each file, with the overrides it
-  // was made with: rendering the canonical text to hash it took about 45 us a job. Overrides
-  // compare with a defaulted operator==, so a field added to them is part of the key.
-  std::map<std::string, std::pair<policy::Overrides, std::string>> hashes;
+  // The last effective policy made from each file: the file's policy with a job's overrides
+  // applied, what that found wrong, and its content hash once asked for. The next job with the
+  // same overrides gets the same policy, so it is kept rather than copied, layered and checked
+  // again (about 50 us a job, and 45 more to hash it). Overrides compare with a defaulted
+  // operator==, so a field added to them is part of the key.
+  struct Effective {
+    policy::Overrides overrides;
+    policy::LoadResult loaded;
+    std::vector<policy::Diagnostic> problems;
+    std::string sha256;  // empty until asked for
+  };
+  static Effective effective_policy(policy::LoadResult loaded, const policy::Overrides& overrides);
+  std::map<std::string, Effective> effective;
   // The last plan made from each policy file, with what it was made from: the overrides, the
   // request, and every answer the host gave (plan::HostAnswer). The next job with the same
   // overrides and request reuses it when the host, asked again, answers the same.
