@@ -313,7 +313,7 @@ void warm_child_stack(const ChildStack& stack) noexcept {
 
 // The child's first instructions, on its own stack (confine_clone3_on_stack).
 [[noreturn]] void child_entry(const void* image) noexcept {
-  warm_child_stack(*child_stack());
+  if (const ChildStack* stack = child_stack()) warm_child_stack(*stack);
   child::run(*static_cast<const child::Image*>(image));
 }
 
