@@ -6,7 +6,10 @@
 // batch records every answer once, asks every question again for the next job (the same lstat
 // and readlink calls a fresh plan makes) and reuses the plan only if nothing changed: each job
 // is still planned against the host as it is then, never against a remembered host.
+#include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "confine/plan.h"
 
@@ -62,52 +65,37 @@ std::optional<std::string> ask(const HostFacts& host, Probe probe, const std::st
   return std::nullopt;
 }
 
+// `probe`, when set, also notes its question and answer as `kind` (a probe that takes a path).
+template <class Answer>
+void record_path_probe(std::function<Answer(const std::string&)>& probe, Probe kind,
+                       const std::shared_ptr<std::vector<HostAnswer>>& into) {
+  if (!probe) return;
+  probe = [into, kind, ask = probe](const std::string& path) {
+    Answer answer = ask(path);
+    into->push_back(HostAnswer{kind, path, encode(answer)});
+    return answer;
+  };
+}
+
 }  // namespace
 
 HostFacts recording(const HostFacts& host, std::shared_ptr<std::vector<HostAnswer>> into) {
   HostFacts out = host;
-  auto note = [into](Probe probe, std::string question, std::string answer) {
-    into->push_back(HostAnswer{probe, std::move(question), std::move(answer)});
-  };
-  if (host.file_kind) {
-    out.file_kind = [note, ask = host.file_kind](const std::string& path) {
-      const FileKind kind = ask(path);
-      note(Probe::kFileKind, path, encode(kind));
-      return kind;
-    };
-  }
-  if (host.read_link) {
-    out.read_link = [note, ask = host.read_link](const std::string& path) {
-      auto text = ask(path);
-      note(Probe::kReadLink, path, encode(text));
-      return text;
-    };
-  }
-  if (host.executable) {
-    out.executable = [note, ask = host.executable](const std::string& path) {
-      const bool yes = ask(path);
-      note(Probe::kExecutable, path, encode(yes));
-      return yes;
-    };
-  }
-  if (host.list_directory) {
-    out.list_directory = [note, ask = host.list_directory](const std::string& path) {
-      auto entries = ask(path);
-      note(Probe::kListDirectory, path, encode(entries));
-      return entries;
-    };
-  }
+  record_path_probe(out.file_kind, Probe::kFileKind, into);
+  record_path_probe(out.read_link, Probe::kReadLink, into);
+  record_path_probe(out.executable, Probe::kExecutable, into);
+  record_path_probe(out.list_directory, Probe::kListDirectory, into);
   if (host.hard_limit) {
-    out.hard_limit = [note, ask = host.hard_limit](int resource) {
+    out.hard_limit = [into, ask = host.hard_limit](int resource) {
       auto limit = ask(resource);
-      note(Probe::kHardLimit, std::to_string(resource), encode(limit));
+      into->push_back(HostAnswer{Probe::kHardLimit, std::to_string(resource), encode(limit)});
       return limit;
     };
   }
   if (host.try_user_namespace) {
-    out.try_user_namespace = [note, ask = host.try_user_namespace] {
+    out.try_user_namespace = [into, ask = host.try_user_namespace] {
       std::string why = ask();
-      note(Probe::kUserNamespace, "", why);
+      into->push_back(HostAnswer{Probe::kUserNamespace, "", why});
       return why;
     };
   }
