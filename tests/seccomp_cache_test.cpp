@@ -153,13 +153,43 @@ TEST(FilterCacheSections, KeyNamesEveryFieldAndRecallGivesWhatWasNoted) {
   EXPECT_FALSE(cache.recall("").has_value());
 }
 
-TEST_F(FilterCacheTest, ADiskCacheAloneHasNoSectionMemo) {
-  // `confine run`'s cache lives on disk: one job per process, nothing to remember between jobs.
-  auto cache = FilterCache::open(dir_);
-  ASSERT_TRUE(cache.has_value());
-  EXPECT_EQ(cache->section_key({}, {}, "ctx"), "");
-  cache->remember();  // a batch run by root: the disk cache, remembered in memory too
-  EXPECT_NE(cache->section_key({}, {}, "ctx"), "");
+// `confine run` is one job per process: a section's program noted by one run is on disk for
+// the next (a cache opened afresh on the same directory), under a key apart from key()'s, and
+// checked as every cached file is. Nothing is noted or found under an empty section key.
+TEST_F(FilterCacheTest, ASectionNotedOnDiskIsRecalledByTheNextProcess) {
+  auto first = FilterCache::open(dir_);
+  ASSERT_TRUE(first.has_value());
+  policy::Policy::Seccomp section;
+  section.rules.push_back(policy::SeccompRule{});
+  section.rules.back().syscalls = {"ptrace"};
+  const std::string k = first->section_key(section, {}, "kernel k");
+  ASSERT_NE(k, "");
+  EXPECT_FALSE(first->recall(k).has_value());
+  auto program = compile(rules(SeccompAction::kKill), {});
+  ASSERT_TRUE(program.has_value());
+  first->note(k, *program);
+  const std::string path = file_for(FilterCache::section_file_key(k));
+  ASSERT_TRUE(std::filesystem::exists(path));
+  EXPECT_NE(FilterCache::section_file_key(k), FilterCache::key(rules(SeccompAction::kKill), {}, "kernel k"));
+
+  auto next = FilterCache::open(dir_);
+  ASSERT_TRUE(next.has_value());
+  auto recalled = next->recall(k);
+  ASSERT_TRUE(recalled.has_value());
+  EXPECT_TRUE(same(*recalled, *program));
+  EXPECT_FALSE(next->recall(next->section_key(section, {}, "kernel other")).has_value());
+  EXPECT_FALSE(next->recall("").has_value());
+
+  // The file is checked as key()'s files are: one not root's, or edited, is a miss.
+  ASSERT_EQ(::chown(path.c_str(), kNobody, 0), 0);
+  EXPECT_FALSE(next->recall(k).has_value());
+  ASSERT_EQ(::chown(path.c_str(), 0, 0), 0);
+  {
+    std::fstream io(path, std::ios::binary | std::ios::in | std::ios::out);
+    io.seekp(-3, std::ios::end);
+    io.put('#');
+  }
+  EXPECT_FALSE(next->recall(k).has_value());
 }
 
 TEST_F(FilterCacheTest, RefusesFilesOthersCouldHaveWritten) {

@@ -140,8 +140,9 @@ Expected<std::optional<seccomp::Program>> steps::plan_seccomp(const policy::Poli
     plan.warnings.push_back("RLIMIT_NOFILE's hard limit (" + std::to_string(*nofile) +
                             ") leaves no room for the seccomp listener's descriptor: denials are not named");
   }
-  // A batch has compiled this section under these options before: the same programs, without
-  // resolving and keying the rules again (FilterCache::section_key). Besides the section, the
+  // This section was compiled under these options before (earlier in a batch, or by an earlier
+  // run, in the disk cache): the same programs, without resolving and keying the rules again
+  // (FilterCache::section_key). Besides the section, the
   // rules depend on learning (its own rules) and Landlock mode (its own rules, by ABI), and the
   // filter on the kernel (the cache's key names it).
   const int landlock_abi = plan.landlock ? plan.landlock->abi : 0;
@@ -185,7 +186,7 @@ Expected<std::optional<seccomp::Program>> steps::plan_seccomp(const policy::Poli
       auto decided = compile(deciding);
       if (!decided) return unexpected(std::move(decided.error()).add_context("compile the seccomp verdict filter"));
       verdict = std::move(*decided);
-      if (host.filter_cache) host.filter_cache->note(section + "\nverdict", *verdict);
+      if (host.filter_cache && !section.empty()) host.filter_cache->note(section + "\nverdict", *verdict);
     }
     if (host.filter_cache) host.filter_cache->note(section, *program);
   }

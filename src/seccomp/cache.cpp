@@ -108,14 +108,25 @@ void append_options(std::string& text, const CompileOptions& options) {
 
 }  // namespace
 
+namespace {
+
+// What every key starts with: the build that compiles (its code, its built-in rules and groups)
+// and the libseccomp it compiles with.
+const std::string& builder() {
+  static const std::string text = [] {
+    const std::string binary = build_id();
+    const scmp_version* v = seccomp_version();
+    return std::string("confine " CONFINE_VERSION " build ") + (binary.empty() ? std::string("unknown") : binary) +
+           "\nlibseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
+  }();
+  return text;
+}
+
+}  // namespace
+
 std::string FilterCache::key(const Resolved& resolved, const CompileOptions& options, std::string_view kernel_release) {
   // Everything compile() depends on: the rules, the options, and what it is built with and for.
-  static const std::string binary = build_id();
-  const scmp_version* v = seccomp_version();
-  std::string text;
-  text += "confine " CONFINE_VERSION " build ";
-  text += binary.empty() ? std::string("unknown") : binary;
-  text += "\nlibseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
+  std::string text = builder();
   text += "\nkernel ";
   text += kernel_release;
   append_options(text, options);
@@ -132,7 +143,7 @@ std::string FilterCache::key(const Resolved& resolved, const CompileOptions& opt
 
 std::string FilterCache::section_key(const policy::Policy::Seccomp& section, const CompileOptions& options,
                                      std::string_view context) const {
-  if (!sections_) return {};
+  if (!sections_ && !dir_) return {};
   // The section as written, every field resolve() reads: its groups expand the same way for the
   // life of this process. Names are length-prefixed, so no name can pass for two.
   std::string text(context);
@@ -152,15 +163,31 @@ std::string FilterCache::section_key(const policy::Policy::Seccomp& section, con
   return text;
 }
 
+// A section's file on disk: its text names the policy's section as written, not the rules it
+// resolves to, so the key adds what resolve() depends on besides the section, the build (its
+// groups and built-in rules) and libseccomp; the kernel and the options are in the text. The
+// "section" line keeps these keys apart from key()'s.
+std::string FilterCache::section_file_key(const std::string& section_key) {
+  return sha256_hex("section\n" + builder() + "\n" + section_key);
+}
+
 std::optional<Program> FilterCache::recall(const std::string& section_key) const {
-  if (!sections_ || section_key.empty()) return std::nullopt;
-  auto it = sections_->find(section_key);
-  if (it == sections_->end()) return std::nullopt;
-  return it->second;
+  if (section_key.empty()) return std::nullopt;
+  if (sections_) {
+    if (auto it = sections_->find(section_key); it != sections_->end()) return it->second;
+  }
+  // `confine run` is one job per process: the disk remembers for it (about 0.4 ms of a run's
+  // plan here, resolving the rules and keying them, skipped). load() trusts only root's files.
+  if (!dir_) return std::nullopt;
+  auto loaded = load(section_file_key(section_key));
+  if (loaded && sections_) sections_->insert_or_assign(section_key, *loaded);
+  return loaded;
 }
 
 void FilterCache::note(const std::string& section_key, const Program& program) const {
-  if (sections_ && !section_key.empty()) sections_->insert_or_assign(section_key, program);
+  if (section_key.empty()) return;
+  if (sections_) sections_->insert_or_assign(section_key, program);
+  if (dir_) store(section_file_key(section_key), program);
 }
 
 std::optional<FilterCache> FilterCache::open(const std::string& dir) {
