@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Side-by-side launch benchmark (issue 16): bare /bin/true, the kernel floor (floor.c),
-bubblewrap, `confine run -p default` and `confine batch` with --jobs 1 and 2, in one run.
+bubblewrap, `confine run -p default` and `confine batch` with --jobs 1 and 2, in one run, every
+launcher once per round (two at a time: in ten alternating stretches).
 
 Per launcher it prints the median launch (wall time from spawn to exit, or for batch from the
 request line to its report line), the overhead over bare, that overhead as a ratio to the
@@ -38,23 +39,85 @@ def rss_kib(argv, input_path=None):
     return int(out.stdout.strip() or 0)
 
 
-def one_at_a_time(argv, n):
-    """Launch times (ms) and the summed rusage of n sequential runs; None when a run failed."""
-    times, user, system = [], 0.0, 0.0
-    for _ in range(n):
+class Spawned:
+    """A launcher started afresh for each launch: its launch times and summed rusage."""
+
+    def __init__(self, argv):
+        self.argv, self.times, self.user, self.system, self.failed = argv, [], 0.0, 0.0, False
+
+    def once(self):
+        if self.failed:
+            return
         t = time.monotonic()
-        pid = spawn(argv)
+        pid = spawn(self.argv)
         _, status, ru = os.wait4(pid, 0)
-        times.append((time.monotonic() - t) * 1000)
-        if status != 0:
+        self.times.append((time.monotonic() - t) * 1000)
+        self.failed = status != 0
+        self.user += ru.ru_utime
+        self.system += ru.ru_stime
+
+    def result(self):
+        if self.failed:
             return None
-        user += ru.ru_utime
-        system += ru.ru_stime
-    return {"times": times, "user_ms": user * 1000 / n, "sys_ms": system * 1000 / n, "rss_kib": rss_kib(argv)}
+        n = len(self.times)
+        return {"times": self.times, "user_ms": self.user * 1000 / n, "sys_ms": self.system * 1000 / n,
+                "rss_kib": rss_kib(self.argv)}
+
+
+class Batch:
+    """One `confine batch --jobs J` for the whole benchmark, fed /bin/true requests."""
+
+    def __init__(self, jobs):
+        self.jobs = jobs
+        self.argv = [confine, "batch", "--jobs", str(jobs), "--log-level", "error"]
+        self.p = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, env=env, bufsize=0)
+        self.request = (json.dumps({"argv": ["/bin/true"], "policy": "default"}) + "\n").encode()
+        self.buffer, self.times, self.elapsed, self.jobs_done = b"", [], 0.0, 0
+        self.run(jobs)  # warm-up: the first jobs load the policy and compile the filter
+        self.times, self.elapsed, self.jobs_done = [], 0.0, 0
+
+    def run(self, n):
+        """n jobs, `jobs` in flight at a time; each one's time from its request line to its report line."""
+        sent_at, done, in_flight, t0 = [], 0, 0, time.monotonic()
+        while done < n:
+            while in_flight < self.jobs and done + in_flight < n:
+                sent_at.append(time.monotonic())
+                self.p.stdin.write(self.request)
+                in_flight += 1
+            select.select([self.p.stdout], [], [])
+            self.buffer += os.read(self.p.stdout.fileno(), 65536)
+            # The line's arrival is the job's end: taken before Python parses the 7 KB report,
+            # which took longer than some of what is measured here.
+            arrived = time.monotonic()
+            while b"\n" in self.buffer:
+                line, self.buffer = self.buffer.split(b"\n", 1)
+                report = json.loads(line)["report"]
+                if report["outcome"] != "ok":
+                    sys.exit("bench: a batch job did not end ok: " + line.decode())
+                # Lines come in completion order; with /bin/true that is close to request order.
+                self.times.append((arrived - sent_at[done]) * 1000)
+                done += 1
+                in_flight -= 1
+        self.elapsed += time.monotonic() - t0
+        self.jobs_done += n
+
+    def result(self):
+        self.p.stdin.close()
+        _, status, ru = os.wait4(self.p.pid, 0)
+        self.p.stdout.close()
+        n_all = self.jobs_done + self.jobs
+        # Peak RSS over a whole batch of as many jobs, fed from a file.
+        with tempfile.NamedTemporaryFile("wb", suffix=".jsonl") as f:
+            f.write(self.request * self.jobs_done)
+            f.flush()
+            rss = rss_kib(self.argv, f.name)
+        return {"times": self.times, "rate": self.jobs_done / self.elapsed, "user_ms": ru.ru_utime * 1000 / n_all,
+                "sys_ms": ru.ru_stime * 1000 / n_all, "rss_kib": rss}
 
 
 def two_at_a_time(argv, n):
-    """Launches per second with two running at any moment."""
+    """Seconds for n launches with two running at any moment."""
     t = time.monotonic()
     running, started = set(), 0
     while started < n or running:
@@ -63,69 +126,42 @@ def two_at_a_time(argv, n):
             started += 1
         pid, _ = os.wait()
         running.discard(pid)
-    return n / (time.monotonic() - t)
+    return time.monotonic() - t
 
 
-def batch(jobs, n):
-    """confine batch --jobs J fed n /bin/true requests, `jobs` in flight at a time."""
-    p = subprocess.Popen([confine, "batch", "--jobs", str(jobs), "--log-level", "error"], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, bufsize=0)
-    request = (json.dumps({"argv": ["/bin/true"], "policy": "default"}) + "\n").encode()
-    # Warm-up: the first job loads the policy and compiles the filter.
-    p.stdin.write(request)
-    p.stdout.readline()
-    times, sent_at, buffer, done, in_flight = [], [], b"", 0, 0
-    t0 = time.monotonic()
-    while done < n:
-        while in_flight < jobs and done + in_flight < n:
-            sent_at.append(time.monotonic())
-            p.stdin.write(request)
-            in_flight += 1
-        select.select([p.stdout], [], [])
-        buffer += os.read(p.stdout.fileno(), 65536)
-        # The line's arrival is the job's end: taken before Python parses the 7 KB report,
-        # which took longer than some of what is measured here.
-        arrived = time.monotonic()
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            report = json.loads(line)["report"]
-            if report["outcome"] != "ok":
-                sys.exit("bench: a batch job did not end ok: " + line.decode())
-            # Lines come in completion order; with /bin/true that is close to request order.
-            times.append((arrived - sent_at[done]) * 1000)
-            done += 1
-            in_flight -= 1
-    elapsed = time.monotonic() - t0
-    p.stdin.close()
-    _, status, ru = os.wait4(p.pid, 0)
-    p.stdout.close()
-    n_all = n + 1
-    # Peak RSS over a whole batch of n jobs, fed from a file.
-    with tempfile.NamedTemporaryFile("wb", suffix=".jsonl") as f:
-        f.write(request * n)
-        f.flush()
-        rss = rss_kib([confine, "batch", "--jobs", str(jobs), "--log-level", "error"], f.name)
-    return {"times": times, "rate": n / elapsed, "user_ms": ru.ru_utime * 1000 / n_all,
-            "sys_ms": ru.ru_stime * 1000 / n_all, "rss_kib": rss}
-
-
-rows = []
-bare = one_at_a_time(["/bin/true"], runs)
-rows.append(("bare /bin/true", bare, None))
-rows.append(("floor (floor.c)", one_at_a_time([floor, "/bin/true"], runs), None))
+# Every launcher once per round, round after round (scripts/bench-ab.py's method): the machine's
+# speed drifts by tens of percent over minutes here, and launchers measured in blocks of their own
+# saw different machines (batch 1.24x to 1.45x the floor in three runs of the same code).
 bwrap = shutil.which("bwrap")
-if bwrap:
-    rows.append(("bubblewrap", one_at_a_time([bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--proc",
-                                              "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr",
-                                              "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
-                                              "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin", "--ro-bind",
-                                              "/etc/ld.so.cache", "/etc/ld.so.cache", "--cap-drop", "ALL", "/bin/true"],
-                                             runs), None))
+bwrap_argv = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--proc", "/proc", "--dev", "/dev",
+              "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib",
+              "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin", "--ro-bind",
+              "/etc/ld.so.cache", "/etc/ld.so.cache", "--cap-drop", "ALL", "/bin/true"] if bwrap else None
 run_argv = [confine, "run", "--log-level", "error", "-p", "default", "--", "/bin/true"]
-run = one_at_a_time(run_argv, runs)
-rows.append(("confine run -p default", run, two_at_a_time(run_argv, runs)))
-rows.append(("confine batch --jobs 1", batch(1, runs), None))
-rows.append(("confine batch --jobs 2", batch(2, runs), None))
+spawned = [("bare /bin/true", Spawned(["/bin/true"])), ("floor (floor.c)", Spawned([floor, "/bin/true"]))]
+if bwrap_argv:
+    spawned.append(("bubblewrap", Spawned(bwrap_argv)))
+spawned.append(("confine run -p default", Spawned(run_argv)))
+batch1 = Batch(1)
+# The order turns each round: what a launcher follows matters here (the last sandbox's namespaces
+# are still being torn down by the kernel when the next launch starts), so each follows each.
+launchers = [launcher.once for _, launcher in spawned] + [lambda: batch1.run(1)]
+for round_index in range(runs):
+    turn = round_index % len(launchers)
+    for once in launchers[turn:] + launchers[:turn]:
+        once()
+# Two at a time, also interleaved: ten stretches of each, one after the other.
+batch2 = Batch(2)
+run_two_seconds, stretches = 0.0, 10
+for i in range(stretches):
+    n = runs // stretches + (1 if i < runs % stretches else 0)
+    run_two_seconds += two_at_a_time(run_argv, n)
+    batch2.run(n)
+rows = [(name, launcher.result(), None) for name, launcher in spawned]
+rows[-1] = (rows[-1][0], rows[-1][1], runs / run_two_seconds)
+rows.append(("confine batch --jobs 1", batch1.result(), None))
+rows.append(("confine batch --jobs 2", batch2.result(), None))
+bare = rows[0][1]
 
 floor_overhead = statistics.median(rows[1][1]["times"]) - statistics.median(bare["times"])
 print(f"machine: {os.cpu_count()} cores, kernel {os.uname().release}, uid {os.getuid()}, {runs} launches each")

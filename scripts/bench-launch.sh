@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Launch overhead of `confine run -p default -- /bin/true` and of `confine batch` (--jobs 1 and 2)
 # against the bare command, the kernel floor (../shared/bench/floor.c, or $FLOOR_C) and
-# bubblewrap with comparable isolation, measured side by side in one run (scripts/bench-batch.py:
-# median launch, overhead over bare, overhead / the floor's, launches per second, CPU per launch,
-# peak RSS), then the p90 table of bench/launch_bench, then the median of confine's own
-# per-phase times over 31 reports. Usage: scripts/bench-launch.sh [RUNS]
+# bubblewrap with comparable isolation, measured side by side in one run, every launcher once per
+# round (scripts/bench-batch.py: median launch, overhead over bare, overhead / the floor's,
+# launches per second, CPU per launch, peak RSS), then the p90 table of bench/launch_bench (each
+# variant in a block of its own), then the median of confine's own per-phase times over 31
+# reports. Usage: scripts/bench-launch.sh [RUNS]
 # POLICY=FILE measures another policy with `confine run` (default policies/default.toml), e.g. an
 # older default.toml from `git show c736df4:policies/default.toml` to compare a change of the filter.
 set -euo pipefail
