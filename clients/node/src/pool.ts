@@ -6,7 +6,7 @@
 // after that is the few lines below.
 import { AbortError } from './errors.js';
 import type { RunOptions } from './options.js';
-import { run, type RunResult, type SettledRun } from './run.js';
+import { notStarted, run, type RunResult, type SettledRun } from './run.js';
 
 export interface PoolOptions extends RunOptions {
   /** How many jobs run at once (at least 1). */
@@ -20,7 +20,10 @@ export interface Pool {
   run(command: string, args?: readonly string[], options?: RunOptions): Promise<RunResult | SettledRun>;
   /** Resolves when nothing is queued or running. */
   drain(): Promise<void>;
-  /** Stops taking jobs, rejects the queued ones and cancels the running ones (AbortError); resolves when all have settled. */
+  /**
+   * Stops taking jobs, ends the queued ones and cancels the running ones (AbortError: rejected,
+   * or with `reject: false` resolved with `error` set); resolves when all have settled.
+   */
   close(reason?: unknown): Promise<void>;
   /** Jobs running now, and waiting. */
   readonly active: number;
@@ -48,7 +51,8 @@ export function mergeOptions(defaults: RunOptions, options: RunOptions): RunOpti
 
 interface Task {
   start: () => void;
-  reject: (e: unknown) => void;
+  /** Ends a job that never started: rejects, or under `reject: false` resolves with `error` set. */
+  cancel: (e: AbortError) => void;
 }
 
 export function createPool(options: PoolOptions): Pool {
@@ -76,15 +80,18 @@ export function createPool(options: PoolOptions): Pool {
     const signals = [defaults.signal, jobOptions.signal].filter((s): s is AbortSignal => s !== undefined);
     const callerSignal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
     return new Promise<RunResult | SettledRun>((resolve, reject) => {
+      // A job that never starts ends as run() ends one cancelled before its start: a rejection,
+      // or with `reject: false` a SettledRun whose `error` says why.
+      const cancel = (e: AbortError) => (merged.reject === false ? resolve(notStarted(command, args, merged, e)) : reject(e));
       if (closed) {
-        reject(new AbortError('the pool is closed', { command: [command, ...args] }, closing.signal.reason));
+        cancel(new AbortError('the pool is closed', { command: [command, ...args] }, closing.signal.reason));
         return;
       }
       const onCallerAbort = () => {
         const i = queue.indexOf(task);
         if (i >= 0) {
           queue.splice(i, 1);
-          reject(new AbortError('cancelled while queued', { command: [command, ...args] }, callerSignal?.reason));
+          cancel(new AbortError('cancelled while queued', { command: [command, ...args] }, callerSignal?.reason));
           settleIdle();
         }
       };
@@ -100,10 +107,10 @@ export function createPool(options: PoolOptions): Pool {
               next();
             });
         },
-        reject,
+        cancel,
       };
       if (callerSignal?.aborted) {
-        reject(new AbortError('cancelled before the job started', { command: [command, ...args] }, callerSignal.reason));
+        cancel(new AbortError('cancelled before the job started', { command: [command, ...args] }, callerSignal.reason));
         return;
       }
       callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
@@ -122,7 +129,7 @@ export function createPool(options: PoolOptions): Pool {
       if (!closed) {
         closed = true;
         closing.abort(reason);
-        for (const task of queue.splice(0)) task.reject(new AbortError('the pool was closed before the job started', {}, reason));
+        for (const task of queue.splice(0)) task.cancel(new AbortError('the pool was closed before the job started', {}, reason));
       }
       await pool.drain();
     },

@@ -33,6 +33,26 @@ export interface SettledRun extends Omit<RunResult, 'report' | 'exitCode'> {
   error: SandboxError | null;
 }
 
+/**
+ * The SettledRun of a job that never started (cancelled while queued or before its start): no
+ * report, no output, `error` set. What run() resolves with then under `reject: false`; the
+ * pool's queue answers the same way.
+ */
+export function notStarted(command: string, args: readonly string[], options: RunOptions, error: SandboxError): SettledRun {
+  return {
+    stdout: '',
+    stderr: '',
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    exitCode: null,
+    report: null,
+    log: [],
+    command: [command, ...args],
+    confineArgv: [options.confinePath ?? defaultConfinePath()],
+    error,
+  };
+}
+
 const DEFAULT_MAX_BUFFER = 16 * 1024 * 1024;
 const MAX_REPORT_BYTES = 8 * 1024 * 1024;
 const MAX_LOG_BYTES = 256 * 1024;
@@ -97,9 +117,9 @@ async function execute(command: string, args: readonly string[], options: RunOpt
     ...extra,
   });
   const signal = options.signal;
-  const abortedBeforeStart = () =>
-    settle(new AbortError('cancelled before the job started', base, signal?.reason));
-  if (signal?.aborted) return abortedBeforeStart();
+  if (signal?.aborted) {
+    return notStarted(command, args, options, new AbortError('cancelled before the job started', base, signal.reason));
+  }
 
   const confineArgs = buildConfineArgs(command, args, options, options.policy ?? null);
   const details: RunDetails = { ...base, confineArgv: [confinePath, ...confineArgs] };

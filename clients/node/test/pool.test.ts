@@ -135,3 +135,31 @@ test('a queued job cancelled through its signal never starts; close() cancels th
   await assert.rejects(pool.run('/bin/true'), AbortError);
   assert.deepEqual(await waitGone(marker), []);
 });
+
+test('with reject: false, a job that never starts resolves with its AbortError, as run() does', async () => {
+  const marker = tag('pool-settled');
+  const pool = createPool({ concurrency: 1, policy: 'default', confinePath, killGrace: 500 });
+  const running = pool.run(python, ['-c', 'import time; time.sleep(30)', `${marker}-running`], { reject: false });
+  const queued = new AbortController();
+  const cancelledWhileQueued = pool.run(python, ['-c', 'pass', `${marker}-queued`], { reject: false, signal: queued.signal });
+  const closedWhileQueued = pool.run(python, ['-c', 'pass', `${marker}-closed`], { reject: false });
+  assert.equal(pool.pending, 2);
+  queued.abort('changed my mind');
+  const first: SettledRun = await cancelledWhileQueued;
+  assert.ok(first.error instanceof AbortError, String(first.error));
+  assert.equal(first.error.reason, 'changed my mind');
+  assert.equal(first.report, null);
+  assert.equal(first.exitCode, null);
+  assert.deepEqual(first.command, [python, '-c', 'pass', `${marker}-queued`]);
+
+  for (let i = 0; i < 100 && childrenNamed('confine').length < 1; i++) await new Promise((r) => setTimeout(r, 20));
+  await pool.close(new Error('shutting down'));
+  for (const settled of [await closedWhileQueued, await running]) {
+    assert.ok(settled.error instanceof AbortError, String(settled.error));
+    assert.equal((settled.error.reason as Error).message, 'shutting down');
+  }
+  assert.equal((await closedWhileQueued).report, null, 'the queued job never started');
+  const late: SettledRun = await pool.run('/bin/true', [], { reject: false });
+  assert.ok(late.error instanceof AbortError, 'a job after close() is refused, resolved with the error');
+  assert.deepEqual(await waitGone(marker), []);
+});
