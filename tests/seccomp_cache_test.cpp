@@ -1,11 +1,13 @@
 // The compiled-filter cache: it hands back exactly what compile() built, for exactly the same
 // inputs, and it refuses every file or directory someone other than root could have written.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -190,6 +192,52 @@ TEST_F(FilterCacheTest, ASectionNotedOnDiskIsRecalledByTheNextProcess) {
     io.put('#');
   }
   EXPECT_FALSE(next->recall(k).has_value());
+}
+
+// The directory is bounded (FilterCache::kMaxFiles): a store past the bound removes the oldest
+// files by mtime down to three quarters of it, and temporary files older than ten minutes;
+// anything not named as the cache names its files stays.
+TEST_F(FilterCacheTest, AStorePastTheBoundRemovesTheOldestFiles) {
+  auto cache = FilterCache::open(dir_);
+  ASSERT_TRUE(cache.has_value());
+  auto program = compile(rules(SeccompAction::kKill), {});
+  ASSERT_TRUE(program.has_value());
+  auto key_of = [](size_t i) {
+    std::string hex = std::to_string(i);
+    return std::string(64 - hex.size(), '0') + hex;  // digits are hex digits too
+  };
+  const time_t now = ::time(nullptr);
+  auto set_mtime = [](const std::string& path, time_t when) {
+    const timespec times[2] = {{when, 0}, {when, 0}};
+    return ::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0;
+  };
+  constexpr size_t kMax = FilterCache::kMaxFiles;
+  for (size_t i = 0; i < kMax; ++i) {
+    cache->store(key_of(i), *program);
+    ASSERT_TRUE(set_mtime(file_for(key_of(i)), now - 100000 + static_cast<time_t>(i))) << i;
+  }
+  const std::string stale_temp = dir_ + "/." + key_of(1) + ".4242.tmp";
+  const std::string fresh_temp = dir_ + "/." + key_of(2) + ".4243.tmp";
+  for (const std::string& other : {stale_temp, fresh_temp, dir_ + "/README", dir_ + "/notes.bpf"}) {
+    std::ofstream(other) << "x";
+  }
+  ASSERT_TRUE(set_mtime(stale_temp, now - 3600));
+  for (size_t i = 0; i < kMax; ++i) ASSERT_TRUE(std::filesystem::exists(file_for(key_of(i)))) << "at the bound: " << i;
+
+  cache->store(key_of(kMax), *program);  // one past the bound
+  const size_t keep = kMax * 3 / 4;
+  size_t left = 0;
+  for (size_t i = 0; i <= kMax; ++i) {
+    const bool there = std::filesystem::exists(file_for(key_of(i)));
+    left += there ? 1 : 0;
+    EXPECT_EQ(there, i + keep > kMax) << "file " << i << " (older files have smaller numbers)";
+  }
+  EXPECT_EQ(left, keep);
+  EXPECT_FALSE(std::filesystem::exists(stale_temp));
+  EXPECT_TRUE(std::filesystem::exists(fresh_temp));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/README"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/notes.bpf"));
+  EXPECT_TRUE(cache->load(key_of(kMax)).has_value());
 }
 
 TEST_F(FilterCacheTest, RefusesFilesOthersCouldHaveWritten) {

@@ -151,6 +151,11 @@ class FilterCache {
                                        std::string_view kernel_release);
   [[nodiscard]] std::optional<Program> load(const std::string& key) const;
   void store(const std::string& key, const Program& program) const;  // best effort
+  // The most files a disk cache keeps: a store that finds more removes the oldest (by mtime)
+  // down to three quarters of this, and temporary files a crashed store left behind. Every
+  // kernel upgrade and edited policy adds files no run will ask for again; without a bound the
+  // directory only grew. A hot file removed this way is compiled and stored again once.
+  static constexpr size_t kMaxFiles = 256;
   // The cached program for these rules, or compile() and store it.
   [[nodiscard]] Expected<Program> compile(const Resolved& resolved, const CompileOptions& options,
                                           std::string_view kernel_release) const;

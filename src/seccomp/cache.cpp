@@ -8,6 +8,7 @@
 // checked to be a root-owned regular file. The file names its key and carries a SHA-256 of its
 // contents, so a torn or stale file is ignored. Anything unexpected means "no cache": the
 // filter is then compiled as if there were none.
+#include <dirent.h>
 #include <fcntl.h>
 #include <link.h>
 #include <seccomp.h>
@@ -15,9 +16,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <string>
+#include <vector>
 
 #include "confine/fd.h"
 #include "confine/seccomp.h"
@@ -301,6 +305,64 @@ std::optional<Program> FilterCache::load(const std::string& key) const {
   return program;
 }
 
+namespace {
+
+// A cache file's name: a 64-digit hex key and ".bpf"; a store's temporary file: ".", the key,
+// ".", a pid and ".tmp". trim() touches nothing else in the directory.
+bool is_hex_key(std::string_view text) {
+  return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+bool is_cache_file(std::string_view name) {
+  return name.size() == 68 && name.substr(64) == ".bpf" && is_hex_key(name.substr(0, 64));
+}
+bool is_temporary_file(std::string_view name) {
+  if (name.size() < 71 || name[0] != '.' || !is_hex_key(name.substr(1, 64)) || name[65] != '.') return false;
+  const std::string_view pid = name.substr(66, name.size() - 70);
+  return name.substr(name.size() - 4) == ".tmp" && !pid.empty() &&
+         pid.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+// Keeps the directory under FilterCache::kMaxFiles (see seccomp.h). Runs after a store, which
+// happens only on a miss, so its directory scan is not on the path of a cached run. Racing
+// confines may remove the same file: ENOENT is nothing.
+void trim(int dir_fd) {
+  const int scan_fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (scan_fd < 0) return;
+  DIR* dir = ::fdopendir(scan_fd);
+  if (dir == nullptr) {
+    ::close(scan_fd);
+    return;
+  }
+  struct Entry {
+    timespec mtime;
+    std::string name;
+  };
+  std::vector<Entry> files;
+  timespec now{};
+  (void)::clock_gettime(CLOCK_REALTIME, &now);
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string_view name(entry->d_name);
+    const bool cached = is_cache_file(name);
+    if (!cached && !is_temporary_file(name)) continue;
+    struct stat st {};
+    if (::fstatat(dir_fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (cached) {
+      files.push_back({st.st_mtim, std::string(name)});
+    } else if (now.tv_sec - st.st_mtim.tv_sec > 600) {
+      (void)::unlinkat(dir_fd, entry->d_name, 0);  // a store that died ten minutes ago and more
+    }
+  }
+  ::closedir(dir);
+  if (files.size() <= FilterCache::kMaxFiles) return;
+  std::sort(files.begin(), files.end(), [](const Entry& a, const Entry& b) {
+    return a.mtime.tv_sec != b.mtime.tv_sec ? a.mtime.tv_sec < b.mtime.tv_sec : a.mtime.tv_nsec < b.mtime.tv_nsec;
+  });
+  const size_t keep = FilterCache::kMaxFiles * 3 / 4;
+  for (size_t i = 0; i + keep < files.size(); ++i) (void)::unlinkat(dir_fd, files[i].name.c_str(), 0);
+}
+
+}  // namespace
+
 void FilterCache::store(const std::string& key, const Program& program) const {
   if (memory_) (*memory_)[key] = program;
   if (!dir_) return;
@@ -331,7 +393,9 @@ void FilterCache::store(const std::string& key, const Program& program) const {
   }
   if (done != data.size() || ::renameat(dir_->get(), temp.c_str(), dir_->get(), (key + ".bpf").c_str()) != 0) {
     (void)::unlinkat(dir_->get(), temp.c_str(), 0);
+    return;
   }
+  trim(dir_->get());
 }
 
 Expected<Program> FilterCache::compile(const Resolved& resolved, const CompileOptions& options,
