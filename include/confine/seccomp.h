@@ -160,7 +160,7 @@ class FilterCache {
   [[nodiscard]] Expected<Program> compile(const Resolved& resolved, const CompileOptions& options,
                                           std::string_view kernel_release) const;
 
-  // A shortcut past resolve() and key() (a third of a batch job's plan; about 0.4 ms of a
+  // A shortcut past resolve() and key() (a third of a batch job's plan; about 0.3 ms of a
   // run's): the program a policy's seccomp section compiled to before, found by a text naming
   // the section as written, the options, and `context` (whatever else shaped the rules). A cache
   // that remembers (in_memory(), remember()) keeps them in memory; a disk cache also stores each

@@ -142,9 +142,9 @@ Expected<std::optional<seccomp::Program>> steps::plan_seccomp(const policy::Poli
   }
   // This section was compiled under these options before (earlier in a batch, or by an earlier
   // run, in the disk cache): the same programs, without resolving and keying the rules again
-  // (FilterCache::section_key). Besides the section, the
-  // rules depend on learning (its own rules) and Landlock mode (its own rules, by ABI), and the
-  // filter on the kernel (the cache's key names it).
+  // (FilterCache::section_key). Besides the section, the rules depend on learning (its own
+  // rules) and Landlock mode (its own rules, by ABI), and the filter on the kernel (the cache's
+  // key names it).
   const int landlock_abi = plan.landlock ? plan.landlock->abi : 0;
   const std::string section =
       host.filter_cache && !learn

@@ -180,7 +180,7 @@ std::optional<Program> FilterCache::recall(const std::string& section_key) const
   if (sections_) {
     if (auto it = sections_->find(section_key); it != sections_->end()) return it->second;
   }
-  // `confine run` is one job per process: the disk remembers for it (about 0.4 ms of a run's
+  // `confine run` is one job per process: the disk remembers for it (about 0.3 ms of a run's
   // plan here, resolving the rules and keying them, skipped). load() trusts only root's files.
   if (!dir_) return std::nullopt;
   auto loaded = load(section_file_key(section_key));
