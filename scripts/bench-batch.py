@@ -106,6 +106,8 @@ class Batch:
         self.p.stdin.close()
         _, status, ru = os.wait4(self.p.pid, 0)
         self.p.stdout.close()
+        if status != 0:
+            sys.exit(f"bench: {' '.join(self.argv)} exited with status {status}")
         n_all = self.jobs_done + self.jobs
         # Peak RSS over a whole batch of as many jobs, fed from a file.
         with tempfile.NamedTemporaryFile("wb", suffix=".jsonl") as f:

@@ -149,7 +149,8 @@ std::string FilterCache::section_key(const policy::Policy::Seccomp& section, con
                                      std::string_view context) const {
   if (!sections_ && !dir_) return {};
   // The section as written, every field resolve() reads: its groups expand the same way for the
-  // life of this process. Names are length-prefixed, so no name can pass for two.
+  // life of this process, and on disk for every process of this build (section_file_key adds the
+  // build). Names are length-prefixed, so no name can pass for two.
   std::string text(context);
   text += "\ndefault " + std::to_string(static_cast<int>(section.default_action.value)) + " " +
           std::to_string(section.errno_value.value) + (section.log.value ? " log" : "");
